@@ -1,0 +1,49 @@
+# Bangkom: `make run` serves the API with demo data; `make test` runs the suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+export BANGKOM_DEMO_DATA ?= true
+
+.PHONY: run test test-pg lint openapi bench migrate clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+run: $(VENV)/.installed  ## migrate the SQLite file, load demo data once, serve on 127.0.0.1:8000
+	$(BIN)/bangkom migrate
+	@if [ "$(BANGKOM_DEMO_DATA)" = "true" ]; then $(BIN)/bangkom seed-demo; fi
+	$(BIN)/bangkom serve
+
+migrate: $(VENV)/.installed
+	$(BIN)/bangkom migrate
+
+test: $(VENV)/.installed-dev  ## the whole suite on SQLite (installs Chromium for the docs test)
+	@./scripts/chromium.sh || echo "could not install chromium; the browser test will say so"
+	BANGKOM_DEMO_DATA=false $(BIN)/pytest $(PYTEST_ARGS)
+
+test-pg: $(VENV)/.installed-dev  ## the same suite on a real PostgreSQL server (installed if missing)
+	BANGKOM_DEMO_DATA=false BANGKOM_TEST_DATABASE_URL=$$(./scripts/postgres.sh bangkom_test) $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev  ## ruff, mypy and hadolint
+	$(BIN)/ruff check app tests bench migrations
+	$(BIN)/ruff format --check app tests bench
+	$(BIN)/mypy
+	$(BIN)/hadolint Dockerfile
+
+openapi: $(VENV)/.installed  ## rewrite the committed contract from the app
+	$(BIN)/bangkom export-openapi --output openapi/openapi.json
+
+bench: $(VENV)/.installed-dev  ## benchmarks: prints a table (see bench/README.md)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,123 @@
+"""``bangkom``: serve, migrate, seed the demo data, export the contract, make accounts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from app.core.config import get_settings
+
+OPENAPI_PATH = Path("openapi/openapi.json")
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = get_settings()
+    workers = args.workers or settings.workers
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="bangkom-metrics-")
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        server_header=False,
+    )
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from app.core import migrations
+    from app.core.db import get_engine
+
+    migrations.upgrade(get_engine(), args.revision)
+    print(f"database migrated to {args.revision}: {_safe_url()}")
+    return 0
+
+
+def _seed_demo(_args: argparse.Namespace) -> int:
+    from app.services.demo import seed_demo
+
+    settings = get_settings()
+    if not settings.demo_data:
+        print("demo data is off: set BANGKOM_DEMO_DATA=true (never in production)", file=sys.stderr)
+        return 2
+    report = seed_demo()
+    for line in report:
+        print(line)
+    return 0
+
+
+def _export_openapi(args: argparse.Namespace) -> int:
+    from app.main import create_app
+
+    document = (
+        json.dumps(create_app().openapi(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    )
+    target = Path(args.output)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(document, encoding="utf-8")
+    print(f"wrote {target}")
+    return 0
+
+
+def _safe_url() -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(get_settings().database_url).render_as_string(hide_password=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bangkom", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the API with uvicorn (uvloop + httptools)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    serve.set_defaults(func=_serve)
+
+    migrate = sub.add_parser("migrate", help="apply Alembic migrations")
+    migrate.add_argument("revision", nargs="?", default="head")
+    migrate.set_defaults(func=_migrate)
+
+    seed = sub.add_parser(
+        "seed-demo", help="load the demo data once (needs BANGKOM_DEMO_DATA=true)"
+    )
+    seed.set_defaults(func=_seed_demo)
+
+    export = sub.add_parser("export-openapi", help="write the OpenAPI contract")
+    export.add_argument("--output", default=str(OPENAPI_PATH))
+    export.set_defaults(func=_export_openapi)
+
+    for register in EXTRA_COMMANDS:
+        register(sub)
+    return parser
+
+
+# Other modules add subcommands here (e.g. create-agency, create-user).
+EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = []
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    func: Command = args.func
+    return func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Settings from the environment (prefix ``BANGKOM_``), validated once at start."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "change-me-bangkom-development-secret-key-0000"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BANGKOM_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///./var/bangkom.db"
+    secret_key: str = DEFAULT_SECRET_KEY
+    demo_data: bool = False
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    threadpool_size: int = Field(default=8, ge=1, le=200)
+    log_level: str = "INFO"
+    access_log: bool = True
+
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    page_limit_default: int = Field(default=50, ge=1)
+    page_limit_max: int = Field(default=200, ge=1)
+
+    db_pool_size: int = Field(default=10, ge=1)
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+
+    # JWT (see app/core/security.py)
+    jwt_algorithm: Literal["HS256", "RS256", "ES256"] = "HS256"
+    jwt_private_key: str | None = None
+    jwt_issuer: str = "bangkom"
+    jwt_audience: str = "bangkom-api"
+    access_token_ttl_seconds: int = Field(default=15 * 60, ge=30)
+    refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
+
+    # Login throttling
+    login_window_seconds: int = Field(default=15 * 60, ge=1)
+    login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=50, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_origins(cls, data: object) -> object:
+        if isinstance(data, dict):
+            raw = data.get("cors_origins")
+            if isinstance(raw, str):
+                data["cors_origins"] = [o.strip() for o in raw.split(",") if o.strip()]
+        return data
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def production_problems(self) -> list[str]:
+        """Why this configuration must not serve production traffic (empty when fine)."""
+        if self.env != "production":
+            return []
+        problems = []
+        if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32:
+            problems.append("BANGKOM_SECRET_KEY is the default or shorter than 32 characters")
+        if self.demo_data:
+            problems.append("BANGKOM_DEMO_DATA must be off in production")
+        if "*" in self.cors_origins:
+            problems.append("BANGKOM_CORS_ORIGINS must not contain '*' in production")
+        return problems
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,239 @@
+"""Problem Details (RFC 9457) for every error the API gives.
+
+Raise :class:`ProblemError` from services and routers; handlers here turn it,
+FastAPI's validation errors and Starlette's HTTP errors into
+``application/problem+json`` with a stable ``code``. Routes declare what they can
+answer with :func:`error_responses` so the OpenAPI document tells the truth.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from app.core import i18n
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+def problem_type(code: str) -> str:
+    return f"urn:bangkom:problem:{code}"
+
+
+class FieldError(BaseModel):
+    loc: list[str | int] = Field(
+        description="Where the problem is: body, query, path or header, then the field path."
+    )
+    msg: str = Field(description="What is wrong and how to fix it.")
+    type: str = Field(
+        description="Machine-readable kind of error, e.g. 'missing', 'string_too_long'."
+    )
+
+
+class Problem(BaseModel):
+    """An error, as RFC 9457 Problem Details."""
+
+    type: str = Field(examples=["urn:bangkom:problem:not_found"])
+    title: str = Field(examples=["Not found"])
+    status: int = Field(examples=[404])
+    detail: str | None = Field(default=None, examples=["No course has id crs_01JD3X..."])
+    instance: str | None = Field(default=None, examples=["/v1/courses/crs_01JD3X"])
+    code: str = Field(description="Stable machine-readable error code.", examples=["not_found"])
+    request_id: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class ProblemError(Exception):
+    """An error answered as problem+json. ``code`` is stable; ``detail`` says what to fix."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str | None = None,
+        detail: str | None = None,
+        *,
+        detail_id: str | None = None,
+        title: str | None = None,
+        errors: Sequence[Mapping[str, Any]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail or code or str(status))
+        self.status = status
+        self.code = code or i18n.STATUS_CODES.get(status, "error")
+        self.detail = detail
+        self.detail_id = detail_id
+        self.title = title
+        self.errors = list(errors) if errors is not None else None
+        self.headers = dict(headers or {})
+        self.extra = dict(extra or {})
+
+
+def not_found(what: str, ident: object) -> ProblemError:
+    return ProblemError(
+        404,
+        "not_found",
+        f"No {what} has id {ident}.",
+        detail_id=f"Tidak ada {what} dengan id {ident}.",
+    )
+
+
+def build_problem(
+    *,
+    status: int,
+    code: str,
+    lang: str,
+    instance: str | None,
+    request_id: str | None,
+    detail: str | None = None,
+    detail_id: str | None = None,
+    title: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    generic = i18n.message(code, lang) or i18n.message(i18n.STATUS_CODES.get(status, ""), lang)
+    if lang == "id" and detail_id:
+        detail = detail_id
+    body: dict[str, Any] = {
+        "type": problem_type(code),
+        "title": title or (generic[0] if generic else "Error"),
+        "status": status,
+        "detail": detail or (generic[1] if generic else None),
+        "instance": instance,
+        "code": code,
+        "request_id": request_id,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    if extra:
+        body.update(extra)
+    return body
+
+
+def problem_bytes(body: Mapping[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _lang(request: Request) -> str:
+    return i18n.negotiate(request.headers.get("accept-language"))
+
+
+def _request_id(request: Request) -> str | None:
+    return getattr(request.state, "request_id", None)
+
+
+def problem_response(request: Request, exc: ProblemError) -> Response:
+    body = build_problem(
+        status=exc.status,
+        code=exc.code,
+        lang=_lang(request),
+        instance=request.url.path,
+        request_id=_request_id(request),
+        detail=exc.detail,
+        detail_id=exc.detail_id,
+        title=exc.title,
+        errors=[dict(e) for e in exc.errors] if exc.errors is not None else None,
+        extra=exc.extra,
+    )
+    headers = dict(exc.headers)
+    if exc.status == 401:
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="bangkom"')
+    return Response(
+        problem_bytes(body), status_code=exc.status, headers=headers, media_type=PROBLEM_MEDIA_TYPE
+    )
+
+
+def _field_errors(raw: Iterable[Any]) -> list[dict[str, Any]]:
+    out = []
+    for err in raw:
+        loc = [p if isinstance(p, int) else str(p) for p in err.get("loc", ())]
+        out.append(
+            {
+                "loc": loc,
+                "msg": str(err.get("msg", "invalid")),
+                "type": str(err.get("type", "invalid")),
+            }
+        )
+    return out
+
+
+async def _handle_problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ProblemError)
+    return problem_response(request, exc)
+
+
+async def _handle_validation(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = _field_errors(exc.errors())
+    body_errors = [e for e in errors if e["type"] == "json_invalid"]
+    if body_errors:
+        detail = "The body is not valid JSON: " + "; ".join(e["msg"] for e in body_errors)
+        return problem_response(request, ProblemError(400, "invalid_json", detail, errors=errors))
+    fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors[:5])
+    return problem_response(
+        request,
+        ProblemError(
+            422,
+            "validation_error",
+            f"Invalid or missing: {fields}." if fields else None,
+            detail_id=f"Tidak valid atau kosong: {fields}." if fields else None,
+            errors=errors,
+        ),
+    )
+
+
+async def _handle_http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code = i18n.STATUS_CODES.get(exc.status_code, "error")
+    detail: str | None = exc.detail if isinstance(exc.detail, str) else None
+    generic_title = i18n.message(code, "en")
+    if generic_title and detail == generic_title[0]:
+        detail = None  # Starlette's default detail is just the phrase; use ours
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = None
+    if exc.status_code == 405 and detail == "Method Not Allowed":
+        detail = None
+    return problem_response(
+        request,
+        ProblemError(exc.status_code, code, detail, headers=getattr(exc, "headers", None) or {}),
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ProblemError, _handle_problem)
+    app.add_exception_handler(RequestValidationError, _handle_validation)
+    app.add_exception_handler(StarletteHTTPException, _handle_http)
+
+
+_DESCRIPTIONS = {
+    400: "Malformed request (e.g. the body is not JSON).",
+    401: "Missing, invalid or expired bearer token.",
+    403: "Authenticated, but the role or scope does not allow this.",
+    404: "No such resource (or it belongs to another agency).",
+    409: "Conflicts with the resource's current state.",
+    412: "If-Match did not match: the resource changed since it was read.",
+    413: "Body larger than the configured limit.",
+    415: "Unsupported content type.",
+    422: "Invalid input; `errors` names each field.",
+    429: "Too many requests; see Retry-After.",
+    503: "A dependency (the database) is not available.",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the given error statuses, all problem+json."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in sorted(set(statuses)):
+        out[status] = {
+            "model": Problem,
+            "description": _DESCRIPTIONS.get(status, "Unexpected error; quote the request id."),
+            "content": {PROBLEM_MEDIA_TYPE: {}},
+        }
+    return out

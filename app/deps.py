@@ -1,0 +1,100 @@
+"""FastAPI dependencies, as Annotated aliases routers declare in their signatures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlmodel import Session
+
+from app.core.config import Settings, get_settings
+from app.core.db import new_session
+from app.core.errors import ProblemError
+from app.core.security import Principal, TokenError, decode_access_token
+
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request; unsafe methods take the SQLite write lock up front."""
+    session = new_session(write=request.method not in _READ_METHODS)
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+oauth2_scheme = OAuth2PasswordBearer(
+    tokenUrl="/v1/auth/token",
+    auto_error=False,
+    description="Log in with an agency account (grant_type=password) to get a bearer token.",
+)
+
+
+def _unauthorized(detail: str, *, error: str = "invalid_token") -> ProblemError:
+    return ProblemError(
+        401,
+        "unauthorized",
+        detail,
+        headers={"WWW-Authenticate": f'Bearer realm="bangkom", error="{error}"'},
+    )
+
+
+def optional_principal(
+    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> Principal | None:
+    if "access_token" in request.query_params:
+        raise _unauthorized(
+            "Tokens are not accepted in the query string; send 'Authorization: Bearer <token>'.",
+            error="invalid_request",
+        )
+    if token is None:
+        if request.headers.get("authorization"):
+            raise _unauthorized("Use the Bearer scheme: 'Authorization: Bearer <token>'.")
+        return None
+    try:
+        principal = decode_access_token(token)
+    except TokenError as exc:
+        raise _unauthorized(f"The access token is not valid: {exc}.") from exc
+    request.state.agency_id = principal.agency_id
+    return principal
+
+
+def current_principal(
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+) -> Principal:
+    if principal is None:
+        raise _unauthorized(
+            "Authentication required: send 'Authorization: Bearer <token>'.",
+            error="invalid_request",
+        )
+    return principal
+
+
+OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_roles(*roles: str) -> Callable[[Principal], Principal]:
+    """A dependency that lets through callers with any of ``roles`` (platform admins always)."""
+
+    def dependency(principal: CurrentPrincipal) -> Principal:
+        if not principal.has_role(*roles):
+            raise ProblemError(
+                403,
+                "forbidden",
+                f"This action needs one of the roles: {', '.join(roles)}.",
+                detail_id=f"Tindakan ini memerlukan salah satu peran: {', '.join(roles)}.",
+            )
+        return principal
+
+    return dependency
+
+
+AgencyAdmin = Annotated[Principal, Depends(require_roles("agency_admin"))]
+PlatformAdmin = Annotated[Principal, Depends(require_roles("platform_admin"))]

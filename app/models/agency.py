@@ -1,0 +1,74 @@
+"""Agencies (instansi): the tenants. Every agency-owned row points at one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import field_validator
+from sqlmodel import Field, SQLModel
+
+from app.models.base import created_at_field, enum_type, id_field, updated_at_field
+
+
+class AgencyKind(StrEnum):
+    central = "central"
+    province = "province"
+    regency_city = "regency_city"
+    police = "police"
+    other = "other"
+
+
+INDONESIAN_TIMEZONES = ("Asia/Jakarta", "Asia/Pontianak", "Asia/Makassar", "Asia/Jayapura")
+
+
+class AgencyBase(SQLModel):
+    name: str = Field(min_length=2, max_length=200, description="e.g. 'BKPSDM Kabupaten Tangerang'")
+    slug: str = Field(
+        min_length=2,
+        max_length=60,
+        regex=r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
+        description="Short code, lowercase letters, digits and hyphens, e.g. 'bkpsdm-kab-tangerang'",
+    )
+    kind: AgencyKind = AgencyKind.other
+    timezone: str = Field(default="Asia/Jakarta", max_length=40)
+    is_active: bool = True
+
+    @field_validator("timezone")
+    @classmethod
+    def _indonesian_zone(cls, value: str) -> str:
+        if value not in INDONESIAN_TIMEZONES:
+            raise ValueError(f"must be one of {', '.join(INDONESIAN_TIMEZONES)}")
+        return value
+
+
+class Agency(AgencyBase, table=True):
+    id: str = id_field("agc")
+    slug: str = Field(max_length=60, unique=True, index=True)
+    kind: AgencyKind = Field(default=AgencyKind.other, sa_type=enum_type(AgencyKind))
+    created_at: datetime = created_at_field()
+    updated_at: datetime = updated_at_field()
+
+
+class AgencyCreate(AgencyBase):
+    pass
+
+
+class AgencyUpdate(SQLModel):
+    name: str | None = Field(default=None, min_length=2, max_length=200)
+    kind: AgencyKind | None = None
+    timezone: str | None = None
+    is_active: bool | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _indonesian_zone(cls, value: str | None) -> str | None:
+        if value is not None and value not in INDONESIAN_TIMEZONES:
+            raise ValueError(f"must be one of {', '.join(INDONESIAN_TIMEZONES)}")
+        return value
+
+
+class AgencyPublic(AgencyBase):
+    id: str
+    created_at: datetime
+    updated_at: datetime

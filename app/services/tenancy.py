@@ -1,0 +1,45 @@
+"""The one place that applies the caller's agency to queries.
+
+Another agency's object is answered as 404 (never 403) so its existence is not
+disclosed. Platform admins act across agencies.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlmodel import Session, SQLModel, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from app.core.errors import not_found
+from app.core.security import Principal
+
+M = TypeVar("M", bound=SQLModel)
+
+
+def scoped(statement: SelectOfScalar[M], model: type[M], principal: Principal) -> SelectOfScalar[M]:
+    """Limit ``statement`` to the caller's agency (unless a platform admin)."""
+    if principal.is_platform_admin:
+        return statement
+    column: Any = model.agency_id  # type: ignore[attr-defined]
+    return statement.where(column == principal.agency_id)
+
+
+def get_owned(
+    session: Session,
+    model: type[M],
+    ident: str,
+    principal: Principal,
+    *,
+    what: str,
+    for_update: bool = False,
+) -> M:
+    """Fetch one agency-owned row by id, or 404 if it is missing or another agency's."""
+    pk: Any = model.id  # type: ignore[attr-defined]
+    statement = scoped(select(model).where(pk == ident), model, principal)
+    if for_update:
+        statement = statement.with_for_update()
+    row = session.exec(statement).first()
+    if row is None:
+        raise not_found(what, ident)
+    return row
