@@ -154,3 +154,20 @@ def test_cors_origins_are_configurable(engine) -> None:
     assert response.headers["access-control-allow-origin"] == "https://app.bangkom.example"
     refused = client.get("/health/live", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in refused.headers
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_json_endpoint_refuses_other_content_types_with_415(
+    test_client: TestClient, content_type
+) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = test_client.post("/test/things", content=b'{"name": "ab", "jp": 2}', headers=headers)
+    body = _assert_problem(response, 415, "unsupported_media_type")
+    assert "application/json" in body["detail"]
+
+
+def test_json_null_body_is_422_not_415(test_client: TestClient) -> None:
+    response = test_client.post(
+        "/test/things", content=b"null", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422

@@ -172,6 +172,21 @@ async def _handle_problem(request: Request, exc: Exception) -> Response:
 async def _handle_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = _field_errors(exc.errors())
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    whole_body_wrong = any(e["loc"] == ["body"] for e in errors)
+    if whole_body_wrong and not (
+        content_type == "application/json" or content_type.endswith("+json")
+    ):
+        shown = content_type or "no Content-Type"
+        return problem_response(
+            request,
+            ProblemError(
+                415,
+                "unsupported_media_type",
+                f"This endpoint takes a JSON body; send 'Content-Type: application/json' (got {shown}).",
+                detail_id=f"Endpoint ini menerima badan JSON; kirim 'Content-Type: application/json' (diterima: {shown}).",
+            ),
+        )
     body_errors = [e for e in errors if e["type"] == "json_invalid"]
     if body_errors:
         detail = "The body is not valid JSON: " + "; ".join(e["msg"] for e in body_errors)

@@ -116,13 +116,14 @@ class RequestContextMiddleware:
                 log.info(
                     "request",
                     extra={
+                        "request_id": request_id,
                         "fields": {
                             "method": scope.get("method"),
                             "route": route,
                             "status": status,
                             "latency_ms": round(elapsed * 1000, 2),
                             "agency": state.get("agency_id"),
-                        }
+                        },
                     },
                 )
             request_id_var.reset(token)

@@ -26,7 +26,7 @@ def ensure_demo_agencies(session: Session) -> dict[str, Agency]:
     existing = {
         a.slug: a
         for a in session.exec(select(Agency).where(Agency.slug.in_([d[0] for d in DEMO_AGENCIES])))
-    }  # type: ignore[attr-defined]
+    }
     for slug, name, kind, zone in DEMO_AGENCIES:
         if slug not in existing:
             agency = Agency(slug=slug, name=name, kind=kind, timezone=zone)
