@@ -121,11 +121,13 @@ def render(
     ]
     for r in rows:
         x = res[r.name]
+        # Statuses >= 400 are errors unless the row expects one (e.g. a 404 row).
+        errors = x.errors + (x.bad_status if r.expect_status < 400 else 0)
         baseline = f"{ratio(r.name, r.baseline)} ({r.baseline})" if r.baseline else ""
         lines.append(
             f"| {r.name} | {x.rps:,.0f} | {x.p50_ms:.2f} | {x.p99_ms:.2f} | "
             f"{ratio(r.name, RAW_CEILING)} | {ratio(r.name, FASTAPI_CEILING)} | {baseline} | "
-            f"{x.errors} |"
+            f"{errors} |"
         )
     lines += ["", settings, ""]
     lines += [f"- {k}: {v}" for k, v in facts]
@@ -138,6 +140,7 @@ def median(results: list[wrk.Result]) -> wrk.Result:
         p50_ms=statistics.median(r.p50_ms for r in results),
         p99_ms=statistics.median(r.p99_ms for r in results),
         errors=sum(r.errors for r in results),
+        bad_status=sum(r.bad_status for r in results),
     )
 
 

@@ -17,7 +17,8 @@ class Result:
     rps: float
     p50_ms: float
     p99_ms: float
-    errors: int  # socket errors + timeouts + HTTP status >= 400
+    errors: int  # socket errors and timeouts
+    bad_status: int  # responses with HTTP status >= 400
 
 
 def ensure_wrk() -> str:
@@ -59,12 +60,13 @@ def run(
     if line is None:
         raise RuntimeError(f"no result line in wrk output:\n{out.stdout}")
     data = json.loads(line.removeprefix("BENCH_RESULT "))
-    errors = sum(data[k] for k in ("connect", "read", "write", "status", "timeout"))
+    errors = sum(data[k] for k in ("connect", "read", "write", "timeout"))
     return Result(
         rps=data["requests"] / (data["duration_us"] / 1e6),
         p50_ms=data["p50_us"] / 1000,
         p99_ms=data["p99_us"] / 1000,
         errors=errors,
+        bad_status=data["status"],
     )
 
 
