@@ -1,0 +1,211 @@
+"""`make bench`: Bangkom's endpoints against two ceilings, measured in one run.
+
+Starts every server once (SQLite, N uvicorn workers, 127.0.0.1 only), drives each
+row with wrk (64 connections, warm-up then a timed run), repeats in interleaved
+rounds if asked, and prints one table of medians. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # `python bench/run.py` puts bench/, not the repo, on the path
+
+from bench import machine, wrk  # noqa: E402
+from bench.rows import FASTAPI_CEILING, RAW_CEILING, ROWS, SERVERS, SETUPS, Row  # noqa: E402
+from bench.servers import Running  # noqa: E402
+from bench.setups import Context  # noqa: E402
+
+MAX_TOTAL_SECONDS = 600
+RESULTS = ROOT / "bench" / "results" / "latest.md"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="bench/run.py", description=__doc__)
+    p.add_argument("--workers", type=int, default=1, help="uvicorn workers per server (1)")
+    p.add_argument("--duration", type=float, default=10, help="seconds per timed run (10)")
+    p.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per run (2)")
+    p.add_argument("--connections", type=int, default=64, help="wrk connections (64)")
+    p.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
+    p.add_argument("--repeat", type=int, default=1, help="rounds; the table shows medians (1)")
+    p.add_argument("--only", help="regex: run only matching rows (the ceilings always run)")
+    p.add_argument("--list", action="store_true", help="list the rows and exit")
+    p.add_argument("--output", type=Path, default=RESULTS, help="Markdown copy of the table")
+    args = p.parse_args(argv)
+    if not (1 <= args.duration <= 60 and 0 <= args.warmup <= 10 and 1 <= args.repeat <= 10):
+        p.error("keep --duration in 1..60, --warmup in 0..10 and --repeat in 1..10")
+    if args.connections < 1 or args.threads < 1 or args.workers < 1:
+        p.error("--connections, --threads and --workers must be positive")
+    return args
+
+
+def select_rows(pattern: str | None) -> list[Row]:
+    names = {r.name for r in ROWS}
+    for r in ROWS:
+        if r.server not in SERVERS:
+            raise SystemExit(f"row {r.name!r}: unknown server {r.server!r}")
+        if r.baseline and r.baseline not in names:
+            raise SystemExit(f"row {r.name!r}: unknown baseline {r.baseline!r}")
+        for s in r.setup:
+            if s not in SETUPS:
+                raise SystemExit(f"row {r.name!r}: unknown setup {s!r}")
+    chosen = [r for r in ROWS if not pattern or re.search(pattern, r.name)]
+    wanted = {r.name for r in chosen} | {RAW_CEILING, FASTAPI_CEILING}
+    wanted |= {r.baseline for r in chosen if r.baseline}
+    return [r for r in ROWS if r.name in wanted]
+
+
+def bench_env(database_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BANGKOM_")}
+    env.update(
+        BANGKOM_ENV="development",
+        BANGKOM_DATABASE_URL=database_url,
+        BANGKOM_SECRET_KEY="bench-secret-key-that-is-long-enough-0123456789",
+        BANGKOM_ACCESS_LOG="false",
+        BANGKOM_DEMO_DATA="false",
+        BANGKOM_LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+def prepare_database(env: dict[str, str], rows: list[Row]) -> dict[str, str]:
+    subprocess.run(
+        [sys.executable, "-m", "app.cli", "migrate"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    os.environ.update({k: v for k, v in env.items() if k.startswith("BANGKOM_")})
+    ctx = Context(database_url=env["BANGKOM_DATABASE_URL"])
+    for name in dict.fromkeys(s for r in rows for s in r.setup):
+        SETUPS[name](ctx)
+    return ctx.vars
+
+
+def check_row(base: str, row: Row, variables: dict[str, str]) -> tuple[str, dict[str, str]]:
+    import httpx
+
+    path = row.path.format(**variables)
+    headers = {k: v.format(**variables) for k, v in row.headers.items()}
+    response = httpx.request(row.method, base + path, headers=headers, timeout=10)
+    if response.status_code != row.expect_status:
+        raise SystemExit(
+            f"row {row.name!r}: {row.method} {path} answered {response.status_code}, "
+            f"expected {row.expect_status}: {response.text[:300]}"
+        )
+    return base + path, headers
+
+
+def render(
+    rows: list[Row], res: dict[str, wrk.Result], facts: list[tuple[str, str]], settings: str
+) -> str:
+    def ratio(name: str, other: str | None) -> str:
+        if not other or other not in res or res[other].rps == 0:
+            return ""
+        return f"{res[name].rps / res[other].rps:.2f}"
+
+    lines = [
+        "| row | req/s | p50 ms | p99 ms | vs raw ASGI | vs FastAPI | vs baseline | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        x = res[r.name]
+        # Statuses >= 400 are errors unless the row expects one (e.g. a 404 row).
+        errors = x.errors + (x.bad_status if r.expect_status < 400 else 0)
+        baseline = f"{ratio(r.name, r.baseline)} ({r.baseline})" if r.baseline else ""
+        lines.append(
+            f"| {r.name} | {x.rps:,.0f} | {x.p50_ms:.2f} | {x.p99_ms:.2f} | "
+            f"{ratio(r.name, RAW_CEILING)} | {ratio(r.name, FASTAPI_CEILING)} | {baseline} | "
+            f"{errors} |"
+        )
+    lines += ["", settings, ""]
+    lines += [f"- {k}: {v}" for k, v in facts]
+    return "\n".join(lines) + "\n"
+
+
+def median(results: list[wrk.Result]) -> wrk.Result:
+    return wrk.Result(
+        rps=statistics.median(r.rps for r in results),
+        p50_ms=statistics.median(r.p50_ms for r in results),
+        p99_ms=statistics.median(r.p99_ms for r in results),
+        errors=sum(r.errors for r in results),
+        bad_status=sum(r.bad_status for r in results),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    rows = select_rows(args.only)
+    if args.list:
+        for r in rows:
+            print(f"{r.name}  [{r.server}] {r.method} {r.path}")
+        return 0
+    estimate = len(rows) * args.repeat * (args.duration + args.warmup) + 20
+    if estimate > MAX_TOTAL_SECONDS:
+        raise SystemExit(f"about {estimate:.0f} s of load: over the {MAX_TOTAL_SECONDS} s budget")
+    wrk_bin = wrk.ensure_wrk()
+    facts = machine.facts(wrk.version(wrk_bin))
+    print(f"{len(rows)} rows x {args.repeat} round(s), about {estimate / 60:.1f} min", flush=True)
+
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="bangkom-bench-") as tmp:
+        env = bench_env(f"sqlite:///{Path(tmp) / 'bench.db'}")
+        variables = prepare_database(env, rows)
+        servers: dict[str, Running] = {}
+        try:
+            for name in dict.fromkeys(r.server for r in rows):
+                servers[name] = Running(SERVERS[name], args.workers, env, Path(tmp))
+            for s in servers.values():
+                s.wait_ready()
+            targets = {r.name: check_row(servers[r.server].base, r, variables) for r in rows}
+            runs: dict[str, list[wrk.Result]] = {r.name: [] for r in rows}
+            for round_no in range(1, args.repeat + 1):
+                for r in rows:  # interleaved rounds: drift on a shared machine hits all rows
+                    url, headers = targets[r.name]
+                    opts = {"connections": args.connections, "threads": args.threads}
+                    if args.warmup:
+                        wrk.run(wrk_bin, url, headers=headers, seconds=args.warmup, **opts)
+                    result = wrk.run(wrk_bin, url, headers=headers, seconds=args.duration, **opts)
+                    runs[r.name].append(result)
+                    print(
+                        f"  [{round_no}/{args.repeat}] {r.name}: {result.rps:,.0f} req/s, "
+                        f"p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms",
+                        flush=True,
+                    )
+        finally:
+            for s in servers.values():
+                s.stop()
+
+    results = {name: median(rs) for name, rs in runs.items()}
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    facts.append(("load average at end", load))
+    settings = (
+        f"{args.workers} uvicorn worker(s) per server (uvloop + httptools), SQLite, "
+        f"wrk -t{args.threads} -c{args.connections}, {args.warmup:g} s warm-up + "
+        f"{args.duration:g} s per run, median of {args.repeat} round(s); "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, took {time.monotonic() - started:.0f} s."
+    )
+    table = render(rows, results, facts, settings)
+    print()
+    print(table)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(table, encoding="utf-8")
+    print(
+        f"wrote {args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
