@@ -13,6 +13,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import new_session
 from app.core.errors import ProblemError
 from app.core.security import Principal, TokenError, decode_access_token
+from app.services.auth import verify_principal
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -46,7 +47,9 @@ def _unauthorized(detail: str, *, error: str = "invalid_token") -> ProblemError:
 
 
 def optional_principal(
-    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
+    request: Request,
+    session: SessionDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Principal | None:
     if "access_token" in request.query_params:
         raise _unauthorized(
@@ -61,8 +64,11 @@ def optional_principal(
         principal = decode_access_token(token)
     except TokenError as exc:
         raise _unauthorized(f"The access token is not valid: {exc}.") from exc
-    request.state.agency_id = principal.agency_id
-    return principal
+    checked = verify_principal(session=session, principal=principal)
+    if checked is None:
+        raise _unauthorized("The account behind this token is disabled or its password changed.")
+    request.state.agency_id = checked.agency_id
+    return checked
 
 
 def current_principal(
