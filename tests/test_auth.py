@@ -245,3 +245,39 @@ def test_changing_password_revokes_refresh_tokens(client: TestClient, user) -> N
     assert_oauth_error(refresh(client, pair["refresh_token"]), 400, "invalid_grant")
     assert login(client, user.email, PASSWORD).status_code == 400
     assert login(client, user.email, new_password).status_code == 200
+
+
+def test_revoke_without_a_token_is_invalid_request(client: TestClient) -> None:
+    assert_oauth_error(client.post("/v1/auth/revoke", data={}), 400, "invalid_request")
+
+
+def test_login_prunes_expired_refresh_tokens(client: TestClient, user, session: Session) -> None:
+    login(client, user.email)
+    session.exec(update(RefreshToken).values(expires_at=utcnow() - timedelta(seconds=1)))
+    session.commit()
+    fresh = login(client, user.email).json()
+    stored = session.exec(select(RefreshToken)).all()
+    assert len(stored) == 1 and stored[0].expires_at > utcnow()
+    session.rollback()  # release SQLite's write lock before the app writes
+    assert refresh(client, fresh["refresh_token"]).status_code == 200
+
+
+def test_a_change_made_by_another_worker_applies_within_the_recheck_interval(
+    client: TestClient, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.core.config import get_settings
+    from app.models import User
+
+    user = make_user(session, make_agency(session), "viewer")
+    headers = auth_headers(user)
+    monkeypatch.setenv("BANGKOM_AUTH_RECHECK_SECONDS", "0")
+    get_settings.cache_clear()
+    try:
+        assert client.get("/v1/me", headers=headers).status_code == 200
+        # another worker disables the user: only the database knows
+        session.exec(update(User).where(col(User.id) == user.id).values(is_active=False))
+        session.commit()
+        assert client.get("/v1/me", headers=headers).status_code == 401
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()

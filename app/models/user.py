@@ -10,6 +10,7 @@ from pydantic import field_validator, model_validator
 from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
+from app.models.agency import AgencyPublic
 from app.models.base import UTCDateTime, created_at_field, id_field, updated_at_field
 
 
@@ -176,6 +177,15 @@ class UserPage(SQLModel):
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null at the end"
     )
+
+
+class Me(SQLModel):
+    """The caller, as ``GET /v1/me`` shows them."""
+
+    user: UserPublic
+    agency: AgencyPublic
+    roles: list[str] = Field(description="Roles in effect for this token")
+    scope: str = Field(description="Scopes of this token (empty for people)")
 
 
 class TokenResponse(SQLModel):

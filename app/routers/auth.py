@@ -29,7 +29,7 @@ _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
         "the answer is 429 with Retry-After. People get an empty `scope`: their rights come "
         "from their roles."
     ),
-    responses=error_responses(400, 422, 429),
+    responses=error_responses(400, 429),
 )
 def token(
     request: Request,
@@ -73,12 +73,14 @@ def token(
         "RFC 7009. Always 200 for unknown or already revoked tokens. Access tokens cannot be "
         "revoked (`unsupported_token_type`): they expire within their short lifetime."
     ),
-    responses=error_responses(400, 422),
+    responses=error_responses(400),
 )
 def revoke(
     session: SessionDep,
-    token: Annotated[str, Form()],
-    token_type_hint: Annotated[str | None, Form()] = None,
+    token: Annotated[str | None, Form(description="The refresh token")] = None,
+    token_type_hint: Annotated[str | None, Form(examples=["refresh_token"])] = None,
 ) -> Response:
+    if not token:
+        raise auth.oauth_error("invalid_request", "token is required (a form field).")
     auth.revoke(session=session, token=token, token_type_hint=token_type_hint)
     return Response(status_code=200, headers=_NO_STORE)

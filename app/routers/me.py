@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlmodel import SQLModel
 
 from app.core.errors import error_responses
 from app.deps import CurrentPrincipal, SessionDep
 from app.models.agency import AgencyPublic
-from app.models.user import UserPublic
+from app.models.user import Me, UserPublic
 from app.services.agencies import get_agency
 from app.services.users import get_user
 
 router = APIRouter(tags=["auth"])
-
-
-class Me(SQLModel):
-    user: UserPublic
-    agency: AgencyPublic
-    roles: list[str]
-    scope: str
 
 
 @router.get(

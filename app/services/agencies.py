@@ -10,6 +10,7 @@ from app.core.security import Principal
 from app.models import Agency
 from app.models.agency import AgencyCreate, AgencyUpdate
 from app.models.base import utcnow
+from app.services.auth import forget_account
 from app.services.tenancy import get_owned, keyset_page, scoped
 
 
@@ -64,4 +65,6 @@ def update_agency(
         agency.updated_at = utcnow()
         session.add(agency)
         session.commit()
+        if "is_active" in changes:
+            forget_account()
     return agency

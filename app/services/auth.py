@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -154,6 +155,11 @@ def password_grant(
         session.commit()
         raise _invalid_grant(_BAD_LOGIN)
     session.exec(delete(LoginAttempt).where(col(LoginAttempt.email_normalized) == email))
+    session.exec(  # expired ones are useless, even for reuse detection
+        delete(RefreshToken).where(
+            col(RefreshToken.user_id) == user.id, col(RefreshToken.expires_at) < utcnow()
+        )
+    )
     tokens = _issue(session, user, family_id=new_id("rtf"), settings=settings)
     session.commit()
     return tokens
@@ -226,15 +232,23 @@ def revoke(*, session: Session, token: str, token_type_hint: str | None = None) 
 # --- every authenticated request ----------------------------------------------------
 
 
-def verify_principal(*, session: Session, principal: Principal) -> Principal | None:
-    """The principal if its account still may act (None: refuse the token).
+_AccountState = tuple[bool, str, frozenset[str], int]  # active, agency, roles, pw changed at
+_account_cache: dict[str, tuple[float, _AccountState | None]] = {}
 
-    A disabled user or agency, or a password changed after the token was issued,
-    ends the token at once. Roles removed since the token was issued are dropped.
-    One primary-key lookup per request.
-    """
-    if not principal.subject.startswith("usr_"):
-        return None  # client_credentials principals (LMS clients) will be checked here
+
+def forget_account(user_id: str | None = None) -> None:
+    """Drop cached account states (one user, or all) after a change in this process."""
+    if user_id is None:
+        _account_cache.clear()
+    else:
+        _account_cache.pop(user_id, None)
+
+
+def _account_state(session: Session, user_id: str, ttl: float) -> _AccountState | None:
+    now = time.monotonic()
+    cached = _account_cache.get(user_id)
+    if cached is not None and cached[0] > now:
+        return cached[1]
     row = session.exec(
         select(
             User.is_active,
@@ -243,13 +257,39 @@ def verify_principal(*, session: Session, principal: Principal) -> Principal | N
             User.password_changed_at,
         )
         .join(Agency, col(Agency.id) == col(User.agency_id))
-        .where(col(User.id) == principal.subject, col(Agency.is_active).is_(True))
+        .where(col(User.id) == user_id, col(Agency.is_active).is_(True))
     ).first()
-    if row is None:
-        return None  # no such user, or their agency is disabled
-    user_active, agency_id, roles, changed_at = row
-    if not user_active or agency_id != principal.agency_id:
+    state: _AccountState | None = None
+    if row is not None:  # None: no such user, or their agency is disabled
+        active, agency_id, roles, changed_at = row
+        changed = int(changed_at.timestamp()) if changed_at is not None else 0
+        state = (active, agency_id, frozenset(roles), changed)
+    if ttl > 0:
+        if len(_account_cache) > 10_000:
+            _account_cache.clear()
+        _account_cache[user_id] = (now + ttl, state)
+    return state
+
+
+def verify_principal(
+    *, session: Session, principal: Principal, settings: Settings | None = None
+) -> Principal | None:
+    """The principal if its account still may act (None: refuse the token).
+
+    A disabled user or agency, or a password changed after the token was issued, ends
+    the token: at once in the process that made the change, within
+    ``auth_recheck_seconds`` in other workers (0: one primary-key lookup per request).
+    Roles removed since the token was issued are dropped.
+    """
+    settings = settings or get_settings()
+    if not principal.subject.startswith("usr_"):
+        return None  # client_credentials principals (LMS clients) will be checked here
+    state = _account_state(session, principal.subject, settings.auth_recheck_seconds)
+    if state is None:
         return None
-    if changed_at is not None and (principal.issued_at or 0) < int(changed_at.timestamp()):
+    active, agency_id, roles, changed_at = state
+    if not active or agency_id != principal.agency_id:
         return None
-    return dataclasses.replace(principal, roles=principal.roles & frozenset(roles))
+    if (principal.issued_at or 0) < changed_at:
+        return None
+    return dataclasses.replace(principal, roles=principal.roles & roles)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core.errors import ProblemError, not_found
 from app.core.security import Principal, hash_password, verify_password
@@ -17,7 +18,7 @@ from app.models.user import (
     normalize_email,
     password_problem,
 )
-from app.services.auth import revoke_user_refresh_tokens
+from app.services.auth import forget_account, revoke_user_refresh_tokens
 from app.services.tenancy import get_owned, keyset_page, scoped
 
 DEMO_PASSWORD = "bangkom-demo"
@@ -40,7 +41,7 @@ def _is_manager(principal: Principal) -> bool:
     return principal.has_role(Role.agency_admin)
 
 
-def _visible(statement, principal: Principal):  # type: ignore[no-untyped-def]
+def _visible(statement: SelectOfScalar[User], principal: Principal) -> SelectOfScalar[User]:
     """Admins see their agency (platform admins all); everyone else only themselves."""
     statement = scoped(statement, User, principal)
     if not _is_manager(principal):
@@ -136,6 +137,7 @@ def update_user(*, session: Session, principal: Principal, user_id: str, data: U
         user.updated_at = utcnow()
         session.add(user)
         session.commit()
+        forget_account(user.id)
     return user
 
 
@@ -179,6 +181,7 @@ def change_password(
     session.add(user)
     revoke_user_refresh_tokens(session, user.id)
     session.commit()
+    forget_account(user.id)
 
 
 def seed_demo_logins(session: Session) -> list[str]:
