@@ -281,3 +281,8 @@ def test_a_change_made_by_another_worker_applies_within_the_recheck_interval(
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
+
+
+def test_oversized_credentials_are_a_plain_invalid_grant(client: TestClient, user) -> None:
+    assert_oauth_error(login(client, "x" * 2000 + "@example.go.id"), 400, "invalid_grant")
+    assert_oauth_error(login(client, user.email, "p" * 100_000), 400, "invalid_grant")

@@ -42,8 +42,13 @@ def token(
     password: Annotated[str | None, Form(json_schema_extra={"format": "password"})] = None,
     refresh_token: Annotated[str | None, Form()] = None,
     scope: Annotated[str, Form(description="Ignored for people; roles decide")] = "",
-    client_id: Annotated[str | None, Form()] = None,
-    client_secret: Annotated[str | None, Form(json_schema_extra={"format": "password"})] = None,
+    client_id: Annotated[
+        str | None, Form(description="Not used yet (client_credentials for LMS platforms)")
+    ] = None,
+    client_secret: Annotated[
+        str | None,
+        Form(description="Not used yet", json_schema_extra={"format": "password"}),
+    ] = None,
 ) -> TokenResponse:
     response.headers.update(_NO_STORE)
     if grant_type == "password":
