@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from app import cli_accounts
 from app.core.config import get_settings
 
 OPENAPI_PATH = Path("openapi/openapi.json")
@@ -110,7 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Other modules add subcommands here (e.g. create-agency, create-user).
-EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = []
+EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
+    cli_accounts.register,
+]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,28 +2,53 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
 from app.core.config import Settings, get_settings
-from app.core.db import new_session
+from app.core.db import get_engine, new_session, pool_capacity
 from app.core.errors import ProblemError
 from app.core.security import Principal, TokenError, decode_access_token
+from app.services.auth import verify_principal
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_session(request: Request) -> Iterator[Session]:
+def _db_gate(request: Request) -> asyncio.Semaphore:
+    """Admission to the database: as many requests as the pool has connections.
+
+    Without it the pool deadlocks under load: FastAPI validates a sync route's response
+    in the thread pool *after* the route returned, while the request's session still holds
+    its connection; when every thread is a route waiting for a connection and every
+    connection belongs to a request waiting for a thread, nothing moves until pool_timeout.
+    Waiting here costs neither a thread nor a connection.
+    """
+    loop = asyncio.get_running_loop()
+    state = request.app.state
+    gate: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = getattr(
+        state, "db_gate", None
+    )
+    if gate is None or gate[0] is not loop:  # one per event loop (tests start several)
+        gate = (loop, asyncio.Semaphore(pool_capacity(get_engine())))
+        state.db_gate = gate
+    return gate[1]
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One session per request; unsafe methods take the SQLite write lock up front."""
-    session = new_session(write=request.method not in _READ_METHODS)
-    try:
-        yield session
-    finally:
-        session.close()
+    async with _db_gate(request):
+        session = new_session(write=request.method not in _READ_METHODS)
+        try:
+            yield session
+        finally:
+            # A limiter of its own: closing must never wait for a busy thread pool.
+            await anyio.to_thread.run_sync(session.close, limiter=anyio.CapacityLimiter(1))
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -36,17 +61,16 @@ oauth2_scheme = OAuth2PasswordBearer(
 )
 
 
-def _unauthorized(detail: str, *, error: str = "invalid_token") -> ProblemError:
-    return ProblemError(
-        401,
-        "unauthorized",
-        detail,
-        headers={"WWW-Authenticate": f'Bearer realm="bangkom", error="{error}"'},
-    )
+def _unauthorized(detail: str, *, error: str | None = "invalid_token") -> ProblemError:
+    """401 with an RFC 6750 challenge (no error code when no credentials were sent at all)."""
+    challenge = 'Bearer realm="bangkom"' + (f', error="{error}"' if error else "")
+    return ProblemError(401, "unauthorized", detail, headers={"WWW-Authenticate": challenge})
 
 
 def optional_principal(
-    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
+    request: Request,
+    session: SessionDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Principal | None:
     if "access_token" in request.query_params:
         raise _unauthorized(
@@ -61,8 +85,12 @@ def optional_principal(
         principal = decode_access_token(token)
     except TokenError as exc:
         raise _unauthorized(f"The access token is not valid: {exc}.") from exc
-    request.state.agency_id = principal.agency_id
-    return principal
+    checked = verify_principal(session=session, principal=principal)
+    session.commit()  # end the check's transaction: no connection or SQLite lock held meanwhile
+    if checked is None:
+        raise _unauthorized("The account behind this token is disabled or its password changed.")
+    request.state.agency_id = checked.agency_id
+    return checked
 
 
 def current_principal(
@@ -70,8 +98,7 @@ def current_principal(
 ) -> Principal:
     if principal is None:
         raise _unauthorized(
-            "Authentication required: send 'Authorization: Bearer <token>'.",
-            error="invalid_request",
+            "Authentication required: send 'Authorization: Bearer <token>'.", error=None
         )
     return principal
 

@@ -49,3 +49,14 @@ def test_docs_are_served_offline(client: TestClient) -> None:
         assert client.get(f"/static/docs/{asset}").status_code == 200
     redoc = client.get("/redoc").text
     assert "/static/docs/redoc.standalone.js" in redoc and "fonts.googleapis" not in redoc
+
+
+def test_swagger_ui_can_authorize_with_the_password_flow() -> None:
+    document = create_app().openapi()
+    (scheme,) = document["components"]["securitySchemes"].values()
+    assert scheme["type"] == "oauth2"
+    assert scheme["flows"]["password"]["tokenUrl"] == "/v1/auth/token"
+    token = document["paths"]["/v1/auth/token"]["post"]
+    assert "application/x-www-form-urlencoded" in token["requestBody"]["content"]
+    assert "security" in document["paths"]["/v1/me"]["get"]
+    assert "security" not in token

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     jwt_audience: str = "bangkom-api"
     access_token_ttl_seconds: int = Field(default=15 * 60, ge=30)
     refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
+    # How long a worker trusts its last look at a token's account (active, roles, password
+    # change). Changes made by this worker apply at once; 0 looks the account up every request.
+    auth_recheck_seconds: float = Field(default=5, ge=0, le=60)
 
     # Login throttling
     login_window_seconds: int = Field(default=15 * 60, ge=1)

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
 
 from app.core.config import Settings, get_settings
@@ -69,6 +70,15 @@ def _configure_sqlite(engine: Engine, settings: Settings) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")
+
+
+def pool_capacity(engine: Engine) -> int:
+    """How many connections the engine's pool hands out at most."""
+    pool = engine.pool
+    if isinstance(pool, QueuePool):
+        overflow = pool._max_overflow  # noqa: SLF001 (no public accessor)
+        return pool.size() + overflow if overflow >= 0 else 1_000_000
+    return 1_000_000
 
 
 @lru_cache

@@ -39,6 +39,7 @@ class Principal:
     roles: frozenset[str] = field(default_factory=frozenset)
     scopes: frozenset[str] = field(default_factory=frozenset)
     token_id: str | None = None
+    issued_at: int | None = None
 
     @property
     def is_platform_admin(self) -> bool:
@@ -150,6 +151,7 @@ def decode_access_token(token: str, *, settings: Settings | None = None) -> Prin
         roles=frozenset(str(r) for r in roles),
         scopes=frozenset(scope.split()),
         token_id=claims.get("jti"),
+        issued_at=int(iat),
     )
 
 

@@ -27,7 +27,7 @@ class AgencyBase(SQLModel):
     slug: str = Field(
         min_length=2,
         max_length=60,
-        regex=r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
+        schema_extra={"pattern": r"^[a-z0-9]+(?:-[a-z0-9]+)*$"},
         description="Short code, lowercase letters, digits and hyphens, e.g. 'bkpsdm-kab-tangerang'",
     )
     kind: AgencyKind = AgencyKind.other
@@ -72,3 +72,10 @@ class AgencyPublic(AgencyBase):
     id: str
     created_at: datetime
     updated_at: datetime
+
+
+class AgencyPage(SQLModel):
+    items: list[AgencyPublic]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end"
+    )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 
+from pydantic import field_validator, model_validator
 from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
+from app.models.agency import AgencyPublic
 from app.models.base import UTCDateTime, created_at_field, id_field, updated_at_field
 
 
@@ -62,3 +65,137 @@ class LoginAttempt(SQLModel, table=True):
     email_normalized: str = Field(max_length=254)
     address: str = Field(max_length=64)
     created_at: datetime = created_at_field()
+
+
+# --- API schemas --------------------------------------------------------------
+
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 128
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def password_problem(password: str, email: str) -> str | None:
+    """Why ``password`` breaks the policy for the account ``email`` (None when it is fine)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"must have at least {MIN_PASSWORD_LENGTH} characters"
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"must have at most {MAX_PASSWORD_LENGTH} characters"
+    lowered = password.strip().lower()
+    email = normalize_email(email)
+    if lowered in {email, email.split("@")[0]}:
+        return "must not be the email address"
+    return None
+
+
+def _valid_email(value: str) -> str:
+    value = value.strip()
+    if not _EMAIL.match(value):
+        raise ValueError("is not an email address")
+    return value
+
+
+def _valid_roles(value: list[Role]) -> list[Role]:
+    return sorted(set(value), key=list(Role).index)
+
+
+class UserBase(SQLModel):
+    email: str = Field(max_length=254, description="Login name; unique regardless of case")
+    full_name: str = Field(
+        min_length=1, max_length=200, description="As written, titles included: 'Dr. Siti, M.Si.'"
+    )
+    roles: list[Role] = Field(min_length=1, description="At least one role")
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        return _valid_email(value)
+
+    @field_validator("roles")
+    @classmethod
+    def _roles(cls, value: list[Role]) -> list[Role]:
+        return _valid_roles(value)
+
+
+class UserCreate(UserBase):
+    password: str = Field(
+        min_length=MIN_PASSWORD_LENGTH,
+        max_length=MAX_PASSWORD_LENGTH,
+        description="At least 12 characters, not the email address",
+    )
+    agency_id: str | None = Field(
+        default=None,
+        description="Defaults to the caller's agency; only platform admins set another",
+    )
+
+    @model_validator(mode="after")
+    def _password_policy(self) -> UserCreate:
+        problem = password_problem(self.password, self.email)
+        if problem:
+            raise ValueError(f"password {problem}")
+        return self
+
+
+class UserUpdate(SQLModel):
+    full_name: str | None = Field(default=None, min_length=1, max_length=200)
+    roles: list[Role] | None = Field(default=None, min_length=1)
+    is_active: bool | None = Field(
+        default=None, description="false disables the account and revokes its refresh tokens"
+    )
+
+    @field_validator("roles")
+    @classmethod
+    def _roles(cls, value: list[Role] | None) -> list[Role] | None:
+        return None if value is None else _valid_roles(value)
+
+
+class PasswordChange(SQLModel):
+    current_password: str | None = Field(
+        default=None,
+        max_length=MAX_PASSWORD_LENGTH,
+        description="Required when changing your own password",
+    )
+    new_password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
+
+
+class UserPublic(SQLModel):
+    id: str
+    agency_id: str
+    email: str
+    full_name: str
+    roles: list[str]
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class UserPage(SQLModel):
+    items: list[UserPublic]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end"
+    )
+
+
+class Me(SQLModel):
+    """The caller, as ``GET /v1/me`` shows them."""
+
+    user: UserPublic
+    agency: AgencyPublic
+    roles: list[str] = Field(description="Roles in effect for this token")
+    scope: str = Field(description="Scopes of this token (empty for people)")
+
+
+class TokenResponse(SQLModel):
+    """RFC 6749 §5.1 access token response."""
+
+    access_token: str
+    token_type: str = Field(default="bearer", description="Always 'bearer'")
+    expires_in: int = Field(description="Lifetime of the access token in seconds")
+    refresh_token: str = Field(description="Opaque, single use; exchange it at the token endpoint")
+    scope: str = Field(
+        default="",
+        description="Space-separated scopes granted. Empty for people, whose rights come from roles",
+    )

@@ -25,7 +25,9 @@ def ensure_demo_agencies(session: Session) -> dict[str, Agency]:
     """The demo agencies by slug, created where missing (committed)."""
     existing = {
         a.slug: a
-        for a in session.exec(select(Agency).where(col(Agency.slug).in_([d[0] for d in DEMO_AGENCIES])))
+        for a in session.exec(
+            select(Agency).where(col(Agency.slug).in_([d[0] for d in DEMO_AGENCIES]))
+        )
     }
     for slug, name, kind, zone in DEMO_AGENCIES:
         if slug not in existing:
@@ -39,6 +41,15 @@ def ensure_demo_agencies(session: Session) -> dict[str, Agency]:
 # Each seeder adds what is missing, commits, and returns lines worth printing.
 Seeder = Callable[[Session], list[str]]
 SEEDERS: list[Seeder] = []
+
+
+def _seed_demo_logins(session: Session) -> list[str]:
+    from app.services.users import seed_demo_logins
+
+    return seed_demo_logins(session)
+
+
+SEEDERS.append(_seed_demo_logins)
 
 
 def seed_demo() -> list[str]:

@@ -17,12 +17,18 @@ from app.core.security import Principal
 M = TypeVar("M", bound=SQLModel)
 
 
+def _agency_column(model: type[SQLModel]) -> Any:
+    """The column naming a row's agency: ``agency_id``, or the id of an agency itself."""
+    if model.__tablename__ == "agency":
+        return model.id  # type: ignore[attr-defined]
+    return model.agency_id  # type: ignore[attr-defined]
+
+
 def scoped(statement: SelectOfScalar[M], model: type[M], principal: Principal) -> SelectOfScalar[M]:
     """Limit ``statement`` to the caller's agency (unless a platform admin)."""
     if principal.is_platform_admin:
         return statement
-    column: Any = model.agency_id  # type: ignore[attr-defined]
-    return statement.where(column == principal.agency_id)
+    return statement.where(_agency_column(model) == principal.agency_id)
 
 
 def get_owned(
@@ -43,3 +49,25 @@ def get_owned(
     if row is None:
         raise not_found(what, ident)
     return row
+
+
+def keyset_page(
+    session: Session,
+    statement: SelectOfScalar[M],
+    model: type[M],
+    *,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[M], str | None]:
+    """One page ordered by id (ids are time-ordered), and the cursor of the next page.
+
+    Minimal on purpose: app/core/pagination.py (another branch) will replace it.
+    """
+    pk: Any = model.id  # type: ignore[attr-defined]
+    if cursor:
+        statement = statement.where(pk > cursor)
+    rows = list(session.exec(statement.order_by(pk).limit(limit + 1)))
+    if len(rows) > limit:
+        rows = rows[:limit]
+        return rows, str(rows[-1].id)  # type: ignore[attr-defined]
+    return rows, None

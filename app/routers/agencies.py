@@ -1,0 +1,69 @@
+"""``/v1/agencies``: platform admins write; everyone reads their own agency."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.core.errors import error_responses
+from app.deps import CurrentPrincipal, PlatformAdmin, SessionDep
+from app.models.agency import AgencyCreate, AgencyPage, AgencyPublic, AgencyUpdate
+from app.services import agencies
+
+router = APIRouter(prefix="/agencies", tags=["agencies"])
+
+Limit = Annotated[int, Query(ge=1, le=200, description="Page size (max 200)")]
+Cursor = Annotated[str | None, Query(max_length=60, description="next_cursor of the last page")]
+
+
+@router.get(
+    "",
+    name="agencies-list",
+    summary="Agencies: all for platform admins, your own for everyone else",
+    responses=error_responses(401, 422),
+)
+def list_agencies(
+    session: SessionDep, principal: CurrentPrincipal, limit: Limit = 50, cursor: Cursor = None
+) -> AgencyPage:
+    rows, next_cursor = agencies.list_agencies(
+        session=session, principal=principal, limit=limit, cursor=cursor
+    )
+    return AgencyPage(items=[AgencyPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.post(
+    "",
+    name="agencies-create",
+    status_code=201,
+    summary="Create an agency (platform admins)",
+    responses=error_responses(401, 403, 409, 422),
+)
+def create_agency(session: SessionDep, _admin: PlatformAdmin, data: AgencyCreate) -> AgencyPublic:
+    return AgencyPublic.model_validate(agencies.create_agency(session=session, data=data))
+
+
+@router.get(
+    "/{agency_id}",
+    name="agencies-get",
+    summary="One agency",
+    responses=error_responses(401, 404),
+)
+def get_agency(session: SessionDep, principal: CurrentPrincipal, agency_id: str) -> AgencyPublic:
+    agency = agencies.get_agency(session=session, principal=principal, agency_id=agency_id)
+    return AgencyPublic.model_validate(agency)
+
+
+@router.patch(
+    "/{agency_id}",
+    name="agencies-update",
+    summary="Change an agency (platform admins); is_active=false stops its logins",
+    responses=error_responses(401, 403, 404, 422),
+)
+def update_agency(
+    session: SessionDep, admin: PlatformAdmin, agency_id: str, data: AgencyUpdate
+) -> AgencyPublic:
+    agency = agencies.update_agency(
+        session=session, principal=admin, agency_id=agency_id, data=data
+    )
+    return AgencyPublic.model_validate(agency)

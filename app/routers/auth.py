@@ -1,0 +1,91 @@
+"""OAuth 2.0 token endpoint (RFC 6749) and token revocation (RFC 7009)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, Response
+
+from app.core.errors import error_responses
+from app.deps import SessionDep
+from app.models.user import TokenResponse
+from app.services import auth
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+@router.post(
+    "/token",
+    name="auth-token",
+    summary="Get tokens: log in (password) or exchange a refresh token",
+    description=(
+        "OAuth 2.0 token endpoint, form-encoded. `grant_type=password` with `username` "
+        "(the email) and `password`; `grant_type=refresh_token` with `refresh_token` (single "
+        "use: presenting a used one revokes every token of that login). Errors carry the "
+        "RFC 6749 `error` field (`invalid_request`, `invalid_grant`, `unsupported_grant_type`). "
+        "After 5 failed logins for one account, or 50 from one address, within 15 minutes "
+        "the answer is 429 with Retry-After. People get an empty `scope`: their rights come "
+        "from their roles."
+    ),
+    responses=error_responses(400, 429),
+)
+def token(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    grant_type: Annotated[
+        str | None, Form(description="password or refresh_token", examples=["password"])
+    ] = None,
+    username: Annotated[str | None, Form(description="Email, for grant_type=password")] = None,
+    password: Annotated[str | None, Form(json_schema_extra={"format": "password"})] = None,
+    refresh_token: Annotated[str | None, Form()] = None,
+    scope: Annotated[str, Form(description="Ignored for people; roles decide")] = "",
+    client_id: Annotated[
+        str | None, Form(description="Not used yet (client_credentials for LMS platforms)")
+    ] = None,
+    client_secret: Annotated[
+        str | None,
+        Form(description="Not used yet", json_schema_extra={"format": "password"}),
+    ] = None,
+) -> TokenResponse:
+    response.headers.update(_NO_STORE)
+    if grant_type == "password":
+        if not username or password is None:
+            raise auth.oauth_error("invalid_request", "username and password are required.")
+        address = request.client.host if request.client else "unknown"
+        return auth.password_grant(
+            session=session, username=username, password=password, address=address
+        )
+    if grant_type == "refresh_token":
+        if not refresh_token:
+            raise auth.oauth_error("invalid_request", "refresh_token is required.")
+        return auth.refresh_grant(session=session, refresh_token=refresh_token)
+    if not grant_type:
+        raise auth.oauth_error("invalid_request", "grant_type is required (a form field).")
+    raise auth.oauth_error(
+        "unsupported_grant_type",
+        f"grant_type must be one of: {', '.join(auth.SUPPORTED_GRANTS)}.",
+    )
+
+
+@router.post(
+    "/revoke",
+    name="auth-revoke",
+    summary="Log out: revoke a refresh token and every token of its login",
+    description=(
+        "RFC 7009. Always 200 for unknown or already revoked tokens. Access tokens cannot be "
+        "revoked (`unsupported_token_type`): they expire within their short lifetime."
+    ),
+    responses=error_responses(400),
+)
+def revoke(
+    session: SessionDep,
+    token: Annotated[str | None, Form(description="The refresh token")] = None,
+    token_type_hint: Annotated[str | None, Form(examples=["refresh_token"])] = None,
+) -> Response:
+    if not token:
+        raise auth.oauth_error("invalid_request", "token is required (a form field).")
+    auth.revoke(session=session, token=token, token_type_hint=token_type_hint)
+    return Response(status_code=200, headers=_NO_STORE)

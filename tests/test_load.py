@@ -1,0 +1,66 @@
+"""Under concurrent load the real server answers: no request waits on a pooled connection
+held by another request that itself waits for a thread (FastAPI validates responses of
+sync routes in the thread pool, after the route, while the request's session is open)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+from sqlmodel import Session
+
+from tests.factories import auth_headers, make_agency, make_user
+
+
+@pytest.mark.slow
+def test_many_concurrent_authenticated_reads_do_not_deadlock(
+    live_server: str, session: Session
+) -> None:
+    user = make_user(session, make_agency(session), "agency_admin")
+    headers = auth_headers(user)
+    session.rollback()
+
+    def fetch(i: int) -> int:
+        path = "/v1/me" if i % 2 else "/v1/agencies"
+        return httpx.get(live_server + path, headers=headers, timeout=15).status_code
+
+    with ThreadPoolExecutor(max_workers=64) as pool:
+        statuses = list(pool.map(fetch, range(256)))
+    assert statuses == [200] * 256
+
+
+@pytest.mark.slow
+def test_racing_refreshes_of_one_token_issue_at_most_one_pair(
+    live_server: str, session: Session
+) -> None:
+    from tests.factories import PASSWORD
+
+    user = make_user(session, make_agency(session), "viewer")
+    session.rollback()
+    token_url = live_server + "/v1/auth/token"
+    first = httpx.post(
+        token_url,
+        data={"grant_type": "password", "username": user.email, "password": PASSWORD},
+        timeout=15,
+    ).json()
+
+    def use(_: int) -> httpx.Response:
+        return httpx.post(
+            token_url,
+            data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+            timeout=15,
+        )
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        responses = list(pool.map(use, range(6)))
+    winners = [r.json() for r in responses if r.status_code == 200]
+    assert len(winners) == 1
+    assert all(r.status_code == 400 for r in responses if r.status_code != 200)
+    # the losers presented a used token: that is reuse, so the winner's pair is dead too
+    again = httpx.post(
+        token_url,
+        data={"grant_type": "refresh_token", "refresh_token": winners[0]["refresh_token"]},
+        timeout=15,
+    )
+    assert again.status_code == 400
