@@ -1,0 +1,150 @@
+"""Courses: the public catalogue (no login needed for published ones) and its upkeep."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+
+from app.core.db import get_engine
+from app.core.errors import error_responses
+from app.core.etag import json_response, resource_etag
+from app.core.pagination import clamp_limit, link_header
+from app.deps import AgencyAdmin, SessionDep
+from app.models.course import (
+    CompetencyType,
+    CourseCreate,
+    CourseKind,
+    CoursePage,
+    CoursePublic,
+    CourseStatus,
+    CourseUpdate,
+    Delivery,
+)
+from app.models.curriculum import LearningMode
+from app.routers.catalogue_deps import FastOptionalPrincipal, IfMatch, IfNoneMatch
+from app.services import courses as service
+
+router = APIRouter(tags=["courses"])
+
+CourseSort = Literal["created_at", "-created_at", "title", "-title", "code", "-code"]
+_ONE = {200: {"model": CoursePublic, "description": "The course; ETag header set."}}
+
+
+@router.get(
+    "/courses",
+    name="courses-list",
+    summary="Browse courses (published ones without a login; your agency's drafts with one)",
+    responses={
+        200: {"model": CoursePage, "description": "A page; `Link: rel=\"next\"` and ETag set."},
+        304: {"description": "Not modified (If-None-Match)."},
+        **error_responses(401, 422),
+    },
+)
+async def list_courses(
+    request: Request,
+    principal: FastOptionalPrincipal,
+    if_none_match: IfNoneMatch = None,
+    q: Annotated[str | None, Query(max_length=200, description="Title, code, summary; case- and accent-insensitive")] = None,
+    kind: CourseKind | None = None,
+    competency_type: CompetencyType | None = None,
+    delivery: Delivery | None = None,
+    agency: Annotated[str | None, Query(description="Organiser agency id or slug")] = None,
+    status: CourseStatus | None = None,
+    year: Annotated[int | None, Query(ge=2000, le=2100, description="Has a cohort in this year")] = None,
+    mode: Annotated[LearningMode | None, Query(description="Has a module of this learning mode")] = None,
+    starts_after: Annotated[date | None, Query(description="Has a cohort starting on/after")] = None,
+    starts_before: Annotated[date | None, Query(description="Has a cohort starting on/before")] = None,
+    has_open_cohort: bool | None = None,
+    sort: Annotated[CourseSort, Query(description="Sort key; `-` for descending; id breaks ties")] = "created_at",
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+    limit: Annotated[int | None, Query(ge=1, description="Page size (default 50, max 200)")] = None,
+) -> Response:
+    filters = service.CourseFilters(
+        q=q,
+        kind=kind.value if kind else None,
+        competency_type=competency_type.value if competency_type else None,
+        delivery=delivery.value if delivery else None,
+        agency=agency,
+        status=status.value if status else None,
+        year=year,
+        mode=mode.value if mode else None,
+        starts_after=starts_after,
+        starts_before=starts_before,
+        has_open_cohort=has_open_cohort,
+    )
+    size = clamp_limit(limit)
+    with get_engine().connect() as conn:
+        page = service.list_courses(
+            conn=conn, principal=principal, filters=filters, sort=sort, cursor=cursor, limit=size
+        )
+    next_json = f'"{page.next_cursor}"' if page.next_cursor else "null"
+    body = '{"items":[' + ",".join(page.items) + '],"next_cursor":' + next_json + "}"
+    headers = {}
+    link = link_header(str(request.url.replace(query="")), request.query_params, page.next_cursor)
+    if link:
+        headers["Link"] = link
+    return json_response(body, page.etag, if_none_match=if_none_match, headers=headers)
+
+
+@router.get(
+    "/courses/{course_id}",
+    name="courses-get",
+    summary="One course",
+    responses={**_ONE, 304: {"description": "Not modified"}, **error_responses(401, 404)},
+)
+async def get_course(
+    course_id: str, principal: FastOptionalPrincipal, if_none_match: IfNoneMatch = None
+) -> Response:
+    with get_engine().connect() as conn:
+        doc = service.read_course(conn=conn, principal=principal, course_id=course_id)
+    return json_response(doc.body, doc.etag, if_none_match=if_none_match)
+
+
+@router.post(
+    "/courses",
+    name="courses-create",
+    summary="Create a course for your agency (draft by default)",
+    status_code=201,
+    responses={201: {"model": CoursePublic}, **error_responses(401, 403, 409, 422)},
+)
+def create_course(data: CourseCreate, principal: AgencyAdmin, session: SessionDep) -> Response:
+    course = service.create_course(session=session, principal=principal, data=data)
+    return json_response(
+        course.doc,
+        resource_etag(course.id, course.version),
+        status_code=201,
+        headers={"Location": f"/v1/courses/{course.id}"},
+    )
+
+
+@router.patch(
+    "/courses/{course_id}",
+    name="courses-update",
+    summary="Change a course (send If-Match to avoid overwriting someone else's change)",
+    responses={**_ONE, **error_responses(401, 403, 404, 409, 412, 422)},
+)
+def update_course(
+    course_id: str,
+    data: CourseUpdate,
+    principal: AgencyAdmin,
+    session: SessionDep,
+    if_match: IfMatch = None,
+) -> Response:
+    course = service.update_course(
+        session=session, principal=principal, course_id=course_id, data=data, if_match=if_match
+    )
+    return json_response(course.doc, resource_etag(course.id, course.version))
+
+
+@router.delete(
+    "/courses/{course_id}",
+    name="courses-delete",
+    summary="Delete a course without cohorts (a course with cohorts is archived instead: 409)",
+    status_code=204,
+    responses=error_responses(401, 403, 404, 409),
+)
+def delete_course(course_id: str, principal: AgencyAdmin, session: SessionDep) -> Response:
+    service.delete_course(session=session, principal=principal, course_id=course_id)
+    return Response(status_code=204)

@@ -1,0 +1,218 @@
+"""Catalogue list queries: filters, visibility and keyset pages for courses and cohorts.
+
+Courses come out as their stored JSON (one query per page, no per-row work);
+cohorts as rows joined with their course's title and status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Select, exists, not_, or_, select, true
+
+from app.core.errors import ProblemError
+from app.core.etag import list_etag
+from app.core.pagination import after, decode_cursor, encode_cursor
+from app.core.security import Principal
+from app.models import Agency, Cohort, Course, Curriculum, CurriculumModule
+from app.models.catalogue import search_text
+from app.models.cohort import CohortStatus
+from app.models.curriculum import CurriculumStatus
+from app.services.visibility import cohort_filter, course_filter
+
+if TYPE_CHECKING:
+    from app.services.cohorts import CohortFilters
+    from app.services.courses import CourseFilters
+
+C = Course.__table__.c  # type: ignore[attr-defined]
+H = Cohort.__table__.c  # type: ignore[attr-defined]
+K = Curriculum.__table__.c  # type: ignore[attr-defined]
+M = CurriculumModule.__table__.c  # type: ignore[attr-defined]
+A = Agency.__table__.c  # type: ignore[attr-defined]
+
+
+def _as_datetime(value: Any) -> datetime:
+    return datetime.fromisoformat(str(value))
+
+
+def _as_date(value: Any) -> date:
+    return date.fromisoformat(str(value))
+
+
+# sort name -> (column, descending, cursor key parser)
+COURSE_SORTS: dict[str, tuple[Any, bool, Callable[[Any], Any]]] = {
+    "created_at": (C.created_at, False, _as_datetime),
+    "-created_at": (C.created_at, True, _as_datetime),
+    "title": (C.title, False, str),
+    "-title": (C.title, True, str),
+    "code": (C.code, False, str),
+    "-code": (C.code, True, str),
+}
+COHORT_SORTS: dict[str, tuple[Any, bool, Callable[[Any], Any]]] = {
+    "starts_on": (H.starts_on, False, _as_date),
+    "-starts_on": (H.starts_on, True, _as_date),
+    "created_at": (H.created_at, False, _as_datetime),
+    "-created_at": (H.created_at, True, _as_datetime),
+}
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    next_cursor: str | None
+    etag: str
+
+
+def _like(text: str) -> str:
+    escaped = search_text(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _agency_ids(value: str) -> Any:
+    return select(A.id).where(or_(A.id == value, A.slug == value)).scalar_subquery()
+
+
+def _cohort_exists(principal: Principal | None, *conditions: Any) -> Any:
+    visible_cohort = H.status.not_in((CohortStatus.draft.value, CohortStatus.cancelled.value))
+    if principal is not None:
+        own = H.agency_id == principal.agency_id
+        visible_cohort = true() if principal.is_platform_admin else or_(visible_cohort, own)
+    return exists().where(H.course_id == C.id, visible_cohort, *conditions)
+
+
+def _keyset(
+    stmt: Select[Any],
+    sorts: dict[str, tuple[Any, bool, Callable[[Any], Any]]],
+    sort: str,
+    id_column: Any,
+    cursor_token: str | None,
+    limit: int,
+) -> tuple[Select[Any], Any, bool]:
+    if sort not in sorts:
+        msg = f"sort must be one of: {', '.join(sorts)}."
+        raise ProblemError(
+            422,
+            "validation_error",
+            msg,
+            errors=[{"loc": ["query", "sort"], "msg": msg, "type": "enum"}],
+        )
+    column, descending, parse = sorts[sort]
+    cursor = decode_cursor(cursor_token, sort)
+    if cursor is not None:
+        try:
+            key = parse(cursor.key)
+        except (TypeError, ValueError) as exc:
+            raise ProblemError(422, "invalid_cursor", "The cursor is damaged.") from exc
+        stmt = stmt.where(after(column, id_column, cursor.__class__(sort, key, cursor.id),
+                                descending=descending))  # fmt: skip
+    order = (column.desc(), id_column.desc()) if descending else (column.asc(), id_column.asc())
+    return stmt.order_by(*order).limit(limit + 1), column, descending
+
+
+def _cursor_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date | datetime) else value
+
+
+def course_page(
+    *,
+    conn: Connection,
+    principal: Principal | None,
+    filters: CourseFilters,
+    sort: str,
+    cursor: str | None,
+    limit: int,
+) -> Page:
+    column_for_sort = COURSE_SORTS.get(sort, (C.created_at,))[0]
+    stmt = select(C.id, C.version, C.doc, column_for_sort.label("sort_key")).where(
+        course_filter(principal)
+    )
+    f = filters
+    if f.q:
+        stmt = stmt.where(C.search.like(_like(f.q), escape="\\"))
+    for name in ("kind", "competency_type", "delivery", "status"):
+        value = getattr(f, name)
+        if value is not None:
+            stmt = stmt.where(C[name] == value)
+    if f.agency:
+        stmt = stmt.where(C.agency_id == _agency_ids(f.agency))
+    if f.year is not None:
+        stmt = stmt.where(_cohort_exists(principal, H.year == f.year))
+    if f.starts_after is not None:
+        stmt = stmt.where(_cohort_exists(principal, H.starts_on >= f.starts_after))
+    if f.starts_before is not None:
+        stmt = stmt.where(_cohort_exists(principal, H.starts_on <= f.starts_before))
+    if f.has_open_cohort is not None:
+        open_cohort = _cohort_exists(principal, H.status == CohortStatus.open.value)
+        stmt = stmt.where(open_cohort if f.has_open_cohort else not_(open_cohort))
+    if f.mode:
+        stmt = stmt.where(
+            exists()
+            .where(K.course_id == C.id, K.status == CurriculumStatus.published.value)
+            .where(M.curriculum_id == K.id, M.mode == f.mode)
+        )
+    stmt, _, _ = _keyset(stmt, COURSE_SORTS, sort, C.id, cursor, limit)
+    rows = conn.execute(stmt).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = (
+        encode_cursor(sort, _cursor_value(rows[-1][3]), rows[-1][0]) if more and rows else None
+    )
+    etag = list_etag([sort, cursor, repr(filters), next_cursor, *(f"{r[0]}:{r[1]}" for r in rows)])
+    return Page([r[2] for r in rows], next_cursor, etag)
+
+
+def cohort_rows(
+    *,
+    conn: Connection,
+    principal: Principal | None,
+    filters: CohortFilters,
+    sort: str,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Any], str | None, str]:
+    column_for_sort = COHORT_SORTS.get(sort, (H.starts_on,))[0]
+    stmt = (
+        select(*H, C.title.label("course_title"), column_for_sort.label("sort_key"))
+        .select_from(Cohort.__table__.join(Course.__table__, H.course_id == C.id))  # type: ignore[attr-defined]
+        .where(cohort_filter(principal))
+    )
+    f = filters
+    if f.q:
+        stmt = stmt.where(C.search.like(_like(f.q), escape="\\"))
+    if f.course_id:
+        stmt = stmt.where(H.course_id == f.course_id)
+    if f.agency:
+        stmt = stmt.where(H.agency_id == _agency_ids(f.agency))
+    if f.status:
+        stmt = stmt.where(H.status == f.status)
+    if f.year is not None:
+        stmt = stmt.where(H.year == f.year)
+    if f.starts_after is not None:
+        stmt = stmt.where(H.starts_on >= f.starts_after)
+    if f.starts_before is not None:
+        stmt = stmt.where(H.starts_on <= f.starts_before)
+    for name in ("kind", "competency_type", "delivery"):
+        value = getattr(f, name)
+        if value is not None:
+            stmt = stmt.where(C[name] == value)
+    if f.mode:
+        stmt = stmt.where(
+            exists().where(M.curriculum_id == H.curriculum_id, M.mode == f.mode)
+        )
+    stmt, _, _ = _keyset(stmt, COHORT_SORTS, sort, H.id, cursor, limit)
+    rows = conn.execute(stmt).mappings().all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = (
+        encode_cursor(sort, _cursor_value(rows[-1]["sort_key"]), rows[-1]["id"])
+        if more and rows
+        else None
+    )
+    etag = list_etag(
+        [sort, cursor, repr(filters), next_cursor, *(f"{r['id']}:{r['version']}" for r in rows)]
+    )
+    return list(rows), next_cursor, etag
+
