@@ -100,7 +100,7 @@ def _apply(course: Course, values: dict[str, Any]) -> None:
 def _check_partners(session: Session, ids: list[str]) -> None:
     if not ids:
         return
-    found = set(session.exec(select(Agency.id).where(Agency.id.in_(ids))).all())  # type: ignore[call-overload,attr-defined]
+    found = set(session.execute(select(Agency.id).where(Agency.id.in_(ids))).scalars())  # type: ignore[attr-defined]
     missing = [i for i in ids if i not in found]
     if missing:
         msg = f"No agency has id {', '.join(missing)}."

@@ -47,3 +47,12 @@ def seed_demo() -> list[str]:
         with session_scope(write=True) as session:
             report.extend(seeder(session))
     return report
+
+
+def _seed_catalogue(session: Session) -> list[str]:
+    from app.services.catalogue_demo import seed_catalogue
+
+    return seed_catalogue(session)
+
+
+SEEDERS.append(_seed_catalogue)
