@@ -96,11 +96,15 @@ def make_published_course(client: Any, headers: dict[str, str], **overrides: Any
         module(total - 4, "self_paced", assessed=True, weight=60),
         module(4, "classroom", assessed=True, weight=40),
     ]
-    cur = client.post(f"/v1/courses/{course['id']}/curricula", json={"modules": modules}, headers=headers)
+    cur = client.post(
+        f"/v1/courses/{course['id']}/curricula", json={"modules": modules}, headers=headers
+    )
     assert cur.status_code == 201, cur.text
     pub = client.post(f"/v1/courses/{course['id']}/curricula/1/publish", headers=headers)
     assert pub.status_code == 200, pub.text
-    patched = client.patch(f"/v1/courses/{course['id']}", json={"status": "published"}, headers=headers)
+    patched = client.patch(
+        f"/v1/courses/{course['id']}", json={"status": "published"}, headers=headers
+    )
     assert patched.status_code == 200, patched.text
     return dict(patched.json())
 

@@ -24,7 +24,15 @@ def _admin(session: Session, **agency: object) -> dict[str, str]:
 
 @pytest.mark.parametrize(
     ("number", "expected"),
-    [(1, "I"), (4, "IV"), (9, "IX"), (14, "XIV"), (40, "XL"), (88, "LXXXVIII"), (3999, "MMMCMXCIX")],
+    [
+        (1, "I"),
+        (4, "IV"),
+        (9, "IX"),
+        (14, "XIV"),
+        (40, "XL"),
+        (88, "LXXXVIII"),
+        (3999, "MMMCMXCIX"),
+    ],
 )
 def test_roman_numerals(number: int, expected: str) -> None:
     assert roman(number) == expected
@@ -36,7 +44,9 @@ def test_roman_numerals_refuse_out_of_range(number: int) -> None:
         roman(number)
 
 
-def test_cohort_gets_its_name_zone_and_pinned_curriculum(client: TestClient, session: Session) -> None:
+def test_cohort_gets_its_name_zone_and_pinned_curriculum(
+    client: TestClient, session: Session
+) -> None:
     headers = _admin(session, timezone="Asia/Makassar")
     course = make_published_course(client, headers)
     cohort = make_cohort(client, headers, course["id"], number=14)
@@ -55,13 +65,19 @@ def test_cohort_gets_its_name_zone_and_pinned_curriculum(client: TestClient, ses
     assert bad_zone.status_code == 422
 
 
-def test_a_new_curriculum_version_does_not_change_a_running_cohort(client: TestClient, session: Session) -> None:
+def test_a_new_curriculum_version_does_not_change_a_running_cohort(
+    client: TestClient, session: Session
+) -> None:
     headers = _admin(session)
     course = make_published_course(client, headers)
     cohort = make_cohort(client, headers, course["id"])
-    client.post(f"/v1/courses/{course['id']}/curricula", json={"modules": [module(10)]}, headers=headers)
+    client.post(
+        f"/v1/courses/{course['id']}/curricula", json={"modules": [module(10)]}, headers=headers
+    )
     client.post(f"/v1/courses/{course['id']}/curricula/2/publish", headers=headers)
-    assert client.get(f"/v1/cohorts/{cohort['id']}", headers=headers).json()["curriculum_version"] == 1
+    assert (
+        client.get(f"/v1/cohorts/{cohort['id']}", headers=headers).json()["curriculum_version"] == 1
+    )
     later = make_cohort(client, headers, course["id"], number=2)
     assert later["curriculum_version"] == 2
 
@@ -81,9 +97,13 @@ def test_status_follows_the_allowed_path(client: TestClient, session: Session) -
     final = client.post(url, json={"to": "cancelled"}, headers=headers)
     assert final.status_code == 409
     other = make_cohort(client, headers, course["id"], number=2)
-    cancel = client.post(f"/v1/cohorts/{other['id']}/transitions", json={"to": "cancelled"}, headers=headers)
+    cancel = client.post(
+        f"/v1/cohorts/{other['id']}/transitions", json={"to": "cancelled"}, headers=headers
+    )
     assert cancel.status_code == 200
-    back = client.post(f"/v1/cohorts/{other['id']}/transitions", json={"to": "open"}, headers=headers)
+    back = client.post(
+        f"/v1/cohorts/{other['id']}/transitions", json={"to": "open"}, headers=headers
+    )
     assert back.status_code == 409
 
 
@@ -117,8 +137,16 @@ def test_other_agency_cannot_read_or_change_cohorts(client: TestClient, session:
     draft = make_cohort(client, headers, course["id"])
     assert client.get(f"/v1/cohorts/{draft['id']}", headers=other).status_code == 404
     assert client.get("/v1/cohorts", headers=other).json()["items"] == []
-    assert client.patch(f"/v1/cohorts/{draft['id']}", json={"capacity": 1}, headers=other).status_code == 404
-    assert client.post(f"/v1/cohorts/{draft['id']}/transitions", json={"to": "open"}, headers=other).status_code == 404
+    assert (
+        client.patch(f"/v1/cohorts/{draft['id']}", json={"capacity": 1}, headers=other).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            f"/v1/cohorts/{draft['id']}/transitions", json={"to": "open"}, headers=other
+        ).status_code
+        == 404
+    )
     steal = client.post("/v1/cohorts", json={"course_id": course["id"], "number": 9, "year": 2025,
                                              "starts_on": "2025-06-01", "ends_on": "2025-06-02"},
                         headers=other)  # fmt: skip
@@ -132,7 +160,10 @@ def test_cohort_etag_and_if_match(client: TestClient, session: Session) -> None:
     url = f"/v1/cohorts/{cohort['id']}"
     etag = client.get(url, headers=headers).headers["ETag"]
     assert client.get(url, headers={**headers, "If-None-Match": etag}).status_code == 304
-    assert client.patch(url, json={"capacity": 35}, headers={**headers, "If-Match": etag}).status_code == 200
+    assert (
+        client.patch(url, json={"capacity": 35}, headers={**headers, "If-Match": etag}).status_code
+        == 200
+    )
     stale = client.patch(url, json={"capacity": 30}, headers={**headers, "If-Match": etag})
     assert stale.status_code == 412
     assert client.get(url, headers=headers).json()["capacity"] == 35

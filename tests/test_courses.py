@@ -43,16 +43,30 @@ def test_create_course_applies_defaults(client: TestClient, session: Session) ->
 def test_course_code_is_unique_within_the_agency(client: TestClient, session: Session) -> None:
     headers, _ = _admin(session)
     other, _ = _admin(session)
-    assert client.post("/v1/courses", json=course_payload(code="PSK-2025"), headers=headers).status_code == 201
+    assert (
+        client.post(
+            "/v1/courses", json=course_payload(code="PSK-2025"), headers=headers
+        ).status_code
+        == 201
+    )
     dup = client.post("/v1/courses", json=course_payload(code="PSK-2025"), headers=headers)
     assert dup.status_code == 409
-    assert client.post("/v1/courses", json=course_payload(code="PSK-2025"), headers=other).status_code == 201
+    assert (
+        client.post("/v1/courses", json=course_payload(code="PSK-2025"), headers=other).status_code
+        == 201
+    )
 
 
 def test_total_jp_must_be_positive_in_half_steps(client: TestClient, session: Session) -> None:
     headers, _ = _admin(session)
-    assert client.post("/v1/courses", json=course_payload(total_jp=0), headers=headers).status_code == 422
-    assert client.post("/v1/courses", json=course_payload(total_jp=7.3), headers=headers).status_code == 422
+    assert (
+        client.post("/v1/courses", json=course_payload(total_jp=0), headers=headers).status_code
+        == 422
+    )
+    assert (
+        client.post("/v1/courses", json=course_payload(total_jp=7.3), headers=headers).status_code
+        == 422
+    )
     ok = client.post("/v1/courses", json=course_payload(total_jp=7.5), headers=headers)
     assert ok.status_code == 201 and ok.json()["total_jp"] == 7.5
 
@@ -79,18 +93,33 @@ def test_other_agency_cannot_read_or_change_drafts(client: TestClient, session: 
     listed = [c["id"] for c in client.get("/v1/courses", headers=other).json()["items"]]
     assert listed == [published["id"]]
     for course_id in (draft["id"], published["id"]):
-        assert client.patch(f"/v1/courses/{course_id}", json={"title": "Diambil alih"}, headers=other).status_code == 404
+        assert (
+            client.patch(
+                f"/v1/courses/{course_id}", json={"title": "Diambil alih"}, headers=other
+            ).status_code
+            == 404
+        )
         assert client.delete(f"/v1/courses/{course_id}", headers=other).status_code == 404
-        assert client.post(f"/v1/courses/{course_id}/curricula", json={}, headers=other).status_code == 404
+        assert (
+            client.post(f"/v1/courses/{course_id}/curricula", json={}, headers=other).status_code
+            == 404
+        )
 
 
-def test_viewers_and_instructors_read_drafts_but_cannot_write(client: TestClient, session: Session) -> None:
+def test_viewers_and_instructors_read_drafts_but_cannot_write(
+    client: TestClient, session: Session
+) -> None:
     agency = make_agency(session)
     admin = auth_headers(make_user(session, agency, "agency_admin"))
     viewer = auth_headers(make_user(session, agency, "viewer"))
     draft = client.post("/v1/courses", json=course_payload(), headers=admin).json()
     assert client.get(f"/v1/courses/{draft['id']}", headers=viewer).status_code == 200
-    assert client.patch(f"/v1/courses/{draft['id']}", json={"title": "X y"}, headers=viewer).status_code == 403
+    assert (
+        client.patch(
+            f"/v1/courses/{draft['id']}", json={"title": "X y"}, headers=viewer
+        ).status_code
+        == 403
+    )
     assert client.post("/v1/courses", json=course_payload(), headers=viewer).status_code == 403
 
 
@@ -105,7 +134,10 @@ def test_if_none_match_answers_304(client: TestClient, session: Session) -> None
     changed = client.get(f"/v1/courses/{course['id']}", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
     page = client.get("/v1/courses")
-    assert client.get("/v1/courses", headers={"If-None-Match": page.headers["ETag"]}).status_code == 304
+    assert (
+        client.get("/v1/courses", headers={"If-None-Match": page.headers["ETag"]}).status_code
+        == 304
+    )
 
 
 def test_if_match_refuses_a_stale_update_with_412(client: TestClient, session: Session) -> None:
@@ -113,9 +145,13 @@ def test_if_match_refuses_a_stale_update_with_412(client: TestClient, session: S
     course = client.post("/v1/courses", json=course_payload(), headers=headers)
     etag = course.headers["ETag"]
     url = f"/v1/courses/{course.json()['id']}"
-    first = client.patch(url, json={"title": "Judul Admin Satu"}, headers={**headers, "If-Match": etag})
+    first = client.patch(
+        url, json={"title": "Judul Admin Satu"}, headers={**headers, "If-Match": etag}
+    )
     assert first.status_code == 200
-    second = client.patch(url, json={"title": "Judul Admin Dua"}, headers={**headers, "If-Match": etag})
+    second = client.patch(
+        url, json={"title": "Judul Admin Dua"}, headers={**headers, "If-Match": etag}
+    )
     assert second.status_code == 412
     assert second.json()["code"] == "precondition_failed"
     assert client.get(url, headers=headers).json()["title"] == "Judul Admin Satu"
@@ -127,7 +163,9 @@ def test_course_with_cohorts_is_archived_not_deleted(client: TestClient, session
     make_cohort(client, headers, course["id"])
     refused = client.delete(f"/v1/courses/{course['id']}", headers=headers)
     assert refused.status_code == 409 and "archive" in refused.json()["detail"]
-    archived = client.patch(f"/v1/courses/{course['id']}", json={"status": "archived"}, headers=headers)
+    archived = client.patch(
+        f"/v1/courses/{course['id']}", json={"status": "archived"}, headers=headers
+    )
     assert archived.json()["status"] == "archived"
     lonely = client.post("/v1/courses", json=course_payload(), headers=headers).json()
     assert client.delete(f"/v1/courses/{lonely['id']}", headers=headers).status_code == 204

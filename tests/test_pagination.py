@@ -10,7 +10,9 @@ from starlette.testclient import TestClient
 from tests.factories import auth_headers, course_payload, make_agency, make_user
 
 
-def _walk(client: TestClient, headers: dict[str, str], params: dict[str, object], between=None) -> list[str]:  # type: ignore[no-untyped-def]
+def _walk(
+    client: TestClient, headers: dict[str, str], params: dict[str, object], between=None
+) -> list[str]:  # type: ignore[no-untyped-def]
     seen: list[str] = []
     cursor = None
     pages = 0
@@ -31,17 +33,23 @@ def _walk(client: TestClient, headers: dict[str, str], params: dict[str, object]
             between(pages)
 
 
-def test_every_row_exactly_once_while_rows_are_inserted(client: TestClient, session: Session) -> None:
+def test_every_row_exactly_once_while_rows_are_inserted(
+    client: TestClient, session: Session
+) -> None:
     agency = make_agency(session)
     headers = auth_headers(make_user(session, agency, "agency_admin"))
     original = [
-        client.post("/v1/courses", json=course_payload(title=f"Kursus {i % 4}"), headers=headers).json()["id"]
+        client.post(
+            "/v1/courses", json=course_payload(title=f"Kursus {i % 4}"), headers=headers
+        ).json()["id"]
         for i in range(23)
     ]
 
     def insert(page: int) -> None:
         for _ in range(3):
-            client.post("/v1/courses", json=course_payload(title=f"Kursus {page % 4}"), headers=headers)
+            client.post(
+                "/v1/courses", json=course_payload(title=f"Kursus {page % 4}"), headers=headers
+            )
 
     for sort in ("created_at", "-created_at", "title", "-title"):
         seen = _walk(client, headers, {"limit": 5, "sort": sort}, insert)
@@ -54,7 +62,10 @@ def test_limit_is_capped_and_defaulted(client: TestClient, session: Session) -> 
     headers = auth_headers(make_user(session, agency, "agency_admin"))
     for _ in range(3):
         client.post("/v1/courses", json=course_payload(), headers=headers)
-    assert len(client.get("/v1/courses", params={"limit": 100000}, headers=headers).json()["items"]) == 3
+    assert (
+        len(client.get("/v1/courses", params={"limit": 100000}, headers=headers).json()["items"])
+        == 3
+    )
     assert client.get("/v1/courses", params={"limit": 0}, headers=headers).status_code == 422
     bad = client.get("/v1/courses", params={"cursor": "not-a-cursor"}, headers=headers)
     assert bad.status_code == 422

@@ -67,7 +67,9 @@ def after(column: Any, id_column: Any, cursor: Cursor, *, descending: bool) -> C
     key = cursor.key
     if key is None:
         # NULL keys sort last ascending here (we coalesce in the ORDER BY callers use).
-        return and_(column.is_(None), id_column < cursor.id if descending else id_column > cursor.id)
+        return and_(
+            column.is_(None), id_column < cursor.id if descending else id_column > cursor.id
+        )
     if descending:
         return or_(column < key, and_(column == key, id_column < cursor.id))
     return or_(column > key, and_(column == key, id_column > cursor.id))

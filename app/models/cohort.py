@@ -7,8 +7,8 @@ from decimal import Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field as PField
 from pydantic import AwareDatetime, BaseModel, field_validator
+from pydantic import Field as PField
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -151,7 +151,11 @@ class CohortSessionCreate(SQLModel):
     ends_at: AwareDatetime
     mode: LearningMode | None = Field(default=None, description="Defaults to the module's mode")
     jp: Decimal | None = Field(
-        default=None, gt=0, le=24, multiple_of=Decimal("0.5"), description="Defaults to the module's"
+        default=None,
+        gt=0,
+        le=24,
+        multiple_of=0.5,
+        description="Defaults to the module's",
     )
     instructor_ids: list[str] = Field(default_factory=list, max_length=20)
     location: str | None = Field(default=None, max_length=500)
@@ -163,7 +167,7 @@ class CohortSessionUpdate(SQLModel):
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
     mode: LearningMode | None = None
-    jp: Decimal | None = Field(default=None, gt=0, le=24, multiple_of=Decimal("0.5"))
+    jp: Decimal | None = Field(default=None, gt=0, le=24, multiple_of=0.5)
     instructor_ids: list[str] | None = Field(default=None, max_length=20)
     location: str | None = Field(default=None, max_length=500)
     meeting_url: str | None = Field(default=None, max_length=500)

@@ -6,8 +6,8 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import Field as PField
 from pydantic import BaseModel, field_validator
+from pydantic import Field as PField
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -70,10 +70,10 @@ def _check_bands(bands: list[GradeBand] | None) -> list[GradeBand] | None:
     return bands
 
 
-
-
 class _CourseFields(SQLModel):
-    code: str = Field(min_length=1, max_length=40, description="Unique within the agency, e.g. 'PSK-2025'")
+    code: str = Field(
+        min_length=1, max_length=40, description="Unique within the agency, e.g. 'PSK-2025'"
+    )
     title: str = Field(min_length=2, max_length=250)
     summary: str | None = Field(default=None, max_length=1000)
     description: str | None = Field(default=None, max_length=20000)
@@ -86,13 +86,21 @@ class _CourseFields(SQLModel):
 
 
 class CourseCreate(_CourseFields):
-    total_jp: Decimal = Field(gt=0, le=10000, multiple_of=Decimal("0.5"), description="Total JP (> 0, steps of 0.5)")
+    total_jp: Decimal = Field(
+        gt=0, le=10000, multiple_of=0.5, description="Total JP (> 0, steps of 0.5)"
+    )
     minutes_per_jp: int = Field(default=45, ge=1, le=120)
     passing_score: Decimal = Field(default=Decimal("70.01"), ge=0, le=100, decimal_places=2)
-    max_absence_jp: Decimal | None = Field(default=None, ge=0, multiple_of=Decimal("0.5"))
-    grade_bands: list[GradeBand] = Field(default_factory=lambda: [GradeBand.model_validate(b) for b in DEFAULT_GRADE_BANDS])
-    partner_agency_ids: list[str] = Field(default_factory=list, max_length=20, description="Co-organising agencies in Bangkom")
-    partners: list[str] = Field(default_factory=list, max_length=20, description="Co-organisers by name (e.g. 'BKN')")
+    max_absence_jp: Decimal | None = Field(default=None, ge=0, multiple_of=0.5)
+    grade_bands: list[GradeBand] = Field(
+        default_factory=lambda: [GradeBand.model_validate(b) for b in DEFAULT_GRADE_BANDS]
+    )
+    partner_agency_ids: list[str] = Field(
+        default_factory=list, max_length=20, description="Co-organising agencies in Bangkom"
+    )
+    partners: list[str] = Field(
+        default_factory=list, max_length=20, description="Co-organisers by name (e.g. 'BKN')"
+    )
     tags: list[str] = Field(default_factory=list, max_length=30)
     status: CourseStatus = CourseStatus.draft
 
@@ -110,10 +118,10 @@ class CourseUpdate(SQLModel):
     delivery: Delivery | None = None
     legal_basis: str | None = Field(default=None, max_length=2000)
     open_to_non_asn: bool | None = None
-    total_jp: Decimal | None = Field(default=None, gt=0, le=10000, multiple_of=Decimal("0.5"))
+    total_jp: Decimal | None = Field(default=None, gt=0, le=10000, multiple_of=0.5)
     minutes_per_jp: int | None = Field(default=None, ge=1, le=120)
     passing_score: Decimal | None = Field(default=None, ge=0, le=100, decimal_places=2)
-    max_absence_jp: Decimal | None = Field(default=None, ge=0, multiple_of=Decimal("0.5"))
+    max_absence_jp: Decimal | None = Field(default=None, ge=0, multiple_of=0.5)
     grade_bands: list[GradeBand] | None = None
     partner_agency_ids: list[str] | None = Field(default=None, max_length=20)
     partners: list[str] | None = Field(default=None, max_length=20)
@@ -151,7 +159,9 @@ class CoursePublic(BaseModel):
     partners: list[str]
     tags: list[str]
     status: CourseStatus
-    published_curriculum_version: int | None = PField(description="Latest published curriculum version")
+    published_curriculum_version: int | None = PField(
+        description="Latest published curriculum version"
+    )
     modes: list[str] = PField(description="Learning modes of the latest published curriculum")
     version: int = PField(description="Bumped on every change; the ETag follows it")
     created_at: datetime
@@ -188,7 +198,9 @@ class Course(SQLModel, table=True):
     passing_score_centi: int = 7001
     max_absence_jp_halves: int | None = None
     grade_bands: list[dict[str, object]] = Field(sa_column=Column(JSON, nullable=False))
-    partner_agency_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    partner_agency_ids: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     partners: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     status: CourseStatus = Field(default=CourseStatus.draft, sa_type=enum_type(CourseStatus))
@@ -196,6 +208,8 @@ class Course(SQLModel, table=True):
     modes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     search: str = Field(default="", sa_type=Text, description="Normalised title, code and summary")
     version: int = 1
-    doc: str = Field(default="", sa_type=Text, description="The public JSON, rebuilt on every write")
+    doc: str = Field(
+        default="", sa_type=Text, description="The public JSON, rebuilt on every write"
+    )
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()

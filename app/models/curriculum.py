@@ -6,8 +6,8 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import Field as PField
 from pydantic import BaseModel
+from pydantic import Field as PField
 from sqlalchemy import Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -30,7 +30,7 @@ class CurriculumStatus(StrEnum):
 class ModuleIn(SQLModel):
     title: str = Field(min_length=2, max_length=250)
     description: str | None = Field(default=None, max_length=5000)
-    jp: Decimal = Field(gt=0, le=10000, multiple_of=Decimal("0.5"), description="> 0, steps of 0.5")
+    jp: Decimal = Field(gt=0, le=10000, multiple_of=0.5, description="> 0, steps of 0.5")
     mode: LearningMode
     assessed: bool = False
     weight: Decimal = Field(
@@ -74,7 +74,9 @@ class CurriculumPublic(BaseModel):
 
 
 class Curriculum(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("course_id", "version", name="uq_curriculum_course_version"),)
+    __table_args__ = (
+        UniqueConstraint("course_id", "version", name="uq_curriculum_course_version"),
+    )
 
     id: str = id_field("cur")
     agency_id: str = Field(foreign_key="agency.id", index=True, max_length=40)

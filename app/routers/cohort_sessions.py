@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Response
 from pydantic import TypeAdapter
 
@@ -15,7 +17,9 @@ from app.services import cohort_sessions as service
 router = APIRouter(tags=["sessions"])
 _ONE = TypeAdapter(CohortSessionPublic)
 _MANY = TypeAdapter(list[CohortSessionPublic])
-_DOC = {200: {"model": CohortSessionPublic, "description": "The session; ETag header set."}}
+_DOC: dict[int | str, dict[str, Any]] = {
+    200: {"model": CohortSessionPublic, "description": "The session; ETag header set."}
+}
 
 
 def _reply(item: CohortSessionPublic, *, status_code: int = 200) -> Response:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -27,7 +27,9 @@ from app.services import cohorts as service
 
 router = APIRouter(tags=["cohorts"])
 CohortSort = Literal["starts_on", "-starts_on", "created_at", "-created_at"]
-_DOC = {200: {"model": CohortPublic, "description": "The cohort; ETag header set."}}
+_DOC: dict[int | str, dict[str, Any]] = {
+    200: {"model": CohortPublic, "description": "The cohort; ETag header set."}
+}
 
 
 def _reply(
@@ -49,7 +51,7 @@ def _reply(
     name="cohorts-list",
     summary="Browse cohorts (of published courses without a login; your drafts with one)",
     responses={
-        200: {"model": CohortPage, "description": "A page; `Link: rel=\"next\"` and ETag set."},
+        200: {"model": CohortPage, "description": 'A page; `Link: rel="next"` and ETag set.'},
         304: {"description": "Not modified"},
         **error_responses(401, 422),
     },
@@ -59,7 +61,9 @@ def list_cohorts(
     principal: OptionalPrincipal,
     session: SessionDep,
     if_none_match: IfNoneMatch = None,
-    q: Annotated[str | None, Query(max_length=200, description="Course title, code, summary")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Course title, code, summary")
+    ] = None,
     course_id: str | None = None,
     agency: Annotated[str | None, Query(description="Organiser agency id or slug")] = None,
     status: CohortStatus | None = None,
@@ -67,10 +71,14 @@ def list_cohorts(
     kind: CourseKind | None = None,
     competency_type: CompetencyType | None = None,
     delivery: Delivery | None = None,
-    mode: Annotated[LearningMode | None, Query(description="Curriculum has a module of this mode")] = None,
+    mode: Annotated[
+        LearningMode | None, Query(description="Curriculum has a module of this mode")
+    ] = None,
     starts_after: Annotated[date | None, Query(description="Starts on or after")] = None,
     starts_before: Annotated[date | None, Query(description="Starts on or before")] = None,
-    sort: Annotated[CohortSort, Query(description="Sort key; `-` for descending; id breaks ties")] = "starts_on",
+    sort: Annotated[
+        CohortSort, Query(description="Sort key; `-` for descending; id breaks ties")
+    ] = "starts_on",
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
     limit: Annotated[int | None, Query(ge=1, description="Page size (default 50, max 200)")] = None,
 ) -> Response:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -29,7 +29,9 @@ from app.services import courses as service
 router = APIRouter(tags=["courses"])
 
 CourseSort = Literal["created_at", "-created_at", "title", "-title", "code", "-code"]
-_ONE = {200: {"model": CoursePublic, "description": "The course; ETag header set."}}
+_ONE: dict[int | str, dict[str, Any]] = {
+    200: {"model": CoursePublic, "description": "The course; ETag header set."}
+}
 
 
 @router.get(
@@ -37,7 +39,7 @@ _ONE = {200: {"model": CoursePublic, "description": "The course; ETag header set
     name="courses-list",
     summary="Browse courses (published ones without a login; your agency's drafts with one)",
     responses={
-        200: {"model": CoursePage, "description": "A page; `Link: rel=\"next\"` and ETag set."},
+        200: {"model": CoursePage, "description": 'A page; `Link: rel="next"` and ETag set.'},
         304: {"description": "Not modified (If-None-Match)."},
         **error_responses(401, 422),
     },
@@ -46,18 +48,31 @@ async def list_courses(
     request: Request,
     principal: FastOptionalPrincipal,
     if_none_match: IfNoneMatch = None,
-    q: Annotated[str | None, Query(max_length=200, description="Title, code, summary; case- and accent-insensitive")] = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="Title, code, summary; case- and accent-insensitive"),
+    ] = None,
     kind: CourseKind | None = None,
     competency_type: CompetencyType | None = None,
     delivery: Delivery | None = None,
     agency: Annotated[str | None, Query(description="Organiser agency id or slug")] = None,
     status: CourseStatus | None = None,
-    year: Annotated[int | None, Query(ge=2000, le=2100, description="Has a cohort in this year")] = None,
-    mode: Annotated[LearningMode | None, Query(description="Has a module of this learning mode")] = None,
-    starts_after: Annotated[date | None, Query(description="Has a cohort starting on/after")] = None,
-    starts_before: Annotated[date | None, Query(description="Has a cohort starting on/before")] = None,
+    year: Annotated[
+        int | None, Query(ge=2000, le=2100, description="Has a cohort in this year")
+    ] = None,
+    mode: Annotated[
+        LearningMode | None, Query(description="Has a module of this learning mode")
+    ] = None,
+    starts_after: Annotated[
+        date | None, Query(description="Has a cohort starting on/after")
+    ] = None,
+    starts_before: Annotated[
+        date | None, Query(description="Has a cohort starting on/before")
+    ] = None,
     has_open_cohort: bool | None = None,
-    sort: Annotated[CourseSort, Query(description="Sort key; `-` for descending; id breaks ties")] = "created_at",
+    sort: Annotated[
+        CourseSort, Query(description="Sort key; `-` for descending; id breaks ties")
+    ] = "created_at",
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
     limit: Annotated[int | None, Query(ge=1, description="Page size (default 50, max 200)")] = None,
 ) -> Response:

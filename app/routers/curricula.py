@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Response
 from pydantic import TypeAdapter
 
@@ -16,7 +18,9 @@ from app.services import curricula as service
 router = APIRouter(tags=["curricula"])
 _ONE = TypeAdapter(CurriculumPublic)
 _MANY = TypeAdapter(list[CurriculumPublic])
-_DOC = {200: {"model": CurriculumPublic, "description": "The version; ETag header set."}}
+_DOC: dict[int | str, dict[str, Any]] = {
+    200: {"model": CurriculumPublic, "description": "The version; ETag header set."}
+}
 
 
 def _reply(

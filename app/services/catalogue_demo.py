@@ -21,14 +21,22 @@ from app.models.curriculum import CurriculumCreate, ModuleIn
 from app.services import cohort_sessions, cohorts, courses, curricula
 from app.services.demo import ensure_demo_agencies
 
-ILLUSTRATIVE = "JP dan pembagian mata pelatihan bersifat ilustratif (tidak disebutkan dalam berita)."
+ILLUSTRATIVE = (
+    "JP dan pembagian mata pelatihan bersifat ilustratif (tidak disebutkan dalam berita)."
+)
 PATH = (CohortStatus.open, CohortStatus.closed, CohortStatus.running, CohortStatus.evaluation,
         CohortStatus.completed)  # fmt: skip
 
 
 def _m(title: str, jp: float, mode: str, weight: float = 0) -> ModuleIn:
     return ModuleIn.model_validate(
-        {"title": title, "jp": Decimal(str(jp)), "mode": mode, "assessed": weight > 0, "weight": weight}
+        {
+            "title": title,
+            "jp": Decimal(str(jp)),
+            "mode": mode,
+            "assessed": weight > 0,
+            "weight": weight,
+        }
     )
 
 
@@ -53,14 +61,25 @@ COURSES: list[dict[str, Any]] = [
         "modules": [
             _m("Wawasan sosial kultural (mandiri, ASN Berpijar)", 21, "self_paced"),
             _m("Keberagaman dan pelayanan publik (mandiri, ASN Berpijar)", 12, "self_paced"),
-            _m("Mitigasi konflik horizontal antar suku, ras, dan agama di lingkungan Pemkab Tangerang",
-               18, "synchronous_virtual", 30),  # fmt: skip
+            _m(
+                "Mitigasi konflik horizontal antar suku, ras, dan agama di lingkungan Pemkab Tangerang",
+                18,
+                "synchronous_virtual",
+                30,
+            ),  # fmt: skip
             _m("Aktualisasi", 16, "actualization", 50),
             _m("Diskusi pengalaman peserta", 6, "synchronous_virtual", 20),
         ],
         "cohorts": [
-            {"number": n, "year": 2025, "starts_on": "2025-05-14", "ends_on": "2025-05-26",
-             "capacity": 40, "platform": "ASN Berpijar", "timezone": "Asia/Jakarta"}
+            {
+                "number": n,
+                "year": 2025,
+                "starts_on": "2025-05-14",
+                "ends_on": "2025-05-26",
+                "capacity": 40,
+                "platform": "ASN Berpijar",
+                "timezone": "Asia/Jakarta",
+            }
             for n in (1, 2)
         ],  # fmt: skip
         "sessions": [],
@@ -81,8 +100,15 @@ COURSES: list[dict[str, Any]] = [
         },
         "modules": [_m("Netralitas ASN dalam Pemilu 2024", 3, "synchronous_virtual")],
         "cohorts": [
-            {"number": 1, "year": 2023, "starts_on": "2023-12-15", "ends_on": "2023-12-15",
-             "platform": "Zoom", "venue": "Aula Dachara Polda Sultra", "timezone": "Asia/Makassar"}
+            {
+                "number": 1,
+                "year": 2023,
+                "starts_on": "2023-12-15",
+                "ends_on": "2023-12-15",
+                "platform": "Zoom",
+                "venue": "Aula Dachara Polda Sultra",
+                "timezone": "Asia/Makassar",
+            }
         ],  # fmt: skip
         "sessions": [("2023-12-15T09:00:00", "2023-12-15T11:15:00", "Asia/Makassar")],
     },
@@ -105,8 +131,14 @@ COURSES: list[dict[str, Any]] = [
             _m("Diskusi tantangan netralitas menjelang Pilkada", 3, "classroom"),
         ],
         "cohorts": [
-            {"number": 1, "year": 2024, "starts_on": "2024-08-20", "ends_on": "2024-08-20",
-             "venue": "Kota Bogor", "timezone": "Asia/Jakarta"}
+            {
+                "number": 1,
+                "year": 2024,
+                "starts_on": "2024-08-20",
+                "ends_on": "2024-08-20",
+                "venue": "Kota Bogor",
+                "timezone": "Asia/Jakarta",
+            }
         ],  # fmt: skip
         "sessions": [],
     },
@@ -130,8 +162,15 @@ COURSES: list[dict[str, Any]] = [
             _m("Moderasi beragama dan anti radikalisme", 2, "classroom"),
         ],
         "cohorts": [
-            {"number": 1, "year": 2024, "starts_on": "2024-10-29", "ends_on": "2024-10-29",
-             "capacity": 500, "venue": "GOR Gajah Mada, Kecamatan Batu", "timezone": "Asia/Jakarta"}
+            {
+                "number": 1,
+                "year": 2024,
+                "starts_on": "2024-10-29",
+                "ends_on": "2024-10-29",
+                "capacity": 500,
+                "venue": "GOR Gajah Mada, Kecamatan Batu",
+                "timezone": "Asia/Jakarta",
+            }
         ],  # fmt: skip
         "sessions": [],
     },
@@ -155,8 +194,14 @@ COURSES: list[dict[str, Any]] = [
             _m("Tanya jawab dan penandatanganan komitmen bersama", 1, "classroom"),
         ],
         "cohorts": [
-            {"number": 1, "year": 2025, "starts_on": "2025-09-10", "ends_on": "2025-09-10",
-             "venue": "Aula pemerintahan, Provinsi Banten", "timezone": "Asia/Jakarta"}
+            {
+                "number": 1,
+                "year": 2025,
+                "starts_on": "2025-09-10",
+                "ends_on": "2025-09-10",
+                "venue": "Aula pemerintahan, Provinsi Banten",
+                "timezone": "Asia/Jakarta",
+            }
         ],  # fmt: skip
         "sessions": [],
     },
@@ -169,9 +214,13 @@ def seed_catalogue(session: Session) -> list[str]:
     for spec in COURSES:
         agency = agencies[spec["agency"]]
         code = spec["course"]["code"]
-        if session.exec(select(Course).where(Course.agency_id == agency.id, Course.code == code)).first():
+        if session.exec(
+            select(Course).where(Course.agency_id == agency.id, Course.code == code)
+        ).first():
             continue
-        actor = Principal(subject="demo-seeder", agency_id=agency.id, roles=frozenset({"agency_admin"}))
+        actor = Principal(
+            subject="demo-seeder", agency_id=agency.id, roles=frozenset({"agency_admin"})
+        )
         data = CourseCreate.model_validate(
             {
                 **spec["course"],

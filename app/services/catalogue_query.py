@@ -199,9 +199,7 @@ def cohort_rows(
         if value is not None:
             stmt = stmt.where(C[name] == value)
     if f.mode:
-        stmt = stmt.where(
-            exists().where(M.curriculum_id == H.curriculum_id, M.mode == f.mode)
-        )
+        stmt = stmt.where(exists().where(M.curriculum_id == H.curriculum_id, M.mode == f.mode))
     stmt, _, _ = _keyset(stmt, COHORT_SORTS, sort, H.id, cursor, limit)
     rows = conn.execute(stmt).mappings().all()
     more = len(rows) > limit
@@ -215,4 +213,3 @@ def cohort_rows(
         [sort, cursor, repr(filters), next_cursor, *(f"{r['id']}:{r['version']}" for r in rows)]
     )
     return list(rows), next_cursor, etag
-

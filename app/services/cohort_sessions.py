@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -250,7 +250,9 @@ def update_session(
     return public(item, sorted(ids), cohort.timezone, warnings)
 
 
-def delete_session(*, session: Session, principal: Principal, cohort_id: str, session_id: str) -> None:
+def delete_session(
+    *, session: Session, principal: Principal, cohort_id: str, session_id: str
+) -> None:
     _, item = _owned(session, principal, cohort_id, session_id)
     _set_instructors(session, item.id, [])
     session.delete(item)
@@ -263,8 +265,8 @@ def list_sessions(
     cohort, _ = read_cohort(session=session, principal=principal, cohort_id=cohort_id)
     items = list(
         session.execute(
-            select(CohortSession)  # type: ignore[call-overload]
-            .where(CohortSession.cohort_id == cohort.id)
+            select(CohortSession)
+            .where(col(CohortSession.cohort_id) == cohort.id)
             .order_by(col(CohortSession.starts_at), col(CohortSession.id))
         ).scalars()
     )

@@ -96,7 +96,9 @@ def _check_dates(cohort: Cohort) -> None:
         raise _invalid("ends_on", "ends_on must be on or after starts_on.")
     opens, closes = cohort.enrollment_opens_at, cohort.enrollment_closes_at
     if opens is not None and closes is not None and closes < opens:
-        raise _invalid("enrollment_closes_at", "enrollment_closes_at must follow enrollment_opens_at.")
+        raise _invalid(
+            "enrollment_closes_at", "enrollment_closes_at must follow enrollment_opens_at."
+        )
 
 
 def _published_version(session: Session, course_id: str, version: int | None) -> Curriculum | None:
@@ -105,11 +107,13 @@ def _published_version(session: Session, course_id: str, version: int | None) ->
         Curriculum.status == CurriculumStatus.published,  # type: ignore[arg-type]
     )
     if version is not None:
-        found = session.execute(stmt.where(Curriculum.version == version)).scalars().first()  # type: ignore[call-overload,arg-type]
+        found = session.execute(stmt.where(Curriculum.version == version)).scalars().first()  # type: ignore[arg-type]
         if found is None:
-            raise _invalid("curriculum_version", f"Version {version} of this course is not published.")
-        return found  # type: ignore[no-any-return]
-    return session.execute(stmt.order_by(col(Curriculum.version).desc())).scalars().first()  # type: ignore[call-overload,no-any-return]
+            raise _invalid(
+                "curriculum_version", f"Version {version} of this course is not published."
+            )
+        return found
+    return session.execute(stmt.order_by(col(Curriculum.version).desc())).scalars().first()
 
 
 def _duplicate(cohort: Cohort) -> ProblemError:
@@ -130,16 +134,18 @@ def _commit(session: Session, cohort: Cohort) -> None:
 
 
 def _clash(session: Session, cohort: Cohort) -> bool:
-    stmt = select(Cohort.id).where(
-        Cohort.course_id == cohort.course_id,  # type: ignore[arg-type]
-        Cohort.year == cohort.year,  # type: ignore[arg-type]
-        Cohort.number == cohort.number,  # type: ignore[arg-type]
-        Cohort.id != cohort.id,  # type: ignore[arg-type]
+    stmt = select(col(Cohort.id)).where(
+        col(Cohort.course_id) == cohort.course_id,
+        col(Cohort.year) == cohort.year,
+        col(Cohort.number) == cohort.number,
+        col(Cohort.id) != cohort.id,
     )
     return session.execute(stmt).first() is not None
 
 
-def create_cohort(*, session: Session, principal: Principal, data: CohortCreate) -> tuple[Cohort, Course]:
+def create_cohort(
+    *, session: Session, principal: Principal, data: CohortCreate
+) -> tuple[Cohort, Course]:
     course = get_owned(session, Course, data.course_id, principal, what="course")
     zone = data.timezone
     if zone is None:
@@ -253,11 +259,15 @@ def transition(
 # --- reads ---------------------------------------------------------------------
 
 
-def read_cohort(*, session: Session, principal: Principal | None, cohort_id: str) -> tuple[Cohort, Course]:
+def read_cohort(
+    *, session: Session, principal: Principal | None, cohort_id: str
+) -> tuple[Cohort, Course]:
     cohort = session.get(Cohort, cohort_id)
     course = session.get(Course, cohort.course_id) if cohort else None
-    if cohort is None or course is None or not cohort_visible(
-        principal, cohort.agency_id, course.status, cohort.status
+    if (
+        cohort is None
+        or course is None
+        or not cohort_visible(principal, cohort.agency_id, course.status, cohort.status)
     ):
         raise not_found("cohort", cohort_id)
     return cohort, course

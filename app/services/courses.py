@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import TypeAdapter
 from sqlalchemy import Connection, exists, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.core.errors import ProblemError, not_found
 from app.core.etag import check_if_match, resource_etag
@@ -52,7 +52,7 @@ def public(course: Course) -> CoursePublic:
         max_absence_jp=None
         if course.max_absence_jp_halves is None
         else halves_to_jp(course.max_absence_jp_halves),
-        grade_bands=course.grade_bands,  # type: ignore[arg-type]
+        grade_bands=course.grade_bands,
         partner_agency_ids=course.partner_agency_ids,
         partners=course.partners,
         tags=course.tags,
@@ -90,7 +90,10 @@ def _apply(course: Course, values: dict[str, Any]) -> None:
             course.max_absence_jp_halves = None if value is None else jp_to_halves(value)
         elif key == "grade_bands":
             course.grade_bands = [
-                {"label": b["label"], "above": None if b["above"] is None else from_centi(to_centi(b["above"]))}
+                {
+                    "label": b["label"],
+                    "above": None if b["above"] is None else from_centi(to_centi(b["above"])),
+                }
                 for b in value
             ]
         else:
@@ -100,7 +103,7 @@ def _apply(course: Course, values: dict[str, Any]) -> None:
 def _check_partners(session: Session, ids: list[str]) -> None:
     if not ids:
         return
-    found = set(session.execute(select(Agency.id).where(Agency.id.in_(ids))).scalars())  # type: ignore[attr-defined]
+    found = set(session.execute(select(col(Agency.id)).where(col(Agency.id).in_(ids))).scalars())
     missing = [i for i in ids if i not in found]
     if missing:
         msg = f"No agency has id {', '.join(missing)}."
@@ -145,7 +148,9 @@ def create_course(*, session: Session, principal: Principal, data: CourseCreate)
     )
     _apply(course, values)
     if session.exec(  # type: ignore[call-overload]
-        select(Course.id).where(Course.agency_id == course.agency_id, Course.code == course.code)
+        select(col(Course.id)).where(
+            col(Course.agency_id) == course.agency_id, col(Course.code) == course.code
+        )
     ).first():
         raise _duplicate_code(course.code)
     refresh_doc(course, bump=False)
@@ -182,7 +187,9 @@ def update_course(
         _check_partners(session, values["partner_agency_ids"])
     if "code" in values and values["code"] != course.code:
         clash = session.exec(  # type: ignore[call-overload]
-            select(Course.id).where(Course.agency_id == course.agency_id, Course.code == values["code"])
+            select(col(Course.id)).where(
+                col(Course.agency_id) == course.agency_id, col(Course.code) == values["code"]
+            )
         ).first()
         if clash:
             raise _duplicate_code(values["code"])
@@ -197,7 +204,7 @@ def delete_course(*, session: Session, principal: Principal, course_id: str) -> 
     from app.models import Curriculum, CurriculumModule
 
     course = get_owned(session, Course, course_id, principal, what="course", for_update=True)
-    if session.exec(select(exists().where(Cohort.course_id == course.id))).first()[0]:  # type: ignore[call-overload,arg-type,index]
+    if session.execute(select(exists().where(col(Cohort.course_id) == course.id))).scalar():
         raise ProblemError(
             409,
             "course_has_cohorts",

@@ -171,7 +171,9 @@ def create_draft(
     course = get_owned(session, Course, course_id, principal, what="course", for_update=True)
     existing = list(
         session.exec(
-            select(Curriculum).where(Curriculum.course_id == course.id).order_by(col(Curriculum.version))
+            select(Curriculum)
+            .where(Curriculum.course_id == course.id)
+            .order_by(col(Curriculum.version))
         ).all()
     )
     draft = next((c for c in existing if c.status == CurriculumStatus.draft), None)
@@ -263,7 +265,9 @@ def publish(
         msg = f"weights of assessed modules add up to {_fmt(weights, centi=True)}; they must add up to 100"
         errors.append({"loc": ["body", "modules", "weight"], "msg": msg, "type": "weight_total"})
     if not modules:
-        errors.append({"loc": ["body", "modules"], "msg": "a curriculum needs modules", "type": "empty"})
+        errors.append(
+            {"loc": ["body", "modules"], "msg": "a curriculum needs modules", "type": "empty"}
+        )
     if errors:
         detail = "; ".join(e["msg"] for e in errors) + "."
         raise ProblemError(422, "curriculum_invalid", detail, errors=errors)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.core.db import session_scope
 from app.models import Agency
@@ -25,8 +25,10 @@ def ensure_demo_agencies(session: Session) -> dict[str, Agency]:
     """The demo agencies by slug, created where missing (committed)."""
     existing = {
         a.slug: a
-        for a in session.exec(select(Agency).where(Agency.slug.in_([d[0] for d in DEMO_AGENCIES])))
-    }  # type: ignore[attr-defined]
+        for a in session.exec(
+            select(Agency).where(col(Agency.slug).in_([d[0] for d in DEMO_AGENCIES]))
+        )
+    }
     for slug, name, kind, zone in DEMO_AGENCIES:
         if slug not in existing:
             agency = Agency(slug=slug, name=name, kind=kind, timezone=zone)

@@ -37,7 +37,7 @@ def _own_rows(column: Any, principal: Principal | None) -> ColumnElement[bool] |
         return None
     if principal.is_platform_admin:
         return true()
-    return column == principal.agency_id  # type: ignore[no-any-return]
+    return column == principal.agency_id
 
 
 def course_filter(principal: Principal | None) -> ColumnElement[bool]:
