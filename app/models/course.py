@@ -177,8 +177,12 @@ class Course(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("agency_id", "code", name="uq_course_agency_code"),
         Index("ix_course_created", "created_at", "id"),
+        Index("ix_course_status_created", "status", "created_at", "id"),
+        Index("ix_course_status_title", "status", "title", "id"),
+        Index("ix_course_status_code", "status", "code", "id"),
+        Index("ix_course_agency_created", "agency_id", "created_at", "id"),
+        Index("ix_course_agency_title", "agency_id", "title", "id"),
         Index("ix_course_title", "title", "id"),
-        Index("ix_course_status_created", "status", "created_at"),
     )
 
     id: str = id_field("crs")

@@ -112,8 +112,7 @@ async def list_courses(
 async def get_course(
     course_id: str, principal: FastOptionalPrincipal, if_none_match: IfNoneMatch = None
 ) -> Response:
-    with get_engine().connect() as conn:
-        doc = service.read_course(conn=conn, principal=principal, course_id=course_id)
+    doc = service.read_course(engine=get_engine(), principal=principal, course_id=course_id)
     return json_response(doc.body, doc.etag, if_none_match=if_none_match)
 
 

@@ -1,7 +1,7 @@
 """Catalogue list queries: filters, visibility and keyset pages for courses and cohorts.
 
-Courses come out as their stored JSON (one query per page, no per-row work);
-cohorts as rows joined with their course's title and status.
+Cohorts come out as rows joined with their course's title; the course list lives
+in course_list.py (it is the hot one).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Select, exists, not_, or_, select, true
+from sqlalchemy import Connection, Select, exists, or_, select
 
 from app.core.errors import ProblemError
 from app.core.etag import list_etag
@@ -19,13 +19,10 @@ from app.core.pagination import after, decode_cursor, encode_cursor
 from app.core.security import Principal
 from app.models import Agency, Cohort, Course, Curriculum, CurriculumModule
 from app.models.catalogue import search_text
-from app.models.cohort import CohortStatus
-from app.models.curriculum import CurriculumStatus
-from app.services.visibility import cohort_filter, course_filter
+from app.services.visibility import cohort_filter
 
 if TYPE_CHECKING:
     from app.services.cohorts import CohortFilters
-    from app.services.courses import CourseFilters
 
 C = Course.__table__.c  # type: ignore[attr-defined]
 H = Cohort.__table__.c  # type: ignore[attr-defined]
@@ -75,12 +72,26 @@ def _agency_ids(value: str) -> Any:
     return select(A.id).where(or_(A.id == value, A.slug == value)).scalar_subquery()
 
 
-def _cohort_exists(principal: Principal | None, *conditions: Any) -> Any:
-    visible_cohort = H.status.not_in((CohortStatus.draft.value, CohortStatus.cancelled.value))
-    if principal is not None:
-        own = H.agency_id == principal.agency_id
-        visible_cohort = true() if principal.is_platform_admin else or_(visible_cohort, own)
-    return exists().where(H.course_id == C.id, visible_cohort, *conditions)
+SortSpec = tuple[Any, bool, Callable[[Any], Any]]
+
+
+def _sort_spec(sorts: dict[str, SortSpec], sort: str) -> SortSpec:
+    if sort not in sorts:
+        msg = f"sort must be one of: {', '.join(sorts)}."
+        raise ProblemError(
+            422,
+            "validation_error",
+            msg,
+            errors=[{"loc": ["query", "sort"], "msg": msg, "type": "enum"}],
+        )
+    return sorts[sort]
+
+
+def _parse_key(sorts: dict[str, SortSpec], sort: str, raw: Any) -> Any:
+    try:
+        return sorts[sort][2](raw)
+    except (TypeError, ValueError) as exc:
+        raise ProblemError(422, "invalid_cursor", "The cursor is damaged.") from exc
 
 
 def _keyset(
@@ -91,21 +102,10 @@ def _keyset(
     cursor_token: str | None,
     limit: int,
 ) -> tuple[Select[Any], Any, bool]:
-    if sort not in sorts:
-        msg = f"sort must be one of: {', '.join(sorts)}."
-        raise ProblemError(
-            422,
-            "validation_error",
-            msg,
-            errors=[{"loc": ["query", "sort"], "msg": msg, "type": "enum"}],
-        )
-    column, descending, parse = sorts[sort]
+    column, descending, _ = _sort_spec(sorts, sort)
     cursor = decode_cursor(cursor_token, sort)
     if cursor is not None:
-        try:
-            key = parse(cursor.key)
-        except (TypeError, ValueError) as exc:
-            raise ProblemError(422, "invalid_cursor", "The cursor is damaged.") from exc
+        key = _parse_key(sorts, sort, cursor.key)
         stmt = stmt.where(after(column, id_column, cursor.__class__(sort, key, cursor.id),
                                 descending=descending))  # fmt: skip
     order = (column.desc(), id_column.desc()) if descending else (column.asc(), id_column.asc())
@@ -114,54 +114,6 @@ def _keyset(
 
 def _cursor_value(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date | datetime) else value
-
-
-def course_page(
-    *,
-    conn: Connection,
-    principal: Principal | None,
-    filters: CourseFilters,
-    sort: str,
-    cursor: str | None,
-    limit: int,
-) -> Page:
-    column_for_sort = COURSE_SORTS.get(sort, (C.created_at,))[0]
-    stmt = select(C.id, C.version, C.doc, column_for_sort.label("sort_key")).where(
-        course_filter(principal)
-    )
-    f = filters
-    if f.q:
-        stmt = stmt.where(C.search.like(_like(f.q), escape="\\"))
-    for name in ("kind", "competency_type", "delivery", "status"):
-        value = getattr(f, name)
-        if value is not None:
-            stmt = stmt.where(C[name] == value)
-    if f.agency:
-        stmt = stmt.where(C.agency_id == _agency_ids(f.agency))
-    if f.year is not None:
-        stmt = stmt.where(_cohort_exists(principal, H.year == f.year))
-    if f.starts_after is not None:
-        stmt = stmt.where(_cohort_exists(principal, H.starts_on >= f.starts_after))
-    if f.starts_before is not None:
-        stmt = stmt.where(_cohort_exists(principal, H.starts_on <= f.starts_before))
-    if f.has_open_cohort is not None:
-        open_cohort = _cohort_exists(principal, H.status == CohortStatus.open.value)
-        stmt = stmt.where(open_cohort if f.has_open_cohort else not_(open_cohort))
-    if f.mode:
-        stmt = stmt.where(
-            exists()
-            .where(K.course_id == C.id, K.status == CurriculumStatus.published.value)
-            .where(M.curriculum_id == K.id, M.mode == f.mode)
-        )
-    stmt, _, _ = _keyset(stmt, COURSE_SORTS, sort, C.id, cursor, limit)
-    rows = conn.execute(stmt).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = (
-        encode_cursor(sort, _cursor_value(rows[-1][3]), rows[-1][0]) if more and rows else None
-    )
-    etag = list_etag([sort, cursor, repr(filters), next_cursor, *(f"{r[0]}:{r[1]}" for r in rows)])
-    return Page([r[2] for r in rows], next_cursor, etag)
 
 
 def cohort_rows(

@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Connection, exists, select
+from sqlalchemy import Connection, Engine, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -24,6 +24,7 @@ from app.models.base import utcnow
 from app.models.catalogue import from_centi, halves_to_jp, jp_to_halves, search_text, to_centi
 from app.models.course import CourseCreate, CoursePublic, CourseUpdate
 from app.services import catalogue_query as cq
+from app.services import course_list
 from app.services.tenancy import get_owned
 from app.services.visibility import course_visible
 
@@ -226,7 +227,7 @@ def delete_course(*, session: Session, principal: Principal, course_id: str) -> 
 
 # --- reads ---------------------------------------------------------------------
 
-_ONE = select(_C.agency_id, _C.status, _C.version, _C.doc)
+_ONE_SQL = "SELECT agency_id, status, version, doc FROM course WHERE id = {}"
 
 
 @dataclass(frozen=True)
@@ -235,9 +236,19 @@ class Doc:
     body: str
 
 
-def read_course(*, conn: Connection, principal: Principal | None, course_id: str) -> Doc:
-    """One indexed lookup; the ETag and the ready JSON come from the same row."""
-    row = conn.execute(_ONE.where(_C.id == course_id)).first()
+def read_course(*, engine: Engine, principal: Principal | None, course_id: str) -> Doc:
+    """The hot path: one primary-key lookup on a raw pooled connection, no ORM, no Core
+    statement execution, no serialization; the ETag and the JSON come from the same row.
+    """
+    sql = _ONE_SQL.format("?" if engine.dialect.paramstyle == "qmark" else "%s")
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute(sql, (course_id,))
+        row = cursor.fetchone()
+        cursor.close()
+    finally:
+        raw.close()  # back to the pool (which rolls back: nothing was written)
     if row is None or not course_visible(principal, row[0], row[1]):
         raise not_found("course", course_id)
     return Doc(resource_etag(course_id, row[2]), row[3])
@@ -267,6 +278,6 @@ def list_courses(
     cursor: str | None,
     limit: int,
 ) -> cq.Page:
-    return cq.course_page(
+    return course_list.course_page(
         conn=conn, principal=principal, filters=filters, sort=sort, cursor=cursor, limit=limit
     )

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 14:25:26.362209
+Create Date: 2026-11-22 14:33:26.395508
 """
 from __future__ import annotations
 
@@ -57,9 +57,13 @@ def upgrade() -> None:
     sa.UniqueConstraint('agency_id', 'code', name='uq_course_agency_code')
     )
     with op.batch_alter_table('course', schema=None) as batch_op:
+        batch_op.create_index('ix_course_agency_created', ['agency_id', 'created_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_course_agency_id'), ['agency_id'], unique=False)
+        batch_op.create_index('ix_course_agency_title', ['agency_id', 'title', 'id'], unique=False)
         batch_op.create_index('ix_course_created', ['created_at', 'id'], unique=False)
-        batch_op.create_index('ix_course_status_created', ['status', 'created_at'], unique=False)
+        batch_op.create_index('ix_course_status_code', ['status', 'code', 'id'], unique=False)
+        batch_op.create_index('ix_course_status_created', ['status', 'created_at', 'id'], unique=False)
+        batch_op.create_index('ix_course_status_title', ['status', 'title', 'id'], unique=False)
         batch_op.create_index('ix_course_title', ['title', 'id'], unique=False)
 
     op.create_table('curriculum',
@@ -197,9 +201,13 @@ def downgrade() -> None:
     op.drop_table('curriculum')
     with op.batch_alter_table('course', schema=None) as batch_op:
         batch_op.drop_index('ix_course_title')
+        batch_op.drop_index('ix_course_status_title')
         batch_op.drop_index('ix_course_status_created')
+        batch_op.drop_index('ix_course_status_code')
         batch_op.drop_index('ix_course_created')
+        batch_op.drop_index('ix_course_agency_title')
         batch_op.drop_index(batch_op.f('ix_course_agency_id'))
+        batch_op.drop_index('ix_course_agency_created')
 
     op.drop_table('course')
     # ### end Alembic commands ###
