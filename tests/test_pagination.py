@@ -69,3 +69,57 @@ def test_limit_is_capped_and_defaulted(client: TestClient, session: Session) -> 
     assert client.get("/v1/courses", params={"limit": 0}, headers=headers).status_code == 422
     bad = client.get("/v1/courses", params={"cursor": "not-a-cursor"}, headers=headers)
     assert bad.status_code == 422
+
+
+def _walk_as(client: TestClient, headers: dict[str, str], params: dict[str, object]) -> list[str]:
+    seen: list[str] = []
+    cursor = None
+    while True:
+        query = {**params, **({"cursor": cursor} if cursor else {})}
+        body = client.get("/v1/courses", params=query, headers=headers).json()
+        seen.extend(c["id"] for c in body["items"])
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return seen
+
+
+def test_pages_merge_published_and_own_drafts_in_order(
+    client: TestClient, session: Session
+) -> None:
+    mine = make_agency(session)
+    theirs = make_agency(session)
+    me = auth_headers(make_user(session, mine, "viewer"))
+    my_admin = auth_headers(make_user(session, mine, "agency_admin"))
+    their_admin = auth_headers(make_user(session, theirs, "agency_admin"))
+    platform = auth_headers(make_user(session, make_agency(session), "platform_admin"))
+    created: dict[str, set[str]] = {"mine": set(), "their_drafts": set(), "public": set()}
+    for i in range(9):
+        status = "published" if i % 3 == 0 else "draft"
+        c = client.post(
+            "/v1/courses",
+            json=course_payload(title=f"Kelas {i % 5}", status=status),
+            headers=my_admin,
+        ).json()
+        created["mine"].add(c["id"])
+        if status == "published":
+            created["public"].add(c["id"])
+        t = client.post(
+            "/v1/courses",
+            json=course_payload(title=f"Kelas {i % 4}", status=status),
+            headers=their_admin,
+        ).json()
+        (created["public"] if status == "published" else created["their_drafts"]).add(t["id"])
+    for sort in ("created_at", "-created_at", "title", "-title", "code", "-code"):
+        params = {"limit": 4, "sort": sort}
+        as_me = _walk_as(client, me, params)
+        assert len(as_me) == len(set(as_me)), sort
+        assert set(as_me) == created["mine"] | created["public"], sort
+        full = client.get("/v1/courses", params={"limit": 200, "sort": sort}, headers=me).json()
+        assert [c["id"] for c in full["items"]] == as_me, sort
+        anon = _walk_as(client, {}, params)
+        assert sorted(anon) == sorted(created["public"]), sort
+        everything = _walk_as(client, platform, params)
+        assert set(everything) == created["mine"] | created["public"] | created["their_drafts"]
+        assert len(everything) == len(set(everything))
+    filtered = _walk_as(client, me, {"limit": 2, "q": "kelas 1", "status": "draft"})
+    assert filtered and all(i in created["mine"] for i in filtered)
