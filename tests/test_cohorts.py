@@ -176,3 +176,38 @@ def test_cohort_dates_must_be_in_order(client: TestClient, session: Session) -> 
                                          "starts_on": "2025-05-26", "ends_on": "2025-05-14"},
                     headers=headers)  # fmt: skip
     assert r.status_code == 422
+
+
+def _walk(client: TestClient, headers: dict[str, str], params: dict[str, object]) -> list[str]:
+    seen: list[str] = []
+    cursor = None
+    while True:
+        query = {**params, **({"cursor": cursor} if cursor else {})}
+        r = client.get("/v1/cohorts", params=query, headers=headers)
+        assert r.status_code == 200, r.text
+        seen.extend(c["id"] for c in r.json()["items"])
+        cursor = r.json()["next_cursor"]
+        if cursor is None:
+            return seen
+
+
+def test_cohort_pages_show_each_visible_row_once(client: TestClient, session: Session) -> None:
+    mine = _admin(session)
+    theirs = _admin(session)
+    my_course = make_published_course(client, mine)
+    their_course = make_published_course(client, theirs)
+    expected_mine, expected_public = set(), set()
+    for n in range(1, 7):
+        day = f"2025-0{1 + n % 3}-1{n}"
+        a = make_cohort(client, mine, my_course["id"], number=n, starts_on=day, ends_on=day)
+        b = make_cohort(client, theirs, their_course["id"], number=n, starts_on=day, ends_on=day)
+        expected_mine.add(a["id"])
+        if n % 2:
+            client.post(f"/v1/cohorts/{b['id']}/transitions", json={"to": "open"}, headers=theirs)
+            expected_public.add(b["id"])
+    for sort in ("starts_on", "-starts_on", "created_at", "-created_at"):
+        seen = _walk(client, mine, {"limit": 2, "sort": sort})
+        assert len(seen) == len(set(seen)) and set(seen) == expected_mine | expected_public, sort
+        whole = client.get("/v1/cohorts", params={"limit": 200, "sort": sort}, headers=mine).json()
+        assert [c["id"] for c in whole["items"]] == seen, sort
+        assert set(_walk(client, {}, {"limit": 2, "sort": sort})) == expected_public

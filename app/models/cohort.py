@@ -117,6 +117,7 @@ class Cohort(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("course_id", "year", "number", name="uq_cohort_course_year_number"),
         Index("ix_cohort_starts", "starts_on", "id"),
+        Index("ix_cohort_agency_starts", "agency_id", "starts_on", "id"),
         Index("ix_cohort_created", "created_at", "id"),
     )
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Select, exists, or_, select
+from sqlalchemy import Connection, Select, and_, exists, or_, select, true, union_all
 
 from app.core.errors import ProblemError
 from app.core.etag import list_etag
@@ -19,7 +19,8 @@ from app.core.pagination import after, decode_cursor, encode_cursor
 from app.core.security import Principal
 from app.models import Agency, Cohort, Course, Curriculum, CurriculumModule
 from app.models.catalogue import search_text
-from app.services.visibility import cohort_filter
+from app.models.cohort import CohortStatus
+from app.models.course import CourseStatus
 
 if TYPE_CHECKING:
     from app.services.cohorts import CohortFilters
@@ -116,6 +117,44 @@ def _cursor_value(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date | datetime) else value
 
 
+def _cohort_branches(principal: Principal | None) -> list[Any]:
+    """Disjoint visibility branches (public runs of others; all of mine), one index each."""
+    public = and_(
+        C.status == CourseStatus.published.value,
+        H.status.not_in((CohortStatus.draft.value, CohortStatus.cancelled.value)),
+    )
+    if principal is None:
+        return [public]
+    if principal.is_platform_admin:
+        return [true()]
+    return [and_(public, H.agency_id != principal.agency_id), H.agency_id == principal.agency_id]
+
+
+def _cohort_conditions(f: CohortFilters) -> list[Any]:
+    out: list[Any] = []
+    if f.q:
+        out.append(C.search.like(_like(f.q), escape="\\"))
+    if f.course_id:
+        out.append(H.course_id == f.course_id)
+    if f.agency:
+        out.append(H.agency_id == _agency_ids(f.agency))
+    if f.status:
+        out.append(H.status == f.status)
+    if f.year is not None:
+        out.append(H.year == f.year)
+    if f.starts_after is not None:
+        out.append(H.starts_on >= f.starts_after)
+    if f.starts_before is not None:
+        out.append(H.starts_on <= f.starts_before)
+    for name in ("kind", "competency_type", "delivery"):
+        value = getattr(f, name)
+        if value is not None:
+            out.append(C[name] == value)
+    if f.mode:
+        out.append(exists().where(M.curriculum_id == H.curriculum_id, M.mode == f.mode))
+    return out
+
+
 def cohort_rows(
     *,
     conn: Connection,
@@ -125,34 +164,35 @@ def cohort_rows(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[Any], str | None, str]:
-    column_for_sort = COHORT_SORTS.get(sort, (H.starts_on,))[0]
-    stmt = (
-        select(*H, C.title.label("course_title"), column_for_sort.label("sort_key"))
-        .select_from(Cohort.__table__.join(Course.__table__, H.course_id == C.id))  # type: ignore[attr-defined]
-        .where(cohort_filter(principal))
+    column, descending, _ = _sort_spec(COHORT_SORTS, sort)
+    joined = Cohort.__table__.join(Course.__table__, H.course_id == C.id)  # type: ignore[attr-defined]
+    columns = (
+        *H,
+        C.title.label("course_title"),
+        C.version.label("course_version"),
+        column.label("sort_key"),
     )
-    f = filters
-    if f.q:
-        stmt = stmt.where(C.search.like(_like(f.q), escape="\\"))
-    if f.course_id:
-        stmt = stmt.where(H.course_id == f.course_id)
-    if f.agency:
-        stmt = stmt.where(H.agency_id == _agency_ids(f.agency))
-    if f.status:
-        stmt = stmt.where(H.status == f.status)
-    if f.year is not None:
-        stmt = stmt.where(H.year == f.year)
-    if f.starts_after is not None:
-        stmt = stmt.where(H.starts_on >= f.starts_after)
-    if f.starts_before is not None:
-        stmt = stmt.where(H.starts_on <= f.starts_before)
-    for name in ("kind", "competency_type", "delivery"):
-        value = getattr(f, name)
-        if value is not None:
-            stmt = stmt.where(C[name] == value)
-    if f.mode:
-        stmt = stmt.where(exists().where(M.curriculum_id == H.curriculum_id, M.mode == f.mode))
-    stmt, _, _ = _keyset(stmt, COHORT_SORTS, sort, H.id, cursor, limit)
+    conditions = _cohort_conditions(filters)
+    parts = [
+        _keyset(
+            select(*columns).select_from(joined).where(branch, *conditions),
+            COHORT_SORTS,
+            sort,
+            H.id,
+            cursor,
+            limit,
+        )[0]
+        for branch in _cohort_branches(principal)
+    ]
+    stmt = parts[0]
+    if len(parts) > 1:
+        merged = union_all(*(p.subquery().select() for p in parts)).subquery()
+        order = (merged.c.sort_key, merged.c.id)
+        stmt = (
+            select(*merged.c)
+            .order_by(*(o.desc() if descending else o.asc() for o in order))
+            .limit(limit + 1)
+        )
     rows = conn.execute(stmt).mappings().all()
     more = len(rows) > limit
     rows = rows[:limit]
@@ -162,6 +202,12 @@ def cohort_rows(
         else None
     )
     etag = list_etag(
-        [sort, cursor, repr(filters), next_cursor, *(f"{r['id']}:{r['version']}" for r in rows)]
+        [
+            sort,
+            cursor,
+            repr(filters),
+            next_cursor,
+            *(f"{r['id']}:{r['version']}:{r['course_version']}" for r in rows),
+        ]
     )
     return list(rows), next_cursor, etag

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 14:33:26.395508
+Create Date: 2026-11-22 14:39:24.835899
 """
 from __future__ import annotations
 
@@ -114,6 +114,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('cohort', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_cohort_agency_id'), ['agency_id'], unique=False)
+        batch_op.create_index('ix_cohort_agency_starts', ['agency_id', 'starts_on', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_cohort_course_id'), ['course_id'], unique=False)
         batch_op.create_index('ix_cohort_created', ['created_at', 'id'], unique=False)
         batch_op.create_index('ix_cohort_starts', ['starts_on', 'id'], unique=False)
@@ -191,6 +192,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_cohort_starts')
         batch_op.drop_index('ix_cohort_created')
         batch_op.drop_index(batch_op.f('ix_cohort_course_id'))
+        batch_op.drop_index('ix_cohort_agency_starts')
         batch_op.drop_index(batch_op.f('ix_cohort_agency_id'))
 
     op.drop_table('cohort')
