@@ -6,6 +6,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
 
 from app.core.db import get_engine
 from app.core.errors import error_responses
@@ -34,6 +35,37 @@ _ONE: dict[int | str, dict[str, Any]] = {
 }
 
 
+class CourseQuery(BaseModel):
+    """Filters, order and page of the course list (all optional)."""
+
+    q: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Title, code, summary; case- and accent-insensitive",
+    )
+    kind: CourseKind | None = None
+    competency_type: CompetencyType | None = None
+    delivery: Delivery | None = None
+    agency: str | None = Field(default=None, description="Organiser agency id or slug")
+    status: CourseStatus | None = None
+    year: int | None = Field(
+        default=None, ge=2000, le=2100, description="Has a cohort in this year"
+    )
+    mode: LearningMode | None = Field(
+        default=None, description="Has a module of this learning mode"
+    )
+    starts_after: date | None = Field(default=None, description="Has a cohort starting on/after")
+    starts_before: date | None = Field(default=None, description="Has a cohort starting on/before")
+    has_open_cohort: bool | None = Field(
+        default=None, description="Has a cohort open for enrolment"
+    )
+    sort: CourseSort = Field(
+        default="created_at", description="Sort key; `-` for descending; id breaks ties"
+    )
+    cursor: str | None = Field(default=None, description="`next_cursor` of the previous page")
+    limit: int | None = Field(default=None, ge=1, description="Page size (default 50, max 200)")
+
+
 @router.get(
     "/courses",
     name="courses-list",
@@ -47,48 +79,23 @@ _ONE: dict[int | str, dict[str, Any]] = {
 async def list_courses(
     request: Request,
     principal: FastOptionalPrincipal,
+    query: Annotated[CourseQuery, Query()],
     if_none_match: IfNoneMatch = None,
-    q: Annotated[
-        str | None,
-        Query(max_length=200, description="Title, code, summary; case- and accent-insensitive"),
-    ] = None,
-    kind: CourseKind | None = None,
-    competency_type: CompetencyType | None = None,
-    delivery: Delivery | None = None,
-    agency: Annotated[str | None, Query(description="Organiser agency id or slug")] = None,
-    status: CourseStatus | None = None,
-    year: Annotated[
-        int | None, Query(ge=2000, le=2100, description="Has a cohort in this year")
-    ] = None,
-    mode: Annotated[
-        LearningMode | None, Query(description="Has a module of this learning mode")
-    ] = None,
-    starts_after: Annotated[
-        date | None, Query(description="Has a cohort starting on/after")
-    ] = None,
-    starts_before: Annotated[
-        date | None, Query(description="Has a cohort starting on/before")
-    ] = None,
-    has_open_cohort: bool | None = None,
-    sort: Annotated[
-        CourseSort, Query(description="Sort key; `-` for descending; id breaks ties")
-    ] = "created_at",
-    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
-    limit: Annotated[int | None, Query(ge=1, description="Page size (default 50, max 200)")] = None,
 ) -> Response:
     filters = service.CourseFilters(
-        q=q,
-        kind=kind.value if kind else None,
-        competency_type=competency_type.value if competency_type else None,
-        delivery=delivery.value if delivery else None,
-        agency=agency,
-        status=status.value if status else None,
-        year=year,
-        mode=mode.value if mode else None,
-        starts_after=starts_after,
-        starts_before=starts_before,
-        has_open_cohort=has_open_cohort,
+        q=query.q,
+        kind=query.kind.value if query.kind else None,
+        competency_type=query.competency_type.value if query.competency_type else None,
+        delivery=query.delivery.value if query.delivery else None,
+        agency=query.agency,
+        status=query.status.value if query.status else None,
+        year=query.year,
+        mode=query.mode.value if query.mode else None,
+        starts_after=query.starts_after,
+        starts_before=query.starts_before,
+        has_open_cohort=query.has_open_cohort,
     )
+    sort, cursor, limit = query.sort, query.cursor, query.limit
     size = clamp_limit(limit)
     with get_engine().connect() as conn:
         page = service.list_courses(

@@ -10,6 +10,7 @@ the database sort every visible row for each page.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -38,7 +39,6 @@ from app.services.catalogue_query import (
     K,
     M,
     Page,
-    _cursor_value,
     _like,
     _parse_key,
     _sort_spec,
@@ -137,18 +137,21 @@ def _build(
         return (col.desc(), ident.desc()) if descending else (col.asc(), ident.asc())
 
     limit = bindparam("limit", type_=Integer)
+    branches = _branches(who)
+    # The sort key is not fetched per row: the last row's key is read from its JSON.
+    extra = (column.label("sort_key"),) if len(branches) > 1 else ()
     parts = [
-        select(C.id, C.version, C.doc, column.label("sort_key"))
+        select(C.id, C.version, C.doc, *extra)
         .where(branch, *conditions)
         .order_by(*order(column, C.id))
         .limit(limit)
-        for branch in _branches(who)
+        for branch in branches
     ]
     if len(parts) == 1:
         return parts[0]
     merged = union_all(*(p.subquery().select() for p in parts)).subquery()
     return (
-        select(merged.c.id, merged.c.version, merged.c.doc, merged.c.sort_key)
+        select(merged.c.id, merged.c.version, merged.c.doc)
         .order_by(*order(merged.c.sort_key, merged.c.id))
         .limit(limit)
     )
@@ -184,8 +187,9 @@ def course_page(
     rows = conn.execute(stmt, params).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = (
-        encode_cursor(sort, _cursor_value(rows[-1][3]), rows[-1][0]) if more and rows else None
-    )
+    next_cursor = None
+    if more and rows:
+        last = json.loads(rows[-1][2])
+        next_cursor = encode_cursor(sort, last[sort.lstrip("-")], rows[-1][0])
     etag = list_etag([sort, cursor, repr(filters), next_cursor, *(f"{r[0]}:{r[1]}" for r in rows)])
     return Page([r[2] for r in rows], next_cursor, etag)
