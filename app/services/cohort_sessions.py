@@ -123,9 +123,12 @@ def _validate(
     if instructor_ids:
         found = set(
             session.execute(
-                select(User.id).where(  # type: ignore[call-overload]
-                    col(User.id).in_(instructor_ids), User.agency_id == cohort.agency_id
-                )
+                # Row locks on the instructors serialise concurrent bookings of the same
+                # people on PostgreSQL (SQLite already has a single writer).
+                select(col(User.id))
+                .where(col(User.id).in_(instructor_ids), col(User.agency_id) == cohort.agency_id)
+                .order_by(col(User.id))
+                .with_for_update()
             ).scalars()
         )
         missing = [i for i in instructor_ids if i not in found]
