@@ -206,3 +206,32 @@ def test_filters_by_kind_mode_and_open_cohort(client: TestClient, session: Sessi
 
 def test_unknown_sort_is_422(client: TestClient) -> None:
     assert client.get("/v1/courses", params={"sort": "password"}).status_code == 422
+
+
+def test_an_expired_token_is_refused_even_after_it_was_accepted(
+    client: TestClient, session: Session
+) -> None:
+    import time
+
+    agency = make_agency(session)
+    user = make_user(session, agency, "agency_admin")
+    headers = auth_headers(user)
+    draft = client.post("/v1/courses", json=course_payload(), headers=headers).json()
+    short = auth_headers(user, ttl_seconds=1)
+    assert client.get(f"/v1/courses/{draft['id']}", headers=short).status_code == 200
+    time.sleep(2.1)
+    refused = client.get(f"/v1/courses/{draft['id']}", headers=short)
+    assert refused.status_code == 401
+    assert client.get("/v1/courses", headers=short).status_code == 401
+    bad = client.get("/v1/courses", headers={"Authorization": "Bearer not.a.token"})
+    assert bad.status_code == 401
+
+
+def test_responses_vary_on_authorization(client: TestClient, session: Session) -> None:
+    headers, _ = _admin(session)
+    course = make_published_course(client, headers)
+    r = client.get(f"/v1/courses/{course['id']}")
+    assert r.headers["Vary"] == "Authorization"
+    etag = r.headers["ETag"]
+    again = client.get(f"/v1/courses/{course['id']}", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.headers["ETag"] == etag

@@ -75,8 +75,9 @@ def json_response(
 ) -> Response:
     """Ready JSON bytes with their ETag, or 304 when the client already holds this version."""
     if status_code == 200 and none_match(if_none_match, etag):
-        return not_modified(etag)
-    out = {"ETag": etag}
+        return Response(status_code=304, headers={"ETag": etag, "Vary": "Authorization"})
+    # What a caller sees depends on who they are (drafts): caches must key on the token.
+    out = {"ETag": etag, "Vary": "Authorization"}
     if headers:
         out.update(headers)
     return Response(body, status_code=status_code, headers=out, media_type="application/json")
