@@ -235,3 +235,16 @@ def test_responses_vary_on_authorization(client: TestClient, session: Session) -
     etag = r.headers["ETag"]
     again = client.get(f"/v1/courses/{course['id']}", headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.headers["ETag"] == etag
+
+
+def test_filter_by_organiser_agency_id_or_slug(client: TestClient, session: Session) -> None:
+    first = make_agency(session)
+    second = make_agency(session)
+    a = make_published_course(client, auth_headers(make_user(session, first, "agency_admin")))
+    make_published_course(client, auth_headers(make_user(session, second, "agency_admin")))
+    for value in (first.id, first.slug):
+        found = client.get("/v1/courses", params={"agency": value}).json()["items"]
+        assert [c["id"] for c in found] == [a["id"]]
+    assert client.get("/v1/courses", params={"agency": "nobody"}).json()["items"] == []
+    cohorts = client.get("/v1/cohorts", params={"agency": first.slug}).json()["items"]
+    assert cohorts == []

@@ -62,17 +62,16 @@ def clamp_limit(limit: int | None) -> int:
     return max(1, min(limit, settings.page_limit_max))
 
 
-def after(column: Any, id_column: Any, cursor: Cursor, *, descending: bool) -> ColumnElement[bool]:
-    """Rows strictly after the cursor in (column, id) order (both directions match)."""
-    key = cursor.key
-    if key is None:
-        # NULL keys sort last ascending here (we coalesce in the ORDER BY callers use).
-        return and_(
-            column.is_(None), id_column < cursor.id if descending else id_column > cursor.id
-        )
+def after(
+    column: Any, id_column: Any, key: Any, ident: Any, *, descending: bool
+) -> ColumnElement[bool]:
+    """Rows strictly after (key, ident) in (column, id) order; both directions match.
+
+    ``key`` and ``ident`` may be values or bind parameters (for cached statements).
+    """
     if descending:
-        return or_(column < key, and_(column == key, id_column < cursor.id))
-    return or_(column > key, and_(column == key, id_column > cursor.id))
+        return or_(column < key, and_(column == key, id_column < ident))
+    return or_(column > key, and_(column == key, id_column > ident))
 
 
 def link_header(base_url: str, params: Mapping[str, Any], next_cursor: str | None) -> str | None:

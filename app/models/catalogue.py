@@ -21,6 +21,12 @@ def halves_to_jp(halves: int) -> JPNumber:
     return halves // 2 if halves % 2 == 0 else halves / 2
 
 
+def jp_hours(jp_halves: int, minutes_per_jp: int) -> JPNumber:
+    """Hours of ``jp_halves`` half-JP at ``minutes_per_jp``: 146 halves x 45 min -> 54.75."""
+    hours = jp_halves * minutes_per_jp / 120
+    return int(hours) if hours == int(hours) else round(hours, 4)
+
+
 def to_centi(value: Decimal | int | float) -> int:
     return int((Decimal(str(value)) * 100).to_integral_value())
 

@@ -69,7 +69,8 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _agency_ids(value: str) -> Any:
+def _agency_ids(value: Any) -> Any:
+    """The agency named by id or slug (a value or a bind parameter)."""
     return select(A.id).where(or_(A.id == value, A.slug == value)).scalar_subquery()
 
 
@@ -97,20 +98,20 @@ def _parse_key(sorts: dict[str, SortSpec], sort: str, raw: Any) -> Any:
 
 def _keyset(
     stmt: Select[Any],
-    sorts: dict[str, tuple[Any, bool, Callable[[Any], Any]]],
+    sorts: dict[str, SortSpec],
     sort: str,
     id_column: Any,
     cursor_token: str | None,
     limit: int,
-) -> tuple[Select[Any], Any, bool]:
+) -> Select[Any]:
+    """``stmt`` ordered by (sort key, id), starting after the cursor, one row past the page."""
     column, descending, _ = _sort_spec(sorts, sort)
     cursor = decode_cursor(cursor_token, sort)
     if cursor is not None:
         key = _parse_key(sorts, sort, cursor.key)
-        stmt = stmt.where(after(column, id_column, cursor.__class__(sort, key, cursor.id),
-                                descending=descending))  # fmt: skip
+        stmt = stmt.where(after(column, id_column, key, cursor.id, descending=descending))
     order = (column.desc(), id_column.desc()) if descending else (column.asc(), id_column.asc())
-    return stmt.order_by(*order).limit(limit + 1), column, descending
+    return stmt.order_by(*order).limit(limit + 1)
 
 
 def _cursor_value(value: Any) -> Any:
@@ -181,7 +182,7 @@ def cohort_rows(
             H.id,
             cursor,
             limit,
-        )[0]
+        )
         for branch in _cohort_branches(principal)
     ]
     stmt = parts[0]

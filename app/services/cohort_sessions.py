@@ -26,6 +26,7 @@ from app.models.catalogue import halves_to_jp, jp_to_halves
 from app.models.cohort import CohortSessionCreate, CohortSessionPublic, CohortSessionUpdate
 from app.services.cohorts import read_cohort
 from app.services.tenancy import get_owned
+from app.services.validation import invalid, reject_nulls
 
 MAX_JP_PER_DAY = 9  # convention: ~8-9 JP a day at most
 
@@ -53,15 +54,6 @@ def public(
         created_at=item.created_at,
         updated_at=item.updated_at,
         warnings=warnings or [],
-    )
-
-
-def _invalid(field: str, msg: str) -> ProblemError:
-    return ProblemError(
-        422,
-        "validation_error",
-        msg,
-        errors=[{"loc": ["body", field], "msg": msg, "type": "value_error"}],
     )
 
 
@@ -93,21 +85,21 @@ def _validate(
     if item.module_id is not None:
         module = session.get(CurriculumModule, item.module_id)
         if module is None or module.curriculum_id != cohort.curriculum_id:
-            raise _invalid("module_id", "The module is not in the cohort's pinned curriculum.")
+            raise invalid("module_id", "The module is not in the cohort's pinned curriculum.")
         if not jp_given:
             item.jp_halves = module.jp_halves
         if not mode_given:
             item.mode = module.mode
     if not item.jp_halves:
-        raise _invalid("jp", "Give jp (or a module_id to take it from).")
+        raise invalid("jp", "Give jp (or a module_id to take it from).")
     if item.mode is None:
-        raise _invalid("mode", "Give mode (or a module_id to take it from).")
+        raise invalid("mode", "Give mode (or a module_id to take it from).")
     if item.ends_at <= item.starts_at:
-        raise _invalid("ends_at", "ends_at must be after starts_at.")
+        raise invalid("ends_at", "ends_at must be after starts_at.")
     tz = ZoneInfo(cohort.timezone)
     first, last = item.starts_at.astimezone(tz).date(), item.ends_at.astimezone(tz).date()
     if first < cohort.starts_on or last > cohort.ends_on:
-        raise _invalid(
+        raise invalid(
             "starts_at" if first < cohort.starts_on else "ends_at",
             f"The session runs {first.isoformat()} to {last.isoformat()} in {cohort.timezone}; "
             f"the cohort runs {cohort.starts_on.isoformat()} to {cohort.ends_on.isoformat()}.",
@@ -115,7 +107,7 @@ def _validate(
     needed = item.jp_halves * course.minutes_per_jp / 2
     minutes = (item.ends_at - item.starts_at).total_seconds() / 60
     if minutes < needed:
-        raise _invalid(
+        raise invalid(
             "ends_at",
             f"{halves_to_jp(item.jp_halves)} JP need {needed:g} minutes "
             f"({course.minutes_per_jp} per JP); the session lasts {minutes:g}.",
@@ -133,7 +125,7 @@ def _validate(
         )
         missing = [i for i in instructor_ids if i not in found]
         if missing:
-            raise _invalid("instructor_ids", f"No user of this agency has id {', '.join(missing)}.")
+            raise invalid("instructor_ids", f"No user of this agency has id {', '.join(missing)}.")
         busy = session.execute(
             select(CohortSessionInstructor.user_id, CohortSession.id)  # type: ignore[call-overload]
             .join(CohortSession, col(CohortSession.id) == CohortSessionInstructor.session_id)
@@ -222,9 +214,7 @@ def update_session(
     cohort, item = _owned(session, principal, cohort_id, session_id)
     check_if_match(if_match, etag_of(item))
     values: dict[str, Any] = data.model_dump(exclude_unset=True)
-    for required in ("starts_at", "ends_at", "mode", "jp", "instructor_ids"):
-        if required in values and values[required] is None:
-            raise _invalid(required, f"{required} cannot be null.")
+    reject_nulls(values, ("starts_at", "ends_at", "mode", "jp", "instructor_ids"))
     ids = values.pop("instructor_ids", None)
     if ids is None:
         ids = _instructors(session, [item.id])[item.id]

@@ -23,6 +23,7 @@ from app.models.course import CourseStatus
 from app.models.curriculum import CurriculumStatus
 from app.services import catalogue_query as cq
 from app.services.tenancy import get_owned
+from app.services.validation import invalid, reject_nulls
 from app.services.visibility import cohort_visible
 
 S = CohortStatus
@@ -82,21 +83,12 @@ def etag_of(cohort: Cohort) -> str:
     return resource_etag(cohort.id, cohort.version)
 
 
-def _invalid(field: str, msg: str) -> ProblemError:
-    return ProblemError(
-        422,
-        "validation_error",
-        msg,
-        errors=[{"loc": ["body", field], "msg": msg, "type": "value_error"}],
-    )
-
-
 def _check_dates(cohort: Cohort) -> None:
     if cohort.ends_on < cohort.starts_on:
-        raise _invalid("ends_on", "ends_on must be on or after starts_on.")
+        raise invalid("ends_on", "ends_on must be on or after starts_on.")
     opens, closes = cohort.enrollment_opens_at, cohort.enrollment_closes_at
     if opens is not None and closes is not None and closes < opens:
-        raise _invalid(
+        raise invalid(
             "enrollment_closes_at", "enrollment_closes_at must follow enrollment_opens_at."
         )
 
@@ -109,7 +101,7 @@ def _published_version(session: Session, course_id: str, version: int | None) ->
     if version is not None:
         found = session.execute(stmt.where(Curriculum.version == version)).scalars().first()  # type: ignore[arg-type]
         if found is None:
-            raise _invalid(
+            raise invalid(
                 "curriculum_version", f"Version {version} of this course is not published."
             )
         return found
@@ -180,9 +172,7 @@ def update_cohort(
     cohort = get_owned(session, Cohort, cohort_id, principal, what="cohort", for_update=True)
     check_if_match(if_match, etag_of(cohort))
     values = data.model_dump(exclude_unset=True)
-    for required in ("number", "year", "starts_on", "ends_on", "timezone"):
-        if required in values and values[required] is None:
-            raise _invalid(required, f"{required} cannot be null.")
+    reject_nulls(values, ("number", "year", "starts_on", "ends_on", "timezone"))
     if "curriculum_version" in values:
         version = values.pop("curriculum_version")
         if cohort.status != CohortStatus.draft:

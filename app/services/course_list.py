@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 
 from app.core.etag import list_etag
-from app.core.pagination import decode_cursor, encode_cursor
+from app.core.pagination import after, decode_cursor, encode_cursor
 from app.core.security import Principal
 from app.models.cohort import CohortStatus
 from app.models.course import CourseStatus
@@ -39,6 +39,7 @@ from app.services.catalogue_query import (
     K,
     M,
     Page,
+    _agency_ids,
     _like,
     _parse_key,
     _sort_spec,
@@ -80,9 +81,6 @@ def _cohort_exists(who: str, *conditions: Any) -> Any:
 
 
 def _conditions(who: str, present: tuple[str, ...], has_open: bool | None) -> list[Any]:
-    from app.models import Agency
-
-    agency = Agency.__table__.c  # type: ignore[attr-defined]
     out: list[Any] = []
     for name in present:
         if name == "q":
@@ -90,10 +88,7 @@ def _conditions(who: str, present: tuple[str, ...], has_open: bool | None) -> li
         elif name in ("kind", "competency_type", "delivery", "status"):
             out.append(C[name] == bindparam(name))
         elif name == "agency":
-            ids = select(agency.id).where(
-                or_(agency.id == bindparam("agency"), agency.slug == bindparam("agency"))
-            )
-            out.append(C.agency_id.in_(ids.scalar_subquery()))
+            out.append(C.agency_id == _agency_ids(bindparam("agency")))
         elif name == "year":
             out.append(_cohort_exists(who, H.year == bindparam("year")))
         elif name == "starts_after":
@@ -127,11 +122,7 @@ def _build(
     conditions = _conditions(who, present, has_open)
     if paged:
         key = bindparam("cursor_key", type_=column.type)
-        cid: Any = bindparam("cursor_id")
-        if descending:
-            conditions.append(or_(column < key, and_(column == key, C.id < cid)))
-        else:
-            conditions.append(or_(column > key, and_(column == key, C.id > cid)))
+        conditions.append(after(column, C.id, key, bindparam("cursor_id"), descending=descending))
 
     def order(col: Any, ident: Any) -> tuple[Any, Any]:
         return (col.desc(), ident.desc()) if descending else (col.asc(), ident.asc())

@@ -19,13 +19,21 @@ from sqlmodel import Session, col
 from app.core.errors import ProblemError, not_found
 from app.core.etag import check_if_match, resource_etag
 from app.core.security import Principal
-from app.models import Agency, Cohort, Course
+from app.models import Agency, Cohort, Course, Curriculum, CurriculumModule
 from app.models.base import utcnow
-from app.models.catalogue import from_centi, halves_to_jp, jp_to_halves, search_text, to_centi
+from app.models.catalogue import (
+    from_centi,
+    halves_to_jp,
+    jp_hours,
+    jp_to_halves,
+    search_text,
+    to_centi,
+)
 from app.models.course import CourseCreate, CoursePublic, CourseUpdate
 from app.services import catalogue_query as cq
 from app.services import course_list
 from app.services.tenancy import get_owned
+from app.services.validation import invalid, reject_nulls
 from app.services.visibility import course_visible
 
 _PUBLIC = TypeAdapter(CoursePublic)
@@ -48,7 +56,7 @@ def public(course: Course) -> CoursePublic:
         open_to_non_asn=course.open_to_non_asn,
         total_jp=halves_to_jp(course.total_jp_halves),
         minutes_per_jp=course.minutes_per_jp,
-        total_hours=_hours(course.total_jp_halves, course.minutes_per_jp),
+        total_hours=jp_hours(course.total_jp_halves, course.minutes_per_jp),
         passing_score=from_centi(course.passing_score_centi),
         max_absence_jp=None
         if course.max_absence_jp_halves is None
@@ -64,12 +72,6 @@ def public(course: Course) -> CoursePublic:
         created_at=course.created_at,
         updated_at=course.updated_at,
     )
-
-
-def _hours(jp_halves: int, minutes_per_jp: int) -> int | float:
-    minutes = jp_halves * minutes_per_jp  # in half-minutes
-    hours = minutes / 120
-    return int(hours) if hours == int(hours) else round(hours, 4)
 
 
 def refresh_doc(course: Course, *, bump: bool = True) -> None:
@@ -101,6 +103,11 @@ def _apply(course: Course, values: dict[str, Any]) -> None:
             setattr(course, key, value)
 
 
+_REQUIRED = ("code", "title", "kind", "competency_type", "delivery", "total_jp", "minutes_per_jp",
+             "passing_score", "grade_bands", "partner_agency_ids", "partners", "tags", "status",
+             "open_to_non_asn")  # fmt: skip
+
+
 def _check_partners(session: Session, ids: list[str]) -> None:
     if not ids:
         return
@@ -108,12 +115,7 @@ def _check_partners(session: Session, ids: list[str]) -> None:
     missing = [i for i in ids if i not in found]
     if missing:
         msg = f"No agency has id {', '.join(missing)}."
-        raise ProblemError(
-            422,
-            "validation_error",
-            msg,
-            errors=[{"loc": ["body", "partner_agency_ids"], "msg": msg, "type": "not_found"}],
-        )
+        raise invalid("partner_agency_ids", msg, kind="not_found")
 
 
 def _duplicate_code(code: str) -> ProblemError:
@@ -171,17 +173,7 @@ def update_course(
     course = get_owned(session, Course, course_id, principal, what="course", for_update=True)
     check_if_match(if_match, resource_etag(course.id, course.version))
     values = data.model_dump(exclude_unset=True)
-    for required in ("code", "title", "kind", "competency_type", "delivery", "total_jp",
-                     "minutes_per_jp", "passing_score", "grade_bands", "partner_agency_ids",
-                     "partners", "tags", "status", "open_to_non_asn"):  # fmt: skip
-        if required in values and values[required] is None:
-            msg = f"{required} cannot be null."
-            raise ProblemError(
-                422,
-                "validation_error",
-                msg,
-                errors=[{"loc": ["body", required], "msg": msg, "type": "null"}],
-            )
+    reject_nulls(values, _REQUIRED)
     if "grade_bands" in values and data.grade_bands is not None:
         values["grade_bands"] = [b.model_dump() for b in data.grade_bands]
     if "partner_agency_ids" in values:
@@ -202,8 +194,6 @@ def update_course(
 
 
 def delete_course(*, session: Session, principal: Principal, course_id: str) -> None:
-    from app.models import Curriculum, CurriculumModule
-
     course = get_owned(session, Course, course_id, principal, what="course", for_update=True)
     if session.execute(select(exists().where(col(Cohort.course_id) == course.id))).scalar():
         raise ProblemError(

@@ -13,7 +13,7 @@ from app.core.etag import check_if_match, resource_etag
 from app.core.security import Principal
 from app.models import Course, Curriculum, CurriculumModule
 from app.models.base import utcnow
-from app.models.catalogue import from_centi, halves_to_jp, jp_to_halves, to_centi
+from app.models.catalogue import from_centi, halves_to_jp, jp_hours, jp_to_halves, to_centi
 from app.models.curriculum import (
     CurriculumCreate,
     CurriculumPublic,
@@ -40,11 +40,6 @@ def _modules(session: Session, curriculum_id: str) -> list[CurriculumModule]:
             .order_by(col(CurriculumModule.position))
         ).all()
     )
-
-
-def _hours(jp_halves: int, minutes_per_jp: int) -> int | float:
-    hours = jp_halves * minutes_per_jp / 120
-    return int(hours) if hours == int(hours) else round(hours, 4)
 
 
 def public(
@@ -74,7 +69,7 @@ def public(
         ],
         total_jp=halves_to_jp(total),
         jp_by_mode={k: halves_to_jp(v) for k, v in by_mode.items()},
-        total_hours=_hours(total, course.minutes_per_jp),
+        total_hours=jp_hours(total, course.minutes_per_jp),
         published_at=curriculum.published_at,
         created_at=curriculum.created_at,
         updated_at=curriculum.updated_at,
