@@ -15,7 +15,18 @@ from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.openapi import install_openapi, operation_id
-from app.routers import agencies, auth, health, me, users, well_known
+from app.routers import (
+    agencies,
+    auth,
+    cohort_sessions,
+    cohorts,
+    courses,
+    curricula,
+    health,
+    me,
+    users,
+    well_known,
+)
 
 DESCRIPTION = """\
 Bangkom holds the catalogue of competency-development training for Indonesian
@@ -27,7 +38,16 @@ send `Accept-Language: id` for Bahasa Indonesia.
 """
 
 # Routers under /v1, in the order they appear in the docs.
-V1_ROUTERS: list = [auth.router, me.router, agencies.router, users.router]
+V1_ROUTERS: list = [
+    auth.router,
+    me.router,
+    agencies.router,
+    users.router,
+    courses.router,
+    curricula.router,
+    cohorts.router,
+    cohort_sessions.router,
+]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -59,3 +59,68 @@ def principal_for(user: User) -> Principal:
 def auth_headers(user: User, **kwargs: Any) -> dict[str, str]:
     token, _ = create_access_token(principal_for(user), **kwargs)
     return {"Authorization": f"Bearer {token}"}
+
+
+# --- catalogue -------------------------------------------------------------
+
+
+def course_payload(**overrides: Any) -> dict[str, Any]:
+    n = next(_seq)
+    values: dict[str, Any] = {
+        "code": f"CRS-{n}",
+        "title": f"Pelatihan Uji {n}",
+        "summary": "Ringkasan pelatihan",
+        "kind": "training",
+        "competency_type": "socio_cultural",
+        "delivery": "blended",
+        "total_jp": 10,
+    }
+    values.update(overrides)
+    return values
+
+
+def module(jp: float, mode: str = "self_paced", **overrides: Any) -> dict[str, Any]:
+    n = next(_seq)
+    values: dict[str, Any] = {"title": f"Mata Pelatihan {n}", "jp": jp, "mode": mode}
+    values.update(overrides)
+    return values
+
+
+def make_published_course(client: Any, headers: dict[str, str], **overrides: Any) -> dict[str, Any]:
+    """A published course with a published curriculum (version 1) of two modules."""
+    total = overrides.get("total_jp", 10)
+    created = client.post("/v1/courses", json=course_payload(**overrides), headers=headers)
+    assert created.status_code == 201, created.text
+    course = created.json()
+    modules = [
+        module(total - 4, "self_paced", assessed=True, weight=60),
+        module(4, "classroom", assessed=True, weight=40),
+    ]
+    cur = client.post(
+        f"/v1/courses/{course['id']}/curricula", json={"modules": modules}, headers=headers
+    )
+    assert cur.status_code == 201, cur.text
+    pub = client.post(f"/v1/courses/{course['id']}/curricula/1/publish", headers=headers)
+    assert pub.status_code == 200, pub.text
+    patched = client.patch(
+        f"/v1/courses/{course['id']}", json={"status": "published"}, headers=headers
+    )
+    assert patched.status_code == 200, patched.text
+    return dict(patched.json())
+
+
+def make_cohort(
+    client: Any, headers: dict[str, str], course_id: str, **overrides: Any
+) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "course_id": course_id,
+        "number": 1,
+        "year": 2025,
+        "starts_on": "2025-05-14",
+        "ends_on": "2025-05-26",
+        "capacity": 40,
+    }
+    values.update(overrides)
+    created = client.post("/v1/cohorts", json=values, headers=headers)
+    assert created.status_code == 201, created.text
+    return dict(created.json())

@@ -1,6 +1,20 @@
 """All table models, imported here so ``SQLModel.metadata`` (and Alembic) sees every table."""
 
 from app.models.agency import Agency
+from app.models.cohort import Cohort, CohortSession, CohortSessionInstructor
+from app.models.course import Course
+from app.models.curriculum import Curriculum, CurriculumModule
 from app.models.user import LoginAttempt, RefreshToken, User
 
-__all__ = ["Agency", "LoginAttempt", "RefreshToken", "User"]
+__all__ = [
+    "Agency",
+    "Cohort",
+    "CohortSession",
+    "CohortSessionInstructor",
+    "Course",
+    "Curriculum",
+    "CurriculumModule",
+    "LoginAttempt",
+    "RefreshToken",
+    "User",
+]

@@ -40,7 +40,6 @@ def ensure_demo_agencies(session: Session) -> dict[str, Agency]:
 
 # Each seeder adds what is missing, commits, and returns lines worth printing.
 Seeder = Callable[[Session], list[str]]
-SEEDERS: list[Seeder] = []
 
 
 def _seed_demo_logins(session: Session) -> list[str]:
@@ -49,7 +48,13 @@ def _seed_demo_logins(session: Session) -> list[str]:
     return seed_demo_logins(session)
 
 
-SEEDERS.append(_seed_demo_logins)
+def _seed_catalogue(session: Session) -> list[str]:
+    from app.services.catalogue_demo import seed_catalogue
+
+    return seed_catalogue(session)
+
+
+SEEDERS: list[Seeder] = [_seed_demo_logins, _seed_catalogue]
 
 
 def seed_demo() -> list[str]:

@@ -1,0 +1,83 @@
+"""Cursor (keyset) pagination: an opaque base64url cursor holding the sort key and the id.
+
+A page deep in the list costs the same as the first: the next page starts
+``WHERE (key, id) > (last key, last id)`` on an index, never with OFFSET.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import ColumnElement, and_, or_
+
+from app.core.config import get_settings
+from app.core.errors import ProblemError
+
+
+@dataclass(frozen=True)
+class Cursor:
+    sort: str
+    key: Any
+    id: str
+
+
+def encode_cursor(sort: str, key: Any, ident: str) -> str:
+    raw = json.dumps([sort, key, ident], separators=(",", ":"), default=str).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(token: str | None, sort: str) -> Cursor | None:
+    if not token:
+        return None
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        sort_of, key, ident = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(ident, str) or not isinstance(sort_of, str):
+            raise ValueError("bad cursor")
+    except Exception as exc:
+        raise _bad_cursor("The cursor is not one this service gave out.") from exc
+    if sort_of != sort:
+        raise _bad_cursor("The cursor belongs to another sort order; start again without it.")
+    return Cursor(sort_of, key, ident)
+
+
+def _bad_cursor(msg: str) -> ProblemError:
+    return ProblemError(
+        422,
+        "invalid_cursor",
+        msg,
+        errors=[{"loc": ["query", "cursor"], "msg": msg, "type": "invalid_cursor"}],
+    )
+
+
+def clamp_limit(limit: int | None) -> int:
+    settings = get_settings()
+    if limit is None:
+        return settings.page_limit_default
+    return max(1, min(limit, settings.page_limit_max))
+
+
+def after(
+    column: Any, id_column: Any, key: Any, ident: Any, *, descending: bool
+) -> ColumnElement[bool]:
+    """Rows strictly after (key, ident) in (column, id) order; both directions match.
+
+    ``key`` and ``ident`` may be values or bind parameters (for cached statements).
+    """
+    if descending:
+        return or_(column < key, and_(column == key, id_column < ident))
+    return or_(column > key, and_(column == key, id_column > ident))
+
+
+def link_header(base_url: str, params: Mapping[str, Any], next_cursor: str | None) -> str | None:
+    """RFC 8288 ``Link: <...>; rel="next"`` for the next page, or None on the last page."""
+    if not next_cursor:
+        return None
+    query = {k: v for k, v in params.items() if v is not None and k != "cursor"}
+    query["cursor"] = next_cursor
+    return f'<{base_url}?{urlencode(query, doseq=True)}>; rel="next"'

@@ -1,0 +1,219 @@
+"""Courses: what an agency offers (training, socialisation, workshop ...), with its pass rules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, field_validator
+from pydantic import Field as PField
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.models.base import created_at_field, enum_type, id_field, updated_at_field
+from app.models.catalogue import JPNumber
+
+
+class CourseKind(StrEnum):
+    training = "training"
+    socialization = "socialization"
+    workshop = "workshop"
+    seminar = "seminar"
+    webinar = "webinar"
+    technical_guidance = "technical_guidance"
+
+
+class CompetencyType(StrEnum):
+    managerial = "managerial"
+    technical = "technical"
+    socio_cultural = "socio_cultural"
+    functional = "functional"
+    basic = "basic"
+
+
+class Delivery(StrEnum):
+    blended = "blended"
+    online = "online"
+    classroom = "classroom"
+
+
+class CourseStatus(StrEnum):
+    draft = "draft"
+    published = "published"
+    archived = "archived"
+
+
+class GradeBand(BaseModel):
+    """A grade (*predikat*): scores strictly above ``above`` get ``label``; null is the floor."""
+
+    label: str = PField(min_length=1, max_length=60)
+    above: Decimal | None = PField(default=None, ge=0, le=100, decimal_places=2)
+
+
+DEFAULT_GRADE_BANDS: list[dict[str, object]] = [
+    {"label": "sangat memuaskan", "above": 90},
+    {"label": "memuaskan", "above": 80},
+    {"label": "cukup", "above": 70},
+    {"label": "kurang", "above": None},
+]
+
+
+def _check_bands(bands: list[GradeBand] | None) -> list[GradeBand] | None:
+    if bands is None:
+        return None
+    if not bands or bands[-1].above is not None:
+        raise ValueError("the last band must have above=null (everything else)")
+    limits = [b.above for b in bands[:-1]]
+    if any(a is None for a in limits) or limits != sorted(limits, reverse=True):  # type: ignore[type-var]
+        raise ValueError("bands must be ordered from the highest threshold down")
+    return bands
+
+
+class _CourseFields(SQLModel):
+    code: str = Field(
+        min_length=1, max_length=40, description="Unique within the agency, e.g. 'PSK-2025'"
+    )
+    title: str = Field(min_length=2, max_length=250)
+    summary: str | None = Field(default=None, max_length=1000)
+    description: str | None = Field(default=None, max_length=20000)
+    kind: CourseKind
+    competency_type: CompetencyType
+    level: str | None = Field(default=None, max_length=60, description="Jenjang, if any")
+    delivery: Delivery
+    legal_basis: str | None = Field(default=None, max_length=2000)
+    open_to_non_asn: bool = False
+
+
+class CourseCreate(_CourseFields):
+    total_jp: Decimal = Field(
+        gt=0, le=10000, multiple_of=0.5, description="Total JP (> 0, steps of 0.5)"
+    )
+    minutes_per_jp: int = Field(default=45, ge=1, le=120)
+    passing_score: Decimal = Field(default=Decimal("70.01"), ge=0, le=100, decimal_places=2)
+    max_absence_jp: Decimal | None = Field(default=None, ge=0, multiple_of=0.5)
+    grade_bands: list[GradeBand] = Field(
+        default_factory=lambda: [GradeBand.model_validate(b) for b in DEFAULT_GRADE_BANDS]
+    )
+    partner_agency_ids: list[str] = Field(
+        default_factory=list, max_length=20, description="Co-organising agencies in Bangkom"
+    )
+    partners: list[str] = Field(
+        default_factory=list, max_length=20, description="Co-organisers by name (e.g. 'BKN')"
+    )
+    tags: list[str] = Field(default_factory=list, max_length=30)
+    status: CourseStatus = CourseStatus.draft
+
+    _bands = field_validator("grade_bands")(_check_bands)
+
+
+class CourseUpdate(SQLModel):
+    code: str | None = Field(default=None, min_length=1, max_length=40)
+    title: str | None = Field(default=None, min_length=2, max_length=250)
+    summary: str | None = Field(default=None, max_length=1000)
+    description: str | None = Field(default=None, max_length=20000)
+    kind: CourseKind | None = None
+    competency_type: CompetencyType | None = None
+    level: str | None = Field(default=None, max_length=60)
+    delivery: Delivery | None = None
+    legal_basis: str | None = Field(default=None, max_length=2000)
+    open_to_non_asn: bool | None = None
+    total_jp: Decimal | None = Field(default=None, gt=0, le=10000, multiple_of=0.5)
+    minutes_per_jp: int | None = Field(default=None, ge=1, le=120)
+    passing_score: Decimal | None = Field(default=None, ge=0, le=100, decimal_places=2)
+    max_absence_jp: Decimal | None = Field(default=None, ge=0, multiple_of=0.5)
+    grade_bands: list[GradeBand] | None = None
+    partner_agency_ids: list[str] | None = Field(default=None, max_length=20)
+    partners: list[str] | None = Field(default=None, max_length=20)
+    tags: list[str] | None = Field(default=None, max_length=30)
+    status: CourseStatus | None = None
+
+    _bands = field_validator("grade_bands")(_check_bands)
+
+
+class GradeBandPublic(BaseModel):
+    label: str
+    above: JPNumber | None
+
+
+class CoursePublic(BaseModel):
+    id: str
+    agency_id: str = PField(description="The organiser (penyelenggara)")
+    code: str
+    title: str
+    summary: str | None
+    description: str | None
+    kind: CourseKind
+    competency_type: CompetencyType
+    level: str | None
+    delivery: Delivery
+    legal_basis: str | None
+    open_to_non_asn: bool
+    total_jp: JPNumber
+    minutes_per_jp: int
+    total_hours: JPNumber
+    passing_score: JPNumber
+    max_absence_jp: JPNumber | None
+    grade_bands: list[GradeBandPublic]
+    partner_agency_ids: list[str]
+    partners: list[str]
+    tags: list[str]
+    status: CourseStatus
+    published_curriculum_version: int | None = PField(
+        description="Latest published curriculum version"
+    )
+    modes: list[str] = PField(description="Learning modes of the latest published curriculum")
+    version: int = PField(description="Bumped on every change; the ETag follows it")
+    created_at: datetime
+    updated_at: datetime
+
+
+class CoursePage(BaseModel):
+    items: list[CoursePublic]
+    next_cursor: str | None
+
+
+class Course(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("agency_id", "code", name="uq_course_agency_code"),
+        Index("ix_course_created", "created_at", "id"),
+        Index("ix_course_status_created", "status", "created_at", "id"),
+        Index("ix_course_status_title", "status", "title", "id"),
+        Index("ix_course_status_code", "status", "code", "id"),
+        Index("ix_course_agency_created", "agency_id", "created_at", "id"),
+        Index("ix_course_agency_title", "agency_id", "title", "id"),
+        Index("ix_course_title", "title", "id"),
+    )
+
+    id: str = id_field("crs")
+    agency_id: str = Field(foreign_key="agency.id", index=True, max_length=40)
+    code: str = Field(max_length=40)
+    title: str = Field(max_length=250)
+    summary: str | None = Field(default=None, max_length=1000)
+    description: str | None = Field(default=None, sa_type=Text)
+    kind: CourseKind = Field(sa_type=enum_type(CourseKind))
+    competency_type: CompetencyType = Field(sa_type=enum_type(CompetencyType))
+    level: str | None = Field(default=None, max_length=60)
+    delivery: Delivery = Field(sa_type=enum_type(Delivery))
+    legal_basis: str | None = Field(default=None, sa_type=Text)
+    open_to_non_asn: bool = False
+    total_jp_halves: int = Field(description="Total JP x 2")
+    minutes_per_jp: int = 45
+    passing_score_centi: int = 7001
+    max_absence_jp_halves: int | None = None
+    grade_bands: list[dict[str, object]] = Field(sa_column=Column(JSON, nullable=False))
+    partner_agency_ids: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    partners: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    status: CourseStatus = Field(default=CourseStatus.draft, sa_type=enum_type(CourseStatus))
+    published_curriculum_version: int | None = None
+    modes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    search: str = Field(default="", sa_type=Text, description="Normalised title, code and summary")
+    version: int = 1
+    doc: str = Field(
+        default="", sa_type=Text, description="The public JSON, rebuilt on every write"
+    )
+    created_at: datetime = created_at_field()
+    updated_at: datetime = updated_at_field()

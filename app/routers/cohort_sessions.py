@@ -1,0 +1,134 @@
+"""Sessions of a cohort: scheduled parts with instructors, times shown in the cohort's zone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from pydantic import TypeAdapter
+
+from app.core.errors import error_responses
+from app.core.etag import json_response, list_etag, resource_etag
+from app.deps import AgencyAdmin, OptionalPrincipal, SessionDep
+from app.models.cohort import CohortSessionCreate, CohortSessionPublic, CohortSessionUpdate
+from app.routers.catalogue_deps import IfMatch, IfNoneMatch
+from app.services import cohort_sessions as service
+
+router = APIRouter(tags=["sessions"])
+_ONE = TypeAdapter(CohortSessionPublic)
+_MANY = TypeAdapter(list[CohortSessionPublic])
+_DOC: dict[int | str, dict[str, Any]] = {
+    200: {"model": CohortSessionPublic, "description": "The session; ETag header set."}
+}
+
+
+def _reply(item: CohortSessionPublic, *, status_code: int = 200) -> Response:
+    headers = (
+        {"Location": f"/v1/cohorts/{item.cohort_id}/sessions/{item.id}"}
+        if status_code == 201
+        else None
+    )
+    return json_response(
+        _ONE.dump_json(item),
+        resource_etag(item.id, item.version),
+        status_code=status_code,
+        headers=headers,
+    )
+
+
+@router.get(
+    "/cohorts/{cohort_id}/sessions",
+    name="sessions-list",
+    summary="A cohort's sessions in time order",
+    responses={
+        200: {"model": list[CohortSessionPublic]},
+        304: {"description": "Not modified"},
+        **error_responses(401, 404),
+    },
+)
+def list_sessions(
+    cohort_id: str,
+    principal: OptionalPrincipal,
+    session: SessionDep,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    items = service.list_sessions(session=session, principal=principal, cohort_id=cohort_id)
+    etag = list_etag([cohort_id, *(f"{i.id}:{i.version}" for i in items)])
+    return json_response(_MANY.dump_json(items), etag, if_none_match=if_none_match)
+
+
+@router.get(
+    "/cohorts/{cohort_id}/sessions/{session_id}",
+    name="sessions-get",
+    summary="One session",
+    responses={**_DOC, 304: {"description": "Not modified"}, **error_responses(401, 404)},
+)
+def get_session(
+    cohort_id: str,
+    session_id: str,
+    principal: OptionalPrincipal,
+    session: SessionDep,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    item, etag = service.read_session(
+        session=session, principal=principal, cohort_id=cohort_id, session_id=session_id
+    )
+    return json_response(_ONE.dump_json(item), etag, if_none_match=if_none_match)
+
+
+@router.post(
+    "/cohorts/{cohort_id}/sessions",
+    name="sessions-create",
+    summary="Schedule a session (inside the cohort's local dates, long enough for its JP; "
+    "more than 9 JP a day is a warning)",
+    status_code=201,
+    responses={201: {"model": CohortSessionPublic}, **error_responses(401, 403, 404, 409, 422)},
+)
+def create_session(
+    cohort_id: str, data: CohortSessionCreate, principal: AgencyAdmin, session: SessionDep
+) -> Response:
+    item = service.create_session(
+        session=session, principal=principal, cohort_id=cohort_id, data=data
+    )
+    return _reply(item, status_code=201)
+
+
+@router.patch(
+    "/cohorts/{cohort_id}/sessions/{session_id}",
+    name="sessions-update",
+    summary="Change a session (same checks as scheduling)",
+    responses={**_DOC, **error_responses(401, 403, 404, 409, 412, 422)},
+)
+def update_session(
+    cohort_id: str,
+    session_id: str,
+    data: CohortSessionUpdate,
+    principal: AgencyAdmin,
+    session: SessionDep,
+    if_match: IfMatch = None,
+) -> Response:
+    item = service.update_session(
+        session=session,
+        principal=principal,
+        cohort_id=cohort_id,
+        session_id=session_id,
+        data=data,
+        if_match=if_match,
+    )
+    return _reply(item)
+
+
+@router.delete(
+    "/cohorts/{cohort_id}/sessions/{session_id}",
+    name="sessions-delete",
+    summary="Remove a session",
+    status_code=204,
+    responses=error_responses(401, 403, 404),
+)
+def delete_session(
+    cohort_id: str, session_id: str, principal: AgencyAdmin, session: SessionDep
+) -> Response:
+    service.delete_session(
+        session=session, principal=principal, cohort_id=cohort_id, session_id=session_id
+    )
+    return Response(status_code=204)

@@ -1,0 +1,179 @@
+"""Cohorts (*angkatan*): public listing of open/upcoming runs, upkeep and status moves."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+
+from app.core.errors import error_responses
+from app.core.etag import json_response
+from app.core.pagination import clamp_limit, link_header
+from app.deps import AgencyAdmin, OptionalPrincipal, SessionDep
+from app.models import Cohort, Course
+from app.models.cohort import (
+    CohortCreate,
+    CohortPage,
+    CohortPublic,
+    CohortStatus,
+    CohortTransition,
+    CohortUpdate,
+)
+from app.models.course import CompetencyType, CourseKind, Delivery
+from app.models.curriculum import LearningMode
+from app.routers.catalogue_deps import IfMatch, IfNoneMatch
+from app.services import cohorts as service
+
+router = APIRouter(tags=["cohorts"])
+CohortSort = Literal["starts_on", "-starts_on", "created_at", "-created_at"]
+_DOC: dict[int | str, dict[str, Any]] = {
+    200: {"model": CohortPublic, "description": "The cohort; ETag header set."}
+}
+
+
+def _reply(
+    cohort: Cohort, course: Course, *, status_code: int = 200, if_none_match: str | None = None
+) -> Response:
+    body = service.ONE.dump_json(service.public(cohort, course.title))
+    headers = {"Location": f"/v1/cohorts/{cohort.id}"} if status_code == 201 else None
+    return json_response(
+        body,
+        service.etag_of(cohort),
+        status_code=status_code,
+        if_none_match=if_none_match,
+        headers=headers,
+    )
+
+
+@router.get(
+    "/cohorts",
+    name="cohorts-list",
+    summary="Browse cohorts (of published courses without a login; your drafts with one)",
+    responses={
+        200: {"model": CohortPage, "description": 'A page; `Link: rel="next"` and ETag set.'},
+        304: {"description": "Not modified"},
+        **error_responses(401, 422),
+    },
+)
+def list_cohorts(
+    request: Request,
+    principal: OptionalPrincipal,
+    session: SessionDep,
+    if_none_match: IfNoneMatch = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Course title, code, summary")
+    ] = None,
+    course_id: str | None = None,
+    agency: Annotated[str | None, Query(description="Organiser agency id or slug")] = None,
+    status: CohortStatus | None = None,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    kind: CourseKind | None = None,
+    competency_type: CompetencyType | None = None,
+    delivery: Delivery | None = None,
+    mode: Annotated[
+        LearningMode | None, Query(description="Curriculum has a module of this mode")
+    ] = None,
+    starts_after: Annotated[date | None, Query(description="Starts on or after")] = None,
+    starts_before: Annotated[date | None, Query(description="Starts on or before")] = None,
+    sort: Annotated[
+        CohortSort, Query(description="Sort key; `-` for descending; id breaks ties")
+    ] = "starts_on",
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+    limit: Annotated[int | None, Query(ge=1, description="Page size (default 50, max 200)")] = None,
+) -> Response:
+    filters = service.CohortFilters(
+        q=q,
+        course_id=course_id,
+        agency=agency,
+        status=status.value if status else None,
+        year=year,
+        kind=kind.value if kind else None,
+        competency_type=competency_type.value if competency_type else None,
+        delivery=delivery.value if delivery else None,
+        mode=mode.value if mode else None,
+        starts_after=starts_after,
+        starts_before=starts_before,
+    )
+    items, next_cursor, etag = service.list_cohorts(
+        conn=session.connection(),
+        principal=principal,
+        filters=filters,
+        sort=sort,
+        cursor=cursor,
+        limit=clamp_limit(limit),
+    )
+    body = service.PAGE.dump_json(items).decode()
+    next_json = f'"{next_cursor}"' if next_cursor else "null"
+    payload = '{"items":' + body + ',"next_cursor":' + next_json + "}"
+    link = link_header(str(request.url.replace(query="")), request.query_params, next_cursor)
+    return json_response(
+        payload, etag, if_none_match=if_none_match, headers={"Link": link} if link else None
+    )
+
+
+@router.get(
+    "/cohorts/{cohort_id}",
+    name="cohorts-get",
+    summary="One cohort",
+    responses={**_DOC, 304: {"description": "Not modified"}, **error_responses(401, 404)},
+)
+def get_cohort(
+    cohort_id: str,
+    principal: OptionalPrincipal,
+    session: SessionDep,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    cohort, course = service.read_cohort(session=session, principal=principal, cohort_id=cohort_id)
+    return _reply(cohort, course, if_none_match=if_none_match)
+
+
+@router.post(
+    "/cohorts",
+    name="cohorts-create",
+    summary="Create a cohort (draft) of one of your courses, pinned to its latest published curriculum",
+    status_code=201,
+    responses={201: {"model": CohortPublic}, **error_responses(401, 403, 404, 409, 422)},
+)
+def create_cohort(data: CohortCreate, principal: AgencyAdmin, session: SessionDep) -> Response:
+    cohort, course = service.create_cohort(session=session, principal=principal, data=data)
+    return _reply(cohort, course, status_code=201)
+
+
+@router.patch(
+    "/cohorts/{cohort_id}",
+    name="cohorts-update",
+    summary="Change a cohort's details (status moves go through /transitions)",
+    responses={**_DOC, **error_responses(401, 403, 404, 409, 412, 422)},
+)
+def update_cohort(
+    cohort_id: str,
+    data: CohortUpdate,
+    principal: AgencyAdmin,
+    session: SessionDep,
+    if_match: IfMatch = None,
+) -> Response:
+    cohort, course = service.update_cohort(
+        session=session, principal=principal, cohort_id=cohort_id, data=data, if_match=if_match
+    )
+    return _reply(cohort, course)
+
+
+@router.post(
+    "/cohorts/{cohort_id}/transitions",
+    name="cohorts-transition",
+    summary="Move a cohort's status: draft -> open -> closed -> running -> evaluation -> "
+    "completed, or to cancelled before completed; anything else is 409",
+    responses={**_DOC, **error_responses(401, 403, 404, 409, 412, 422)},
+)
+def transition_cohort(
+    cohort_id: str,
+    data: CohortTransition,
+    principal: AgencyAdmin,
+    session: SessionDep,
+    if_match: IfMatch = None,
+) -> Response:
+    cohort, course = service.transition(
+        session=session, principal=principal, cohort_id=cohort_id, to=data.to, if_match=if_match
+    )
+    return _reply(cohort, course)

@@ -1,0 +1,171 @@
+"""Courses: the public catalogue (no login needed for published ones) and its upkeep."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from app.core.db import get_engine
+from app.core.errors import error_responses
+from app.core.etag import json_response, resource_etag
+from app.core.pagination import clamp_limit, link_header
+from app.deps import AgencyAdmin, SessionDep
+from app.models.course import (
+    CompetencyType,
+    CourseCreate,
+    CourseKind,
+    CoursePage,
+    CoursePublic,
+    CourseStatus,
+    CourseUpdate,
+    Delivery,
+)
+from app.models.curriculum import LearningMode
+from app.routers.catalogue_deps import FastOptionalPrincipal, IfMatch, IfNoneMatch
+from app.services import courses as service
+
+router = APIRouter(tags=["courses"])
+
+CourseSort = Literal["created_at", "-created_at", "title", "-title", "code", "-code"]
+_ONE: dict[int | str, dict[str, Any]] = {
+    200: {"model": CoursePublic, "description": "The course; ETag header set."}
+}
+
+
+class CourseQuery(BaseModel):
+    """Filters, order and page of the course list (all optional)."""
+
+    q: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Title, code, summary; case- and accent-insensitive",
+    )
+    kind: CourseKind | None = None
+    competency_type: CompetencyType | None = None
+    delivery: Delivery | None = None
+    agency: str | None = Field(default=None, description="Organiser agency id or slug")
+    status: CourseStatus | None = None
+    year: int | None = Field(
+        default=None, ge=2000, le=2100, description="Has a cohort in this year"
+    )
+    mode: LearningMode | None = Field(
+        default=None, description="Has a module of this learning mode"
+    )
+    starts_after: date | None = Field(default=None, description="Has a cohort starting on/after")
+    starts_before: date | None = Field(default=None, description="Has a cohort starting on/before")
+    has_open_cohort: bool | None = Field(
+        default=None, description="Has a cohort open for enrolment"
+    )
+    sort: CourseSort = Field(
+        default="created_at", description="Sort key; `-` for descending; id breaks ties"
+    )
+    cursor: str | None = Field(default=None, description="`next_cursor` of the previous page")
+    limit: int | None = Field(default=None, ge=1, description="Page size (default 50, max 200)")
+
+
+@router.get(
+    "/courses",
+    name="courses-list",
+    summary="Browse courses (published ones without a login; your agency's drafts with one)",
+    responses={
+        200: {"model": CoursePage, "description": 'A page; `Link: rel="next"` and ETag set.'},
+        304: {"description": "Not modified (If-None-Match)."},
+        **error_responses(401, 422),
+    },
+)
+def list_courses(  # sync: ~1 ms of DB work would stall the event loop (p99 1.3 s vs 0.2 s)
+    request: Request,
+    principal: FastOptionalPrincipal,
+    query: Annotated[CourseQuery, Query()],
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    filters = service.CourseFilters(
+        q=query.q,
+        kind=query.kind.value if query.kind else None,
+        competency_type=query.competency_type.value if query.competency_type else None,
+        delivery=query.delivery.value if query.delivery else None,
+        agency=query.agency,
+        status=query.status.value if query.status else None,
+        year=query.year,
+        mode=query.mode.value if query.mode else None,
+        starts_after=query.starts_after,
+        starts_before=query.starts_before,
+        has_open_cohort=query.has_open_cohort,
+    )
+    sort, cursor, limit = query.sort, query.cursor, query.limit
+    size = clamp_limit(limit)
+    with get_engine().connect() as conn:
+        page = service.list_courses(
+            conn=conn, principal=principal, filters=filters, sort=sort, cursor=cursor, limit=size
+        )
+    next_json = f'"{page.next_cursor}"' if page.next_cursor else "null"
+    body = '{"items":[' + ",".join(page.items) + '],"next_cursor":' + next_json + "}"
+    headers = {}
+    link = link_header(str(request.url.replace(query="")), request.query_params, page.next_cursor)
+    if link:
+        headers["Link"] = link
+    return json_response(body, page.etag, if_none_match=if_none_match, headers=headers)
+
+
+@router.get(
+    "/courses/{course_id}",
+    name="courses-get",
+    summary="One course",
+    responses={**_ONE, 304: {"description": "Not modified"}, **error_responses(401, 404)},
+)
+async def get_course(  # async: one primary-key lookup (~10 us) costs less than a thread hop
+    course_id: str, principal: FastOptionalPrincipal, if_none_match: IfNoneMatch = None
+) -> Response:
+    doc = service.read_course(engine=get_engine(), principal=principal, course_id=course_id)
+    return json_response(doc.body, doc.etag, if_none_match=if_none_match)
+
+
+@router.post(
+    "/courses",
+    name="courses-create",
+    summary="Create a course for your agency (draft by default)",
+    status_code=201,
+    responses={201: {"model": CoursePublic}, **error_responses(401, 403, 409, 422)},
+)
+def create_course(data: CourseCreate, principal: AgencyAdmin, session: SessionDep) -> Response:
+    course = service.create_course(session=session, principal=principal, data=data)
+    return json_response(
+        course.doc,
+        resource_etag(course.id, course.version),
+        status_code=201,
+        headers={"Location": f"/v1/courses/{course.id}"},
+    )
+
+
+@router.patch(
+    "/courses/{course_id}",
+    name="courses-update",
+    summary="Change a course (send If-Match to avoid overwriting someone else's change)",
+    responses={**_ONE, **error_responses(401, 403, 404, 409, 412, 422)},
+)
+def update_course(
+    course_id: str,
+    data: CourseUpdate,
+    principal: AgencyAdmin,
+    session: SessionDep,
+    if_match: IfMatch = None,
+) -> Response:
+    course = service.update_course(
+        session=session, principal=principal, course_id=course_id, data=data, if_match=if_match
+    )
+    return json_response(course.doc, resource_etag(course.id, course.version))
+
+
+@router.delete(
+    "/courses/{course_id}",
+    name="courses-delete",
+    summary="Delete a course without cohorts (a course with cohorts is archived instead: 409)",
+    status_code=204,
+    responses=error_responses(401, 403, 404, 409),
+)
+def delete_course(course_id: str, principal: AgencyAdmin, session: SessionDep) -> Response:
+    service.delete_course(session=session, principal=principal, course_id=course_id)
+    return Response(status_code=204)

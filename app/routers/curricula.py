@@ -1,0 +1,142 @@
+"""Curriculum versions of a course: draft, edit, publish (then frozen)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from pydantic import TypeAdapter
+
+from app.core.errors import error_responses
+from app.core.etag import json_response, list_etag
+from app.deps import AgencyAdmin, OptionalPrincipal, SessionDep
+from app.models import Course, Curriculum, CurriculumModule
+from app.models.curriculum import CurriculumCreate, CurriculumPublic, CurriculumUpdate
+from app.routers.catalogue_deps import IfMatch, IfNoneMatch
+from app.services import curricula as service
+
+router = APIRouter(tags=["curricula"])
+_ONE = TypeAdapter(CurriculumPublic)
+_MANY = TypeAdapter(list[CurriculumPublic])
+_DOC: dict[int | str, dict[str, Any]] = {
+    200: {"model": CurriculumPublic, "description": "The version; ETag header set."}
+}
+
+
+def _reply(
+    found: tuple[Curriculum, list[CurriculumModule], Course],
+    *,
+    status_code: int = 200,
+    if_none_match: str | None = None,
+) -> Response:
+    curriculum, modules, course = found
+    body = _ONE.dump_json(service.public(curriculum, modules, course))
+    headers = (
+        {"Location": f"/v1/courses/{course.id}/curricula/{curriculum.version}"}
+        if status_code == 201
+        else None
+    )
+    return json_response(
+        body,
+        service.etag_of(curriculum),
+        status_code=status_code,
+        if_none_match=if_none_match,
+        headers=headers,
+    )
+
+
+@router.get(
+    "/courses/{course_id}/curricula",
+    name="curricula-list",
+    summary="Curriculum versions (published ones publicly; drafts for the owning agency)",
+    responses={
+        200: {"model": list[CurriculumPublic]},
+        304: {"description": "Not modified"},
+        **error_responses(401, 404),
+    },
+)
+def list_curricula(
+    course_id: str,
+    principal: OptionalPrincipal,
+    session: SessionDep,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    items = service.list_curricula(session=session, principal=principal, course_id=course_id)
+    etag = list_etag([course_id, *(f"{c.id}:{c.updated_at.isoformat()}" for c in items)])
+    return json_response(_MANY.dump_json(items), etag, if_none_match=if_none_match)
+
+
+@router.get(
+    "/courses/{course_id}/curricula/{version}",
+    name="curricula-get",
+    summary="One curriculum version with its JP per mode and total hours",
+    responses={**_DOC, 304: {"description": "Not modified"}, **error_responses(401, 404)},
+)
+def get_curriculum(
+    course_id: str,
+    version: int,
+    principal: OptionalPrincipal,
+    session: SessionDep,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    found = service.get_curriculum(
+        session=session, principal=principal, course_id=course_id, version=version
+    )
+    return _reply(found, if_none_match=if_none_match)
+
+
+@router.post(
+    "/courses/{course_id}/curricula",
+    name="curricula-create",
+    summary="Start a new draft version (a copy of the latest one unless modules are given)",
+    status_code=201,
+    responses={201: {"model": CurriculumPublic}, **error_responses(401, 403, 404, 409, 422)},
+)
+def create_curriculum(
+    course_id: str, data: CurriculumCreate, principal: AgencyAdmin, session: SessionDep
+) -> Response:
+    found = service.create_draft(
+        session=session, principal=principal, course_id=course_id, data=data
+    )
+    return _reply(found, status_code=201)
+
+
+@router.patch(
+    "/courses/{course_id}/curricula/{version}",
+    name="curricula-update",
+    summary="Replace a draft's ordered module list (published versions never change: 409)",
+    responses={**_DOC, **error_responses(401, 403, 404, 409, 412, 422)},
+)
+def update_curriculum(
+    course_id: str,
+    version: int,
+    data: CurriculumUpdate,
+    principal: AgencyAdmin,
+    session: SessionDep,
+    if_match: IfMatch = None,
+) -> Response:
+    found = service.replace_modules(
+        session=session,
+        principal=principal,
+        course_id=course_id,
+        version=version,
+        data=data,
+        if_match=if_match,
+    )
+    return _reply(found)
+
+
+@router.post(
+    "/courses/{course_id}/curricula/{version}/publish",
+    name="curricula-publish",
+    summary="Publish a draft: module JP must add up to the course's total_jp, "
+    "assessed weights to 100 (422 names the difference)",
+    responses={**_DOC, **error_responses(401, 403, 404, 409, 422)},
+)
+def publish_curriculum(
+    course_id: str, version: int, principal: AgencyAdmin, session: SessionDep
+) -> Response:
+    found = service.publish(
+        session=session, principal=principal, course_id=course_id, version=version
+    )
+    return _reply(found)

@@ -1,0 +1,293 @@
+"""Cohorts (*angkatan*): creation with a pinned curriculum, status moves, reads."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from pydantic import TypeAdapter
+from sqlalchemy import Connection, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col
+
+from app.core.errors import ProblemError, not_found
+from app.core.etag import check_if_match, resource_etag
+from app.core.security import Principal
+from app.models import Agency, Cohort, Course, Curriculum
+from app.models.base import utcnow
+from app.models.catalogue import roman
+from app.models.cohort import CohortCreate, CohortPublic, CohortStatus, CohortUpdate
+from app.models.course import CourseStatus
+from app.models.curriculum import CurriculumStatus
+from app.services import catalogue_query as cq
+from app.services.tenancy import get_owned
+from app.services.validation import invalid, reject_nulls
+from app.services.visibility import cohort_visible
+
+S = CohortStatus
+ALLOWED: dict[CohortStatus, tuple[CohortStatus, ...]] = {
+    S.draft: (S.open, S.cancelled),
+    S.open: (S.closed, S.cancelled),
+    S.closed: (S.running, S.cancelled),
+    S.running: (S.evaluation, S.cancelled),
+    S.evaluation: (S.completed, S.cancelled),
+    S.completed: (),
+    S.cancelled: (),
+}
+PAGE = TypeAdapter(list[CohortPublic])
+ONE = TypeAdapter(CohortPublic)
+
+
+def name_of(number: int) -> str:
+    return f"Angkatan {roman(number)}"
+
+
+def public_from(row: Mapping[str, Any]) -> CohortPublic:
+    """From a Cohort row (mapping or model attributes) plus its course title."""
+    status = CohortStatus(row["status"])
+    return CohortPublic(
+        id=row["id"],
+        course_id=row["course_id"],
+        course_title=row["course_title"],
+        agency_id=row["agency_id"],
+        curriculum_version=row["curriculum_version"],
+        number=row["number"],
+        name=name_of(row["number"]),
+        year=row["year"],
+        starts_on=row["starts_on"],
+        ends_on=row["ends_on"],
+        timezone=row["timezone"],
+        capacity=row["capacity"],
+        enrollment_opens_at=row["enrollment_opens_at"],
+        enrollment_closes_at=row["enrollment_closes_at"],
+        platform=row["platform"],
+        meeting_url=row["meeting_url"],
+        venue=row["venue"],
+        status=status,
+        allowed_transitions=list(ALLOWED[status]),
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def public(cohort: Cohort, course_title: str) -> CohortPublic:
+    values = cohort.model_dump()
+    values["course_title"] = course_title
+    return public_from(values)
+
+
+def etag_of(cohort: Cohort) -> str:
+    return resource_etag(cohort.id, cohort.version)
+
+
+def _check_dates(cohort: Cohort) -> None:
+    if cohort.ends_on < cohort.starts_on:
+        raise invalid("ends_on", "ends_on must be on or after starts_on.")
+    opens, closes = cohort.enrollment_opens_at, cohort.enrollment_closes_at
+    if opens is not None and closes is not None and closes < opens:
+        raise invalid(
+            "enrollment_closes_at", "enrollment_closes_at must follow enrollment_opens_at."
+        )
+
+
+def _published_version(session: Session, course_id: str, version: int | None) -> Curriculum | None:
+    stmt = select(Curriculum).where(
+        Curriculum.course_id == course_id,  # type: ignore[arg-type]
+        Curriculum.status == CurriculumStatus.published,  # type: ignore[arg-type]
+    )
+    if version is not None:
+        found = session.execute(stmt.where(Curriculum.version == version)).scalars().first()  # type: ignore[arg-type]
+        if found is None:
+            raise invalid(
+                "curriculum_version", f"Version {version} of this course is not published."
+            )
+        return found
+    return session.execute(stmt.order_by(col(Curriculum.version).desc())).scalars().first()
+
+
+def _duplicate(cohort: Cohort) -> ProblemError:
+    return ProblemError(
+        409,
+        "duplicate_cohort",
+        f"This course already has {name_of(cohort.number)} in {cohort.year}.",
+        detail_id=f"Pelatihan ini sudah memiliki {name_of(cohort.number)} pada {cohort.year}.",
+    )
+
+
+def _commit(session: Session, cohort: Cohort) -> None:
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise _duplicate(cohort) from exc
+
+
+def _clash(session: Session, cohort: Cohort) -> bool:
+    stmt = select(col(Cohort.id)).where(
+        col(Cohort.course_id) == cohort.course_id,
+        col(Cohort.year) == cohort.year,
+        col(Cohort.number) == cohort.number,
+        col(Cohort.id) != cohort.id,
+    )
+    return session.execute(stmt).first() is not None
+
+
+def create_cohort(
+    *, session: Session, principal: Principal, data: CohortCreate
+) -> tuple[Cohort, Course]:
+    course = get_owned(session, Course, data.course_id, principal, what="course")
+    zone = data.timezone
+    if zone is None:
+        agency = session.get(Agency, course.agency_id)
+        zone = agency.timezone if agency else "Asia/Jakarta"
+    pinned = _published_version(session, course.id, data.curriculum_version)
+    values = data.model_dump(exclude={"course_id", "timezone", "curriculum_version"})
+    cohort = Cohort(
+        agency_id=course.agency_id,
+        course_id=course.id,
+        timezone=zone,
+        curriculum_id=pinned.id if pinned else None,
+        curriculum_version=pinned.version if pinned else None,
+        **values,
+    )
+    _check_dates(cohort)
+    if _clash(session, cohort):
+        raise _duplicate(cohort)
+    session.add(cohort)
+    _commit(session, cohort)
+    return cohort, course
+
+
+def update_cohort(
+    *,
+    session: Session,
+    principal: Principal,
+    cohort_id: str,
+    data: CohortUpdate,
+    if_match: str | None = None,
+) -> tuple[Cohort, Course]:
+    cohort = get_owned(session, Cohort, cohort_id, principal, what="cohort", for_update=True)
+    check_if_match(if_match, etag_of(cohort))
+    values = data.model_dump(exclude_unset=True)
+    reject_nulls(values, ("number", "year", "starts_on", "ends_on", "timezone"))
+    if "curriculum_version" in values:
+        version = values.pop("curriculum_version")
+        if cohort.status != CohortStatus.draft:
+            raise ProblemError(
+                409,
+                "cohort_curriculum_pinned",
+                "The curriculum of a cohort can only change while it is a draft.",
+            )
+        pinned = _published_version(session, cohort.course_id, version) if version else None
+        cohort.curriculum_id = pinned.id if pinned else None
+        cohort.curriculum_version = pinned.version if pinned else None
+    for key, value in values.items():
+        setattr(cohort, key, value)
+    _check_dates(cohort)
+    if _clash(session, cohort):
+        raise _duplicate(cohort)
+    cohort.version += 1
+    cohort.updated_at = utcnow()
+    session.add(cohort)
+    _commit(session, cohort)
+    course = session.get(Course, cohort.course_id)
+    assert course is not None
+    return cohort, course
+
+
+def transition(
+    *,
+    session: Session,
+    principal: Principal,
+    cohort_id: str,
+    to: CohortStatus,
+    if_match: str | None = None,
+) -> tuple[Cohort, Course]:
+    cohort = get_owned(session, Cohort, cohort_id, principal, what="cohort", for_update=True)
+    check_if_match(if_match, etag_of(cohort))
+    allowed = ALLOWED[cohort.status]
+    if to not in allowed:
+        names = ", ".join(a.value for a in allowed) or "none (it is final)"
+        raise ProblemError(
+            409,
+            "illegal_transition",
+            f"A cohort cannot move from {cohort.status.value} to {to.value}; allowed: {names}.",
+            detail_id=f"Angkatan tidak dapat berpindah dari {cohort.status.value} ke {to.value}; "
+            f"yang diizinkan: {names}.",
+            extra={"allowed": [a.value for a in allowed]},
+        )
+    course = session.get(Course, cohort.course_id)
+    assert course is not None
+    if to == CohortStatus.open:
+        if course.status != CourseStatus.published:
+            raise ProblemError(
+                409,
+                "course_not_published",
+                f"The course is {course.status.value}; publish it before opening a cohort.",
+                detail_id="Terbitkan pelatihan sebelum membuka pendaftaran angkatan.",
+            )
+        if cohort.curriculum_id is None:
+            pinned = _published_version(session, course.id, None)
+            if pinned is None:
+                raise ProblemError(
+                    409,
+                    "no_published_curriculum",
+                    "The course has no published curriculum to pin; publish one first.",
+                )
+            cohort.curriculum_id, cohort.curriculum_version = pinned.id, pinned.version
+    cohort.status = to
+    cohort.version += 1
+    cohort.updated_at = utcnow()
+    session.add(cohort)
+    session.commit()
+    return cohort, course
+
+
+# --- reads ---------------------------------------------------------------------
+
+
+def read_cohort(
+    *, session: Session, principal: Principal | None, cohort_id: str
+) -> tuple[Cohort, Course]:
+    cohort = session.get(Cohort, cohort_id)
+    course = session.get(Course, cohort.course_id) if cohort else None
+    if (
+        cohort is None
+        or course is None
+        or not cohort_visible(principal, cohort.agency_id, course.status, cohort.status)
+    ):
+        raise not_found("cohort", cohort_id)
+    return cohort, course
+
+
+@dataclass(frozen=True)
+class CohortFilters:
+    q: str | None = None
+    course_id: str | None = None
+    agency: str | None = None
+    status: str | None = None
+    year: int | None = None
+    kind: str | None = None
+    competency_type: str | None = None
+    delivery: str | None = None
+    mode: str | None = None
+    starts_after: date | None = None
+    starts_before: date | None = None
+
+
+def list_cohorts(
+    *,
+    conn: Connection,
+    principal: Principal | None,
+    filters: CohortFilters,
+    sort: str,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[CohortPublic], str | None, str]:
+    rows, next_cursor, etag = cq.cohort_rows(
+        conn=conn, principal=principal, filters=filters, sort=sort, cursor=cursor, limit=limit
+    )
+    return [public_from(r) for r in rows], next_cursor, etag
