@@ -9,9 +9,8 @@ from pydantic import TypeAdapter
 
 from app.core.errors import error_responses
 from app.core.etag import json_response, list_etag, resource_etag
-from app.deps import AgencyAdmin, OptionalPrincipal, SessionDep
+from app.deps import AgencyAdmin, IfMatch, IfNoneMatch, OptionalPrincipal, SessionDep
 from app.models.cohort import CohortSessionCreate, CohortSessionPublic, CohortSessionUpdate
-from app.routers.catalogue_deps import IfMatch, IfNoneMatch
 from app.services import cohort_sessions as service
 
 router = APIRouter(tags=["sessions"])

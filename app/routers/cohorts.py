@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from app.core.errors import error_responses
 from app.core.etag import json_response
 from app.core.pagination import clamp_limit, link_header
-from app.deps import AgencyAdmin, OptionalPrincipal, SessionDep
+from app.deps import AgencyAdmin, IfMatch, IfNoneMatch, OptionalPrincipal, SessionDep
 from app.models import Cohort, Course
 from app.models.cohort import (
     CohortCreate,
@@ -22,7 +22,6 @@ from app.models.cohort import (
 )
 from app.models.course import CompetencyType, CourseKind, Delivery
 from app.models.curriculum import LearningMode
-from app.routers.catalogue_deps import IfMatch, IfNoneMatch
 from app.services import cohorts as service
 
 router = APIRouter(tags=["cohorts"])

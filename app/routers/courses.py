@@ -12,7 +12,14 @@ from app.core.db import get_engine
 from app.core.errors import error_responses
 from app.core.etag import json_response, resource_etag
 from app.core.pagination import clamp_limit, link_header
-from app.deps import AgencyAdmin, SessionDep
+from app.deps import (
+    AgencyAdmin,
+    IfMatch,
+    IfNoneMatch,
+    OptionalPrincipal,
+    SessionDep,
+    db_gate,
+)
 from app.models.course import (
     CompetencyType,
     CourseCreate,
@@ -24,7 +31,6 @@ from app.models.course import (
     Delivery,
 )
 from app.models.curriculum import LearningMode
-from app.routers.catalogue_deps import FastOptionalPrincipal, IfMatch, IfNoneMatch
 from app.services import courses as service
 
 router = APIRouter(tags=["courses"])
@@ -78,7 +84,8 @@ class CourseQuery(BaseModel):
 )
 def list_courses(  # sync: ~1 ms of DB work would stall the event loop (p99 1.3 s vs 0.2 s)
     request: Request,
-    principal: FastOptionalPrincipal,
+    principal: OptionalPrincipal,
+    session: SessionDep,
     query: Annotated[CourseQuery, Query()],
     if_none_match: IfNoneMatch = None,
 ) -> Response:
@@ -97,10 +104,14 @@ def list_courses(  # sync: ~1 ms of DB work would stall the event loop (p99 1.3 
     )
     sort, cursor, limit = query.sort, query.cursor, query.limit
     size = clamp_limit(limit)
-    with get_engine().connect() as conn:
-        page = service.list_courses(
-            conn=conn, principal=principal, filters=filters, sort=sort, cursor=cursor, limit=size
-        )
+    page = service.list_courses(
+        conn=session.connection(),
+        principal=principal,
+        filters=filters,
+        sort=sort,
+        cursor=cursor,
+        limit=size,
+    )
     next_json = f'"{page.next_cursor}"' if page.next_cursor else "null"
     body = '{"items":[' + ",".join(page.items) + '],"next_cursor":' + next_json + "}"
     headers = {}
@@ -117,9 +128,13 @@ def list_courses(  # sync: ~1 ms of DB work would stall the event loop (p99 1.3 
     responses={**_ONE, 304: {"description": "Not modified"}, **error_responses(401, 404)},
 )
 async def get_course(  # async: one primary-key lookup (~10 us) costs less than a thread hop
-    course_id: str, principal: FastOptionalPrincipal, if_none_match: IfNoneMatch = None
+    request: Request,
+    course_id: str,
+    principal: OptionalPrincipal,
+    if_none_match: IfNoneMatch = None,
 ) -> Response:
-    doc = service.read_course(engine=get_engine(), principal=principal, course_id=course_id)
+    async with db_gate(request):
+        doc = service.read_course(engine=get_engine(), principal=principal, course_id=course_id)
     return json_response(doc.body, doc.etag, if_none_match=if_none_match)
 
 

@@ -9,10 +9,9 @@ from pydantic import TypeAdapter
 
 from app.core.errors import error_responses
 from app.core.etag import json_response, list_etag
-from app.deps import AgencyAdmin, OptionalPrincipal, SessionDep
+from app.deps import AgencyAdmin, IfMatch, IfNoneMatch, OptionalPrincipal, SessionDep
 from app.models import Course, Curriculum, CurriculumModule
 from app.models.curriculum import CurriculumCreate, CurriculumPublic, CurriculumUpdate
-from app.routers.catalogue_deps import IfMatch, IfNoneMatch
 from app.services import curricula as service
 
 router = APIRouter(tags=["curricula"])

@@ -246,11 +246,18 @@ def forget_account(user_id: str | None = None) -> None:
         _account_cache.pop(user_id, None)
 
 
-def _account_state(session: Session, user_id: str, ttl: float) -> _AccountState | None:
-    now = time.monotonic()
+def cached_account_state(user_id: str, ttl: float) -> tuple[bool, _AccountState | None]:
+    """(hit, state) from this worker's cache; no database work."""
+    if ttl <= 0:
+        return False, None
     cached = _account_cache.get(user_id)
-    if cached is not None and cached[0] > now:
-        return cached[1]
+    if cached is not None and cached[0] > time.monotonic():
+        return True, cached[1]
+    return False, None
+
+
+def load_account_state(session: Session, user_id: str, ttl: float) -> _AccountState | None:
+    """Read the account's state (one indexed join) and remember it for ``ttl`` seconds."""
     row = session.exec(
         select(
             User.is_active,
@@ -269,13 +276,15 @@ def _account_state(session: Session, user_id: str, ttl: float) -> _AccountState 
     if ttl > 0:
         if len(_account_cache) > 10_000:
             _account_cache.clear()
-        _account_cache[user_id] = (now + ttl, state)
+        _account_cache[user_id] = (time.monotonic() + ttl, state)
     return state
 
 
-def verify_principal(
-    *, session: Session, principal: Principal, settings: Settings | None = None
-) -> Principal | None:
+def is_user_principal(principal: Principal) -> bool:
+    return principal.subject.startswith("usr_")  # LMS clients (client_credentials) come later
+
+
+def check_principal(principal: Principal, state: _AccountState | None) -> Principal | None:
     """The principal if its account still may act (None: refuse the token).
 
     A disabled user or agency, or a password changed after the token was issued, ends
@@ -283,11 +292,7 @@ def verify_principal(
     ``auth_recheck_seconds`` in other workers (0: one primary-key lookup per request).
     Roles removed since the token was issued are dropped.
     """
-    settings = settings or get_settings()
-    if not principal.subject.startswith("usr_"):
-        return None  # client_credentials principals (LMS clients) will be checked here
-    state = _account_state(session, principal.subject, settings.auth_recheck_seconds)
-    if state is None:
+    if state is None or not is_user_principal(principal):
         return None
     active, agency_id, roles, changed_at = state
     if not active or agency_id != principal.agency_id:
@@ -295,3 +300,16 @@ def verify_principal(
     if (principal.issued_at or 0) < changed_at:
         return None
     return dataclasses.replace(principal, roles=principal.roles & roles)
+
+
+def verify_principal(
+    *, session: Session, principal: Principal, settings: Settings | None = None
+) -> Principal | None:
+    """``check_principal`` with the account state from the cache or the database."""
+    if not is_user_principal(principal):
+        return None
+    ttl = (settings or get_settings()).auth_recheck_seconds
+    hit, state = cached_account_state(principal.subject, ttl)
+    if not hit:
+        state = load_account_state(session, principal.subject, ttl)
+    return check_principal(principal, state)
