@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -37,16 +38,18 @@ Errors are `application/problem+json` (RFC 9457) with a stable `code`;
 send `Accept-Language: id` for Bahasa Indonesia.
 """
 
-# Routers under /v1, in the order they appear in the docs.
+# Routers under /v1. FastAPI matches a request against each router in turn, so the
+# ones apps call all day (the public catalogue) come first; logins and account
+# management after them.
 V1_ROUTERS: list = [
+    courses.router,
+    cohorts.router,
+    curricula.router,
+    cohort_sessions.router,
     auth.router,
     me.router,
     agencies.router,
     users.router,
-    courses.router,
-    curricula.router,
-    cohorts.router,
-    cohort_sessions.router,
 ]
 
 
@@ -61,6 +64,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Sync routes run in AnyIO's thread pool; 40 threads thrash the GIL on 2 cores.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threadpool_size
+        # Everything imported so far lives as long as the process: keep it out of the
+        # cyclic GC's full collections, whose pauses otherwise show up in p99.
+        gc.collect()
+        gc.freeze()
         yield
 
     app = FastAPI(
@@ -73,12 +80,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=operation_id,
     )
     install_error_handlers(app)
-    install_openapi(app)
-
-    app.include_router(health.router)
-    app.include_router(well_known.router)
     for router in V1_ROUTERS:
         app.include_router(router, prefix="/v1")
+    app.include_router(health.router)
+    app.include_router(well_known.router)
+    install_openapi(app)
 
     if settings.cors_origins:
         app.add_middleware(

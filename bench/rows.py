@@ -43,6 +43,7 @@ SERVERS: dict[str, Server] = {
         Server("raw", app="bench.ceilings:raw_app"),
         Server("fastapi", app="bench.ceilings:hello_app", ready_path="/hello"),
         Server("bangkom", ready_path="/health/live"),
+        Server("naive", app="bench.naive:app", ready_path="/naive/courses?limit=1"),
     )
 }
 
@@ -50,13 +51,42 @@ SERVERS: dict[str, Server] = {
 RAW_CEILING = "raw ASGI, fixed JSON"
 FASTAPI_CEILING = "FastAPI async def, dict"
 
+NAIVE_ONE = "naive GET one course (tutorial style)"
+NAIVE_LIST = "naive GET 50 courses (tutorial style)"
+_AUTH = {"Authorization": "Bearer {token}"}
+
 ROWS: list[Row] = [
     Row(RAW_CEILING, "/", server="raw"),
     Row(FASTAPI_CEILING, "/hello", server="fastapi"),
     Row("GET /health/live", "/health/live"),
     Row("GET /health/ready (SQLite SELECT 1)", "/health/ready"),
+    # Catalogue (issue 4): each against a naive tutorial-style endpoint on the same data.
+    Row(NAIVE_ONE, "/naive/courses/{course_id}", server="naive", setup=("catalogue",)),
+    Row(
+        "GET /v1/courses/{id} with token",
+        "/v1/courses/{course_id}",
+        headers=_AUTH,
+        setup=("catalogue",),
+        baseline=NAIVE_ONE,
+    ),
+    Row(
+        "GET /v1/courses/{id} If-None-Match (304)",
+        "/v1/courses/{course_id}",
+        headers={**_AUTH, "If-None-Match": "{course_etag}"},
+        expect_status=304,
+        setup=("catalogue",),
+        baseline=NAIVE_ONE,
+    ),
+    Row(NAIVE_LIST, "/naive/courses?limit=50", server="naive", setup=("catalogue",)),
+    Row(
+        "GET /v1/courses?limit=50",
+        "/v1/courses?limit=50",
+        setup=("catalogue",),
+        baseline=NAIVE_LIST,
+    ),
 ]
 
 SETUPS: dict[str, setups.Setup] = {
     "bearer_token": setups.bearer_token,
+    "catalogue": setups.catalogue,
 }

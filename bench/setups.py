@@ -47,3 +47,47 @@ def bearer_token(ctx: Context) -> None:
         principal = Principal(subject=user.id, agency_id=agency.id, roles=frozenset(user.roles))
         token, _ = create_access_token(principal, ttl_seconds=3600)
     ctx.vars.update(agency_id=agency.id, user_id=user.id, token=token)
+
+
+def catalogue(ctx: Context) -> None:
+    """2,000 published courses of one agency, made through the service (as an admin
+    would), plus a token: ``{course_id}`` (one in the middle), ``{course_etag}``."""
+    if "token" not in ctx.vars:
+        bearer_token(ctx)
+    from decimal import Decimal
+
+    from app.core.db import session_scope
+    from app.core.etag import resource_etag
+    from app.core.security import Principal
+    from app.models.course import (
+        CompetencyType,
+        CourseCreate,
+        CourseKind,
+        CourseStatus,
+        Delivery,
+    )
+    from app.services.courses import create_course
+
+    principal = Principal(
+        subject=ctx.vars["user_id"],
+        agency_id=ctx.vars["agency_id"],
+        roles=frozenset({"agency_admin"}),
+    )
+    ids = []
+    with session_scope(write=True) as session:
+        for n in range(2000):
+            data = CourseCreate(
+                code=f"BENCH-{n:04d}",
+                title=f"Pelatihan Sosial Kultural Jenjang {n % 5 + 1} Angkatan {n}",
+                summary="Pelatihan blended learning bagi pengawas, 73 JP.",
+                kind=CourseKind.training,
+                competency_type=CompetencyType.socio_cultural,
+                delivery=Delivery.blended,
+                total_jp=Decimal(73),
+                tags=["sosial-kultural", "pengawas"],
+                status=CourseStatus.published,
+            )
+            course = create_course(session=session, principal=principal, data=data)
+            ids.append((course.id, course.version))
+    course_id, version = ids[len(ids) // 2]
+    ctx.vars.update(course_id=course_id, course_etag=resource_etag(course_id, version))
