@@ -181,11 +181,19 @@ def test_users_list_pages_with_a_cursor(
     pages = 0
     while True:
         params = {"limit": 2} | ({"cursor": cursor} if cursor else {})
-        body = client.get("/v1/users", params=params, headers=headers).json()
+        response = client.get("/v1/users", params=params, headers=headers)
+        body = response.json()
         seen += [u["id"] for u in body["items"]]
         pages += 1
         cursor = body["next_cursor"]
         if cursor is None:
+            assert "link" not in response.headers
             break
+        assert response.headers["link"].endswith('; rel="next"')
+        assert f"cursor={cursor}" in response.headers["link"]
     assert pages == 3 and len(seen) == len(set(seen)) == 5
-    assert client.get("/v1/users", params={"limit": 201}, headers=headers).status_code == 422
+    # limits above the maximum are capped, as on every list
+    capped = client.get("/v1/users", params={"limit": 201}, headers=headers)
+    assert capped.status_code == 200 and len(capped.json()["items"]) == 5
+    bad = client.get("/v1/users", params={"cursor": "not-a-cursor"}, headers=headers)
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid_cursor"

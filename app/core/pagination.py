@@ -10,10 +10,12 @@ import base64
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from sqlalchemy import ColumnElement, and_, or_
+from sqlmodel import Session, SQLModel
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core.config import get_settings
 from app.core.errors import ProblemError
@@ -81,3 +83,26 @@ def link_header(base_url: str, params: Mapping[str, Any], next_cursor: str | Non
     query = {k: v for k, v in params.items() if v is not None and k != "cursor"}
     query["cursor"] = next_cursor
     return f'<{base_url}?{urlencode(query, doseq=True)}>; rel="next"'
+
+
+M = TypeVar("M", bound=SQLModel)
+
+
+def id_page(
+    session: Session,
+    statement: SelectOfScalar[M],
+    model: type[M],
+    *,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[M], str | None]:
+    """One page in id order (ids are time-ordered: creation order) and the next cursor."""
+    pk: Any = model.id  # type: ignore[attr-defined]
+    position = decode_cursor(cursor, "id")
+    if position is not None:
+        statement = statement.where(pk > position.id)
+    rows = list(session.exec(statement.order_by(pk).limit(limit + 1)))
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor("id", None, str(rows[-1].id))  # type: ignore[attr-defined]

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from app.core.errors import error_responses
+from app.core.pagination import clamp_limit, link_header
 from app.deps import CurrentPrincipal, PlatformAdmin, SessionDep
 from app.models.agency import AgencyCreate, AgencyPage, AgencyPublic, AgencyUpdate
 from app.services import agencies
 
 router = APIRouter(prefix="/agencies", tags=["agencies"])
 
-Limit = Annotated[int, Query(ge=1, le=200, description="Page size (max 200)")]
-Cursor = Annotated[str | None, Query(max_length=60, description="next_cursor of the last page")]
+Limit = Annotated[int | None, Query(ge=1, description="Page size (default 50, max 200)")]
+Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of the last page")]
 
 
 @router.get(
@@ -24,11 +25,19 @@ Cursor = Annotated[str | None, Query(max_length=60, description="next_cursor of 
     responses=error_responses(401, 422),
 )
 def list_agencies(
-    session: SessionDep, principal: CurrentPrincipal, limit: Limit = 50, cursor: Cursor = None
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    limit: Limit = None,
+    cursor: Cursor = None,
 ) -> AgencyPage:
     rows, next_cursor = agencies.list_agencies(
-        session=session, principal=principal, limit=limit, cursor=cursor
+        session=session, principal=principal, limit=clamp_limit(limit), cursor=cursor
     )
+    link = link_header(str(request.url.replace(query="")), request.query_params, next_cursor)
+    if link:
+        response.headers["Link"] = link
     return AgencyPage(items=[AgencyPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from app.core.errors import error_responses
+from app.core.pagination import clamp_limit, link_header
 from app.deps import AgencyAdmin, CurrentPrincipal, SessionDep
 from app.models.user import PasswordChange, UserCreate, UserPage, UserPublic, UserUpdate
 from app.services import users
 
 router = APIRouter(prefix="/users", tags=["users"])
 
-Limit = Annotated[int, Query(ge=1, le=200, description="Page size (max 200)")]
-Cursor = Annotated[str | None, Query(max_length=60, description="next_cursor of the last page")]
+Limit = Annotated[int | None, Query(ge=1, description="Page size (default 50, max 200)")]
+Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of the last page")]
 
 
 @router.get(
@@ -24,15 +25,24 @@ Cursor = Annotated[str | None, Query(max_length=60, description="next_cursor of 
     responses=error_responses(401, 422),
 )
 def list_users(
+    request: Request,
+    response: Response,
     session: SessionDep,
     principal: CurrentPrincipal,
-    limit: Limit = 50,
+    limit: Limit = None,
     cursor: Cursor = None,
     agency_id: Annotated[str | None, Query(max_length=40)] = None,
 ) -> UserPage:
     rows, next_cursor = users.list_users(
-        session=session, principal=principal, limit=limit, cursor=cursor, agency_id=agency_id
+        session=session,
+        principal=principal,
+        limit=clamp_limit(limit),
+        cursor=cursor,
+        agency_id=agency_id,
     )
+    link = link_header(str(request.url.replace(query="")), request.query_params, next_cursor)
+    if link:
+        response.headers["Link"] = link
     return UserPage(items=[UserPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 

@@ -6,12 +6,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.core.errors import ProblemError
+from app.core.pagination import id_page
 from app.core.security import Principal
 from app.models import Agency
 from app.models.agency import AgencyCreate, AgencyUpdate
 from app.models.base import utcnow
 from app.services.auth import forget_account
-from app.services.tenancy import get_owned, keyset_page, scoped
+from app.services.tenancy import get_owned, scoped
 
 
 def _slug_taken(slug: str) -> ProblemError:
@@ -27,7 +28,7 @@ def list_agencies(
     *, session: Session, principal: Principal, limit: int, cursor: str | None
 ) -> tuple[list[Agency], str | None]:
     statement = scoped(select(Agency), Agency, principal)
-    return keyset_page(session, statement, Agency, limit=limit, cursor=cursor)
+    return id_page(session, statement, Agency, limit=limit, cursor=cursor)
 
 
 def get_agency(*, session: Session, principal: Principal, agency_id: str) -> Agency:

@@ -49,25 +49,3 @@ def get_owned(
     if row is None:
         raise not_found(what, ident)
     return row
-
-
-def keyset_page(
-    session: Session,
-    statement: SelectOfScalar[M],
-    model: type[M],
-    *,
-    limit: int,
-    cursor: str | None,
-) -> tuple[list[M], str | None]:
-    """One page ordered by id (ids are time-ordered), and the cursor of the next page.
-
-    Minimal on purpose: app/core/pagination.py (another branch) will replace it.
-    """
-    pk: Any = model.id  # type: ignore[attr-defined]
-    if cursor:
-        statement = statement.where(pk > cursor)
-    rows = list(session.exec(statement.order_by(pk).limit(limit + 1)))
-    if len(rows) > limit:
-        rows = rows[:limit]
-        return rows, str(rows[-1].id)  # type: ignore[attr-defined]
-    return rows, None

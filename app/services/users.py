@@ -7,6 +7,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core.errors import ProblemError, not_found
+from app.core.pagination import id_page
 from app.core.security import Principal, hash_password, verify_password
 from app.models import Agency, User
 from app.models.base import utcnow
@@ -19,7 +20,7 @@ from app.models.user import (
     password_problem,
 )
 from app.services.auth import forget_account, revoke_user_refresh_tokens
-from app.services.tenancy import get_owned, keyset_page, scoped
+from app.services.tenancy import get_owned, scoped
 
 DEMO_PASSWORD = "bangkom-demo"
 
@@ -60,7 +61,7 @@ def list_users(
     statement = _visible(select(User), principal)
     if agency_id is not None:
         statement = statement.where(col(User.agency_id) == agency_id)
-    return keyset_page(session, statement, User, limit=limit, cursor=cursor)
+    return id_page(session, statement, User, limit=limit, cursor=cursor)
 
 
 def get_user(
