@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -98,7 +98,9 @@ def _validate(
     if item.ends_at <= item.starts_at:
         raise invalid("ends_at", "ends_at must be after starts_at.")
     tz = ZoneInfo(cohort.timezone)
-    first, last = item.starts_at.astimezone(tz).date(), item.ends_at.astimezone(tz).date()
+    # A session ending at 24:00 local ends on that day, not the next.
+    first = item.starts_at.astimezone(tz).date()
+    last = (item.ends_at - timedelta(microseconds=1)).astimezone(tz).date()
     if first < cohort.starts_on or last > cohort.ends_on:
         raise invalid(
             "starts_at" if first < cohort.starts_on else "ends_at",
