@@ -43,11 +43,22 @@ async def db_gate(request: Request) -> AsyncIterator[None]:
     pool *after* the route returned, while the request's session still holds its
     connection; when every thread is a route waiting for a connection and every
     connection belongs to a request waiting for a thread, nothing moves until
-    pool_timeout. Waiting here costs neither a thread nor a connection. Never hold the
-    gate twice in one request.
+    pool_timeout. Waiting here costs neither a thread nor a connection.
+
+    Re-entrant within a request: a route that declares ``SessionDep`` before its
+    principal holds the gate (its session has no connection yet, sessions connect
+    lazily) when the principal's account state is loaded. Taking a second permit there
+    deadlocked the worker once every permit was held by such a request.
     """
-    async with _gate(request):
+    if getattr(request.state, "db_gate_held", False):
         yield
+        return
+    async with _gate(request):
+        request.state.db_gate_held = True
+        try:
+            yield
+        finally:
+            request.state.db_gate_held = False
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
