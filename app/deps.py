@@ -43,11 +43,22 @@ async def db_gate(request: Request) -> AsyncIterator[None]:
     pool *after* the route returned, while the request's session still holds its
     connection; when every thread is a route waiting for a connection and every
     connection belongs to a request waiting for a thread, nothing moves until
-    pool_timeout. Waiting here costs neither a thread nor a connection. Never hold the
-    gate twice in one request.
+    pool_timeout. Waiting here costs neither a thread nor a connection.
+
+    Re-entrant within a request: a route that declares ``SessionDep`` before its
+    principal holds the gate (its session has no connection yet, sessions connect
+    lazily) when the principal's account state is loaded. Taking a second permit there
+    deadlocked the worker once every permit was held by such a request.
     """
-    async with _gate(request):
+    if getattr(request.state, "db_gate_held", False):
         yield
+        return
+    async with _gate(request):
+        request.state.db_gate_held = True
+        try:
+            yield
+        finally:
+            request.state.db_gate_held = False
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
@@ -71,10 +82,18 @@ oauth2_scheme = OAuth2PasswordBearer(
 )
 
 
-def _unauthorized(detail: str, *, error: str | None = "invalid_token") -> ProblemError:
+def _unauthorized(
+    detail: str, detail_id: str, *, error: str | None = "invalid_token"
+) -> ProblemError:
     """401 with an RFC 6750 challenge (no error code when no credentials were sent at all)."""
     challenge = 'Bearer realm="bangkom"' + (f', error="{error}"' if error else "")
-    return ProblemError(401, "unauthorized", detail, headers={"WWW-Authenticate": challenge})
+    return ProblemError(
+        401,
+        "unauthorized",
+        detail,
+        detail_id=detail_id,
+        headers={"WWW-Authenticate": challenge},
+    )
 
 
 def _load_account_state(user_id: str, ttl: float) -> Any:
@@ -94,16 +113,22 @@ async def optional_principal(
     if "access_token" in request.query_params:
         raise _unauthorized(
             "Tokens are not accepted in the query string; send 'Authorization: Bearer <token>'.",
+            "Token tidak diterima di query string; kirim 'Authorization: Bearer <token>'.",
             error="invalid_request",
         )
     if token is None:
         if request.headers.get("authorization"):
-            raise _unauthorized("Use the Bearer scheme: 'Authorization: Bearer <token>'.")
+            raise _unauthorized(
+                "Use the Bearer scheme: 'Authorization: Bearer <token>'.",
+                "Gunakan skema Bearer: 'Authorization: Bearer <token>'.",
+            )
         return None
     try:
         principal = decode_access_token(token)
     except TokenError as exc:
-        raise _unauthorized(f"The access token is not valid: {exc}.") from exc
+        raise _unauthorized(
+            f"The access token is not valid: {exc}.", f"Token akses tidak sah: {exc}."
+        ) from exc
     checked = None
     if auth.is_user_principal(principal):
         ttl = get_settings().auth_recheck_seconds
@@ -113,7 +138,10 @@ async def optional_principal(
                 state = await anyio.to_thread.run_sync(_load_account_state, principal.subject, ttl)
         checked = auth.check_principal(principal, state)
     if checked is None:
-        raise _unauthorized("The account behind this token is disabled or its password changed.")
+        raise _unauthorized(
+            "The account behind this token is disabled or its password changed.",
+            "Akun pemilik token ini dinonaktifkan atau kata sandinya telah diganti.",
+        )
     request.state.agency_id = checked.agency_id
     return checked
 
@@ -123,7 +151,9 @@ def current_principal(
 ) -> Principal:
     if principal is None:
         raise _unauthorized(
-            "Authentication required: send 'Authorization: Bearer <token>'.", error=None
+            "Authentication required: send 'Authorization: Bearer <token>'.",
+            "Perlu autentikasi: kirim 'Authorization: Bearer <token>'.",
+            error=None,
         )
     return principal
 

@@ -40,6 +40,13 @@ from app.core.config import get_settings  # noqa: E402
 from app.core.db import get_engine, new_session  # noqa: E402
 from app.main import create_app  # noqa: E402
 
+LAST = "test_every_status_the_suite_saw_is_declared_in_openapi"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the contract check that reads what every other test observed last."""
+    items.sort(key=lambda item: item.name == LAST)
+
 
 def _reset_schema(engine: Engine) -> None:
     if engine.dialect.name == "postgresql":
@@ -90,11 +97,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def live_server(engine: Engine) -> Iterator[str]:
-    """The real service under uvicorn in a child process, on a free loopback port."""
+def _serve(extra_env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """Start the real service under uvicorn in a child process, on a free loopback port."""
     port = _free_port()
-    env = {**os.environ, "BANGKOM_PORT": str(port)}
+    env = {**os.environ, "BANGKOM_PORT": str(port), **extra_env}
     proc = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", "1"],
         env=env,
@@ -116,9 +122,28 @@ def live_server(engine: Engine) -> Iterator[str]:
     else:
         proc.kill()
         raise RuntimeError("server did not start in 30 s")
-    yield base
+    return proc, base
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
     proc.terminate()
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="session")
+def live_server(engine: Engine) -> Iterator[str]:
+    """The real service under uvicorn in a child process, on a free loopback port."""
+    proc, base = _serve({})
+    yield base
+    _stop(proc)
+
+
+@pytest.fixture
+def small_pool_server(engine: Engine) -> Iterator[str]:
+    """The real service with a database pool of two connections (contention comes fast)."""
+    proc, base = _serve({"BANGKOM_DB_POOL_SIZE": "2"})
+    yield base
+    _stop(proc)

@@ -169,3 +169,19 @@ def test_instructor_must_belong_to_the_agency(client: TestClient, session: Sessi
     r = _post(client, ctx, instructor_ids=[stranger.id],
               starts_at="2025-05-14T08:00:00+07:00", ends_at="2025-05-14T10:00:00+07:00")  # fmt: skip
     assert r.status_code == 422
+
+
+def test_jayapura_sessions_up_to_local_midnight_of_the_last_day(
+    client: TestClient, session: Session
+) -> None:
+    ctx = _setup(client, session, "Asia/Jayapura")
+    # 22:30-24:00 WIT on 16 May (13:30-15:00 UTC): ends exactly at local midnight, allowed
+    to_midnight = _post(
+        client, ctx, starts_at="2025-05-16T22:30:00+09:00", ends_at="2025-05-17T00:00:00+09:00"
+    )
+    assert to_midnight.status_code == 201, to_midnight.text
+    assert to_midnight.json()["ends_at"] == "2025-05-17T00:00:00+09:00"
+    # 23:00 WIT on 16 May to 00:30 WIT on 17 May: crosses into a day after the cohort
+    across = _post(client, ctx, starts_at="2025-05-16T14:00:00Z", ends_at="2025-05-16T15:30:00Z")
+    assert across.status_code == 422
+    assert "2025-05-17" in across.json()["detail"]

@@ -64,3 +64,23 @@ def test_racing_refreshes_of_one_token_issue_at_most_one_pair(
         timeout=15,
     )
     assert again.status_code == 400
+
+
+@pytest.mark.slow
+def test_first_requests_of_a_new_token_do_not_deadlock_a_small_pool(
+    small_pool_server: str, session: Session
+) -> None:
+    # /v1/me and /v1/agencies take their session before their principal; on a cold
+    # account cache each request also loads the account. With more such requests at
+    # once than pool connections, a non-reentrant DB gate deadlocked the worker.
+    users = [make_user(session, make_agency(session), "agency_admin") for _ in range(4)]
+    session.rollback()
+
+    def fetch(i: int) -> int:
+        headers = auth_headers(users[i % len(users)])
+        path = "/v1/me" if i % 2 else "/v1/agencies"
+        return httpx.get(small_pool_server + path, headers=headers, timeout=10).status_code
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        statuses = list(pool.map(fetch, range(64)))
+    assert statuses == [200] * 64

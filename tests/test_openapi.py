@@ -60,3 +60,22 @@ def test_swagger_ui_can_authorize_with_the_password_flow() -> None:
     assert "application/x-www-form-urlencoded" in token["requestBody"]["content"]
     assert "security" in document["paths"]["/v1/me"]["get"]
     assert "security" not in token
+
+
+def test_operations_declare_the_errors_their_shape_implies() -> None:
+    """A JSON body can be malformed (400), mistyped (415), too big (413) or invalid (422);
+    If-Match can fail (412); If-None-Match can match (304); a secured route can 401."""
+    for path, item in create_app().openapi()["paths"].items():
+        for method, op in item.items():
+            where = f"{method.upper()} {path}"
+            declared = set(op["responses"])
+            headers = {p["name"].lower() for p in op.get("parameters", []) if p["in"] == "header"}
+            body = op.get("requestBody", {}).get("content", {})
+            if "application/json" in body:
+                assert {"400", "413", "415", "422"} <= declared, where
+            if "if-match" in headers:
+                assert "412" in declared, where
+            if "if-none-match" in headers:
+                assert "304" in declared, where
+            if op.get("security"):
+                assert "401" in declared, where

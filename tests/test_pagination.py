@@ -123,3 +123,42 @@ def test_pages_merge_published_and_own_drafts_in_order(
         assert len(everything) == len(set(everything))
     filtered = _walk_as(client, me, {"limit": 2, "q": "kelas 1", "status": "draft"})
     assert filtered and all(i in created["mine"] for i in filtered)
+
+
+def test_cohort_pages_give_every_row_once_while_rows_are_inserted(
+    client: TestClient, session: Session
+) -> None:
+    from tests.factories import make_cohort, make_published_course
+
+    agency = make_agency(session)
+    headers = auth_headers(make_user(session, agency, "agency_admin"))
+    course = make_published_course(client, headers)
+    numbers = iter(range(1, 1000))
+
+    def add(day: int) -> str:
+        on = f"2025-{1 + day % 12:02d}-{1 + day % 28:02d}"
+        return make_cohort(
+            client, headers, course["id"], number=next(numbers), starts_on=on, ends_on=on
+        )["id"]
+
+    original = [add(i * 7) for i in range(17)]  # starts_on spread over the year, some equal
+    for sort in ("starts_on", "-starts_on", "created_at", "-created_at"):
+        seen: list[str] = []
+        cursor = None
+        pages = 0
+        while True:
+            query: dict[str, object] = {"limit": 4, "sort": sort}
+            if cursor:
+                query["cursor"] = cursor
+            r = client.get("/v1/cohorts", params=query, headers=headers)
+            assert r.status_code == 200, r.text
+            seen.extend(c["id"] for c in r.json()["items"])
+            cursor = r.json()["next_cursor"]
+            pages += 1
+            if cursor is None:
+                break
+            for day in (pages, pages * 11, pages * 29):  # before and after the cursor
+                add(day)
+        assert len(seen) == len(set(seen)), sort
+        assert set(original) <= set(seen), sort
+        assert pages >= 5, sort

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from app.core import i18n
 
@@ -189,8 +190,17 @@ async def _handle_validation(request: Request, exc: Exception) -> Response:
         )
     body_errors = [e for e in errors if e["type"] == "json_invalid"]
     if body_errors:
-        detail = "The body is not valid JSON: " + "; ".join(e["msg"] for e in body_errors)
-        return problem_response(request, ProblemError(400, "invalid_json", detail, errors=errors))
+        reasons = "; ".join(e["msg"] for e in body_errors)
+        return problem_response(
+            request,
+            ProblemError(
+                400,
+                "invalid_json",
+                f"The body is not valid JSON: {reasons}",
+                detail_id=f"Badan permintaan bukan JSON yang valid: {reasons}",
+                errors=errors,
+            ),
+        )
     fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors[:5])
     return problem_response(
         request,
@@ -213,12 +223,22 @@ async def _handle_http(request: Request, exc: Exception) -> Response:
         detail = None  # Starlette's default detail is just the phrase; use ours
     if exc.status_code == 404 and detail == "Not Found":
         detail = None
-    if exc.status_code == 405 and detail == "Method Not Allowed":
-        detail = None
-    return problem_response(
-        request,
-        ProblemError(exc.status_code, code, detail, headers=getattr(exc, "headers", None) or {}),
-    )
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        if detail == "Method Not Allowed":
+            detail = None
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+    return problem_response(request, ProblemError(exc.status_code, code, detail, headers=headers))
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route answers at this path (Starlette names only one route's)."""
+    methods = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+        probe = {**request.scope, "method": method}
+        if any(r.matches(probe)[0] == Match.FULL for r in request.app.router.routes):
+            methods.append(method)
+    return ", ".join(methods)
 
 
 def install_error_handlers(app: FastAPI) -> None:

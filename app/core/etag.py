@@ -14,9 +14,13 @@ from starlette.responses import Response
 from app.core.errors import ProblemError
 
 
-def resource_etag(ident: str, version: int) -> str:
-    """A strong ETag: the stored representation is byte-identical for one version."""
-    return f'"{ident}-{version}"'
+def resource_etag(ident: str, version: int, *borrowed: int) -> str:
+    """A strong ETag: the representation is byte-identical for one version.
+
+    ``borrowed`` are the versions of the rows a representation takes fields from (a
+    cohort shows its course's title): a change there changes the ETag too.
+    """
+    return f'"{ident}-' + ".".join(str(v) for v in (version, *borrowed)) + '"'
 
 
 def list_etag(parts: Iterable[object]) -> str:

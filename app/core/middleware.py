@@ -152,6 +152,11 @@ class RequestContextMiddleware:
 
 
 def _route(scope: Scope) -> str:
-    route: Any = scope.get("route")
-    path = getattr(route, "path", None)
+    """The matched route template with its router's prefix (``/v1/courses/{course_id}``).
+
+    FastAPI >= 0.16x puts the route as declared (without the ``/v1`` prefix) in
+    ``scope["route"]``; the prefixed template is on its effective route context.
+    """
+    effective: Any = (scope.get("fastapi") or {}).get("effective_route_context")
+    path = getattr(effective, "path_format", None) or getattr(scope.get("route"), "path", None)
     return str(path) if path else "unmatched"

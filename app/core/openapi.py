@@ -35,7 +35,8 @@ def _problemize(schema: dict[str, Any]) -> dict[str, Any]:
     """Every error response is problem+json with the Problem schema.
 
     Errors any route can give are added here: 500 everywhere, 413 where a body is
-    accepted. Routes declare the rest with ``error_responses``.
+    accepted, 400 (not JSON) and 415 (not sent as JSON) where the body is JSON. Routes
+    declare the rest with ``error_responses``.
     """
     for path_item in schema.get("paths", {}).values():
         for operation in path_item.values():
@@ -43,9 +44,15 @@ def _problemize(schema: dict[str, Any]) -> dict[str, Any]:
                 continue
             responses = operation.setdefault("responses", {})
             responses.setdefault("500", {"description": "Unexpected error; quote the request id."})
-            if "requestBody" in operation:
+            body = operation.get("requestBody")
+            if body is not None:
                 responses.setdefault(
                     "413", {"description": "Body larger than the configured limit."}
+                )
+            if body is not None and "application/json" in body.get("content", {}):
+                responses.setdefault("400", {"description": "The body is not valid JSON."})
+                responses.setdefault(
+                    "415", {"description": "The body was not sent as application/json."}
                 )
             for status, response in responses.items():
                 if not status.isdigit() or int(status) < 400:

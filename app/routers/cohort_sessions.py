@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 from pydantic import TypeAdapter
 
 from app.core.errors import error_responses
-from app.core.etag import json_response, list_etag, resource_etag
+from app.core.etag import json_response, list_etag
 from app.deps import AgencyAdmin, IfMatch, IfNoneMatch, OptionalPrincipal, SessionDep
 from app.models.cohort import CohortSessionCreate, CohortSessionPublic, CohortSessionUpdate
 from app.services import cohort_sessions as service
@@ -21,7 +21,8 @@ _DOC: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _reply(item: CohortSessionPublic, *, status_code: int = 200) -> Response:
+def _reply(found: tuple[CohortSessionPublic, str], *, status_code: int = 200) -> Response:
+    item, etag = found
     headers = (
         {"Location": f"/v1/cohorts/{item.cohort_id}/sessions/{item.id}"}
         if status_code == 201
@@ -29,7 +30,7 @@ def _reply(item: CohortSessionPublic, *, status_code: int = 200) -> Response:
     )
     return json_response(
         _ONE.dump_json(item),
-        resource_etag(item.id, item.version),
+        etag,
         status_code=status_code,
         headers=headers,
     )
@@ -52,7 +53,8 @@ def list_sessions(
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     items = service.list_sessions(session=session, principal=principal, cohort_id=cohort_id)
-    etag = list_etag([cohort_id, *(f"{i.id}:{i.version}" for i in items)])
+    # starts_at carries the cohort's offset, which a zone change alters
+    etag = list_etag([cohort_id, *(f"{i.id}:{i.version}:{i.starts_at.isoformat()}" for i in items)])
     return json_response(_MANY.dump_json(items), etag, if_none_match=if_none_match)
 
 

@@ -38,7 +38,7 @@ def _reply(
     headers = {"Location": f"/v1/cohorts/{cohort.id}"} if status_code == 201 else None
     return json_response(
         body,
-        service.etag_of(cohort),
+        service.etag_of(cohort, course),
         status_code=status_code,
         if_none_match=if_none_match,
         headers=headers,

@@ -37,7 +37,7 @@ def _reply(
     )
     return json_response(
         body,
-        service.etag_of(curriculum),
+        service.etag_of(curriculum, course),
         status_code=status_code,
         if_none_match=if_none_match,
         headers=headers,
@@ -61,7 +61,9 @@ def list_curricula(
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     items = service.list_curricula(session=session, principal=principal, course_id=course_id)
-    etag = list_etag([course_id, *(f"{c.id}:{c.updated_at.isoformat()}" for c in items)])
+    etag = list_etag(
+        [course_id, *(f"{c.id}:{c.updated_at.isoformat()}:{c.total_hours}" for c in items)]
+    )
     return json_response(_MANY.dump_json(items), etag, if_none_match=if_none_match)
 
 

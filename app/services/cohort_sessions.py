@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,8 +31,9 @@ from app.services.validation import invalid, reject_nulls
 MAX_JP_PER_DAY = 9  # convention: ~8-9 JP a day at most
 
 
-def etag_of(item: CohortSession) -> str:
-    return resource_etag(item.id, item.version)
+def etag_of(item: CohortSession, cohort: Cohort) -> str:
+    """Times are shown in the cohort's zone: the cohort's version is part of the ETag."""
+    return resource_etag(item.id, item.version, cohort.version)
 
 
 def public(
@@ -97,7 +98,9 @@ def _validate(
     if item.ends_at <= item.starts_at:
         raise invalid("ends_at", "ends_at must be after starts_at.")
     tz = ZoneInfo(cohort.timezone)
-    first, last = item.starts_at.astimezone(tz).date(), item.ends_at.astimezone(tz).date()
+    # A session ending at 24:00 local ends on that day, not the next.
+    first = item.starts_at.astimezone(tz).date()
+    last = (item.ends_at - timedelta(microseconds=1)).astimezone(tz).date()
     if first < cohort.starts_on or last > cohort.ends_on:
         raise invalid(
             "starts_at" if first < cohort.starts_on else "ends_at",
@@ -168,7 +171,7 @@ def _set_instructors(session: Session, session_id: str, user_ids: list[str]) -> 
 
 def create_session(
     *, session: Session, principal: Principal, cohort_id: str, data: CohortSessionCreate
-) -> CohortSessionPublic:
+) -> tuple[CohortSessionPublic, str]:
     cohort = get_owned(session, Cohort, cohort_id, principal, what="cohort", for_update=True)
     item = CohortSession(
         agency_id=cohort.agency_id,
@@ -189,7 +192,7 @@ def create_session(
     session.flush()
     _set_instructors(session, item.id, ids)
     session.commit()
-    return public(item, sorted(ids), cohort.timezone, warnings)
+    return public(item, sorted(ids), cohort.timezone, warnings), etag_of(item, cohort)
 
 
 def _owned(
@@ -210,9 +213,9 @@ def update_session(
     session_id: str,
     data: CohortSessionUpdate,
     if_match: str | None = None,
-) -> CohortSessionPublic:
+) -> tuple[CohortSessionPublic, str]:
     cohort, item = _owned(session, principal, cohort_id, session_id)
-    check_if_match(if_match, etag_of(item))
+    check_if_match(if_match, etag_of(item, cohort))
     values: dict[str, Any] = data.model_dump(exclude_unset=True)
     reject_nulls(values, ("starts_at", "ends_at", "mode", "jp", "instructor_ids"))
     ids = values.pop("instructor_ids", None)
@@ -240,7 +243,7 @@ def update_session(
     session.add(item)
     _set_instructors(session, item.id, ids)
     session.commit()
-    return public(item, sorted(ids), cohort.timezone, warnings)
+    return public(item, sorted(ids), cohort.timezone, warnings), etag_of(item, cohort)
 
 
 def delete_session(
@@ -274,4 +277,5 @@ def read_session(
     item = session.get(CohortSession, session_id)
     if item is None or item.cohort_id != cohort.id:
         raise not_found("session", session_id)
-    return public(item, _instructors(session, [item.id])[item.id], cohort.timezone), etag_of(item)
+    shown = public(item, _instructors(session, [item.id])[item.id], cohort.timezone)
+    return shown, etag_of(item, cohort)

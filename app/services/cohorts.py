@@ -79,8 +79,9 @@ def public(cohort: Cohort, course_title: str) -> CohortPublic:
     return public_from(values)
 
 
-def etag_of(cohort: Cohort) -> str:
-    return resource_etag(cohort.id, cohort.version)
+def etag_of(cohort: Cohort, course: Course) -> str:
+    """The cohort shows its course's title, so the course's version is part of the ETag."""
+    return resource_etag(cohort.id, cohort.version, course.version)
 
 
 def _check_dates(cohort: Cohort) -> None:
@@ -170,7 +171,9 @@ def update_cohort(
     if_match: str | None = None,
 ) -> tuple[Cohort, Course]:
     cohort = get_owned(session, Cohort, cohort_id, principal, what="cohort", for_update=True)
-    check_if_match(if_match, etag_of(cohort))
+    course = session.get(Course, cohort.course_id)
+    assert course is not None
+    check_if_match(if_match, etag_of(cohort, course))
     values = data.model_dump(exclude_unset=True)
     reject_nulls(values, ("number", "year", "starts_on", "ends_on", "timezone"))
     if "curriculum_version" in values:
@@ -193,8 +196,6 @@ def update_cohort(
     cohort.updated_at = utcnow()
     session.add(cohort)
     _commit(session, cohort)
-    course = session.get(Course, cohort.course_id)
-    assert course is not None
     return cohort, course
 
 
@@ -207,7 +208,9 @@ def transition(
     if_match: str | None = None,
 ) -> tuple[Cohort, Course]:
     cohort = get_owned(session, Cohort, cohort_id, principal, what="cohort", for_update=True)
-    check_if_match(if_match, etag_of(cohort))
+    course = session.get(Course, cohort.course_id)
+    assert course is not None
+    check_if_match(if_match, etag_of(cohort, course))
     allowed = ALLOWED[cohort.status]
     if to not in allowed:
         names = ", ".join(a.value for a in allowed) or "none (it is final)"
@@ -219,8 +222,6 @@ def transition(
             f"yang diizinkan: {names}.",
             extra={"allowed": [a.value for a in allowed]},
         )
-    course = session.get(Course, cohort.course_id)
-    assert course is not None
     if to == CohortStatus.open:
         if course.status != CourseStatus.published:
             raise ProblemError(

@@ -28,8 +28,9 @@ from app.services.tenancy import get_owned
 from app.services.visibility import course_visible, owns
 
 
-def etag_of(curriculum: Curriculum) -> str:
-    return resource_etag(curriculum.id, curriculum.revision)
+def etag_of(curriculum: Curriculum, course: Course) -> str:
+    """A version shows hours from its course's minutes per JP: the course's version counts."""
+    return resource_etag(curriculum.id, curriculum.revision, course.version)
 
 
 def _modules(session: Session, curriculum_id: str) -> list[CurriculumModule]:
@@ -217,7 +218,7 @@ def replace_modules(
     if_match: str | None = None,
 ) -> tuple[Curriculum, list[CurriculumModule], Course]:
     course, curriculum = _owned(session, principal, course_id, version)
-    check_if_match(if_match, etag_of(curriculum))
+    check_if_match(if_match, etag_of(curriculum, course))
     if curriculum.status == CurriculumStatus.published:
         raise _frozen(curriculum)
     session.execute(
