@@ -31,7 +31,8 @@ test: $(VENV)/.installed-dev  ## the whole suite on SQLite (installs Chromium fo
 	BANGKOM_DEMO_DATA=false $(BIN)/pytest $(PYTEST_ARGS)
 
 test-pg: $(VENV)/.installed-dev  ## the same suite on a real PostgreSQL server (installed if missing)
-	BANGKOM_DEMO_DATA=false BANGKOM_TEST_DATABASE_URL=$$(./scripts/postgres.sh bangkom_test) $(BIN)/pytest $(PYTEST_ARGS)
+	url=$$(./scripts/postgres.sh bangkom_test) && test -n "$$url" && \
+	  BANGKOM_DEMO_DATA=false BANGKOM_TEST_DATABASE_URL=$$url $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev  ## ruff, mypy and hadolint
 	$(BIN)/ruff check app tests bench migrations

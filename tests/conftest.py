@@ -48,6 +48,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.name == LAST)
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(TEST_DATABASE_URL)
+    return f"database: {url.get_backend_name()} ({url.render_as_string(hide_password=True)})"
+
+
 def _reset_schema(engine: Engine) -> None:
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
