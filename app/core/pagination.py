@@ -10,15 +10,22 @@ import base64
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
+from fastapi import Query
 from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import Session, SQLModel
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core.config import get_settings
 from app.core.errors import ProblemError
+
+# Query parameters of every keyset-paginated list.
+PageLimit = Annotated[int | None, Query(ge=1, description="Page size (default 50, max 200)")]
+PageCursor = Annotated[
+    str | None, Query(max_length=200, description="next_cursor of the previous page")
+]
 
 
 @dataclass(frozen=True)

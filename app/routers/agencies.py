@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from app.core.errors import error_responses
-from app.core.pagination import clamp_limit, link_header
+from app.core.pagination import PageCursor, PageLimit, clamp_limit, link_header
 from app.deps import CurrentPrincipal, PlatformAdmin, SessionDep
 from app.models.agency import AgencyCreate, AgencyPage, AgencyPublic, AgencyUpdate
 from app.services import agencies
 
 router = APIRouter(prefix="/agencies", tags=["agencies"])
-
-Limit = Annotated[int | None, Query(ge=1, description="Page size (default 50, max 200)")]
-Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of the last page")]
 
 
 @router.get(
@@ -29,8 +24,8 @@ def list_agencies(
     response: Response,
     session: SessionDep,
     principal: CurrentPrincipal,
-    limit: Limit = None,
-    cursor: Cursor = None,
+    limit: PageLimit = None,
+    cursor: PageCursor = None,
 ) -> AgencyPage:
     rows, next_cursor = agencies.list_agencies(
         session=session, principal=principal, limit=clamp_limit(limit), cursor=cursor

@@ -7,15 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from app.core.errors import error_responses
-from app.core.pagination import clamp_limit, link_header
+from app.core.pagination import PageCursor, PageLimit, clamp_limit, link_header
 from app.deps import AgencyAdmin, CurrentPrincipal, SessionDep
 from app.models.user import PasswordChange, UserCreate, UserPage, UserPublic, UserUpdate
 from app.services import users
 
 router = APIRouter(prefix="/users", tags=["users"])
-
-Limit = Annotated[int | None, Query(ge=1, description="Page size (default 50, max 200)")]
-Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of the last page")]
 
 
 @router.get(
@@ -29,8 +26,8 @@ def list_users(
     response: Response,
     session: SessionDep,
     principal: CurrentPrincipal,
-    limit: Limit = None,
-    cursor: Cursor = None,
+    limit: PageLimit = None,
+    cursor: PageCursor = None,
     agency_id: Annotated[str | None, Query(max_length=40)] = None,
 ) -> UserPage:
     rows, next_cursor = users.list_users(

@@ -162,6 +162,17 @@ def create_cohort(
     return cohort, course
 
 
+def _locked(
+    session: Session, principal: Principal, cohort_id: str, if_match: str | None
+) -> tuple[Cohort, Course]:
+    """The caller's cohort, locked for update, with its course; 412 on a stale If-Match."""
+    cohort = get_owned(session, Cohort, cohort_id, principal, what="cohort", for_update=True)
+    course = session.get(Course, cohort.course_id)
+    assert course is not None
+    check_if_match(if_match, etag_of(cohort, course))
+    return cohort, course
+
+
 def update_cohort(
     *,
     session: Session,
@@ -170,10 +181,7 @@ def update_cohort(
     data: CohortUpdate,
     if_match: str | None = None,
 ) -> tuple[Cohort, Course]:
-    cohort = get_owned(session, Cohort, cohort_id, principal, what="cohort", for_update=True)
-    course = session.get(Course, cohort.course_id)
-    assert course is not None
-    check_if_match(if_match, etag_of(cohort, course))
+    cohort, course = _locked(session, principal, cohort_id, if_match)
     values = data.model_dump(exclude_unset=True)
     reject_nulls(values, ("number", "year", "starts_on", "ends_on", "timezone"))
     if "curriculum_version" in values:
@@ -207,10 +215,7 @@ def transition(
     to: CohortStatus,
     if_match: str | None = None,
 ) -> tuple[Cohort, Course]:
-    cohort = get_owned(session, Cohort, cohort_id, principal, what="cohort", for_update=True)
-    course = session.get(Course, cohort.course_id)
-    assert course is not None
-    check_if_match(if_match, etag_of(cohort, course))
+    cohort, course = _locked(session, principal, cohort_id, if_match)
     allowed = ALLOWED[cohort.status]
     if to not in allowed:
         names = ", ".join(a.value for a in allowed) or "none (it is final)"
