@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
-from fastapi import Query
+from fastapi import Query, Request
 from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import Session, SQLModel
 from sqlmodel.sql.expression import SelectOfScalar
@@ -83,13 +82,15 @@ def after(
     return or_(column > key, and_(column == key, id_column > ident))
 
 
-def link_header(base_url: str, params: Mapping[str, Any], next_cursor: str | None) -> str | None:
-    """RFC 8288 ``Link: <...>; rel="next"`` for the next page, or None on the last page."""
+def link_header(request: Request, next_cursor: str | None) -> dict[str, str]:
+    """RFC 8288 ``Link: <...>; rel="next"`` for the next page ({} on the last page):
+    the request's own URL and query with the cursor swapped."""
     if not next_cursor:
-        return None
-    query = {k: v for k, v in params.items() if v is not None and k != "cursor"}
+        return {}
+    query = {k: v for k, v in request.query_params.items() if k != "cursor"}
     query["cursor"] = next_cursor
-    return f'<{base_url}?{urlencode(query, doseq=True)}>; rel="next"'
+    base = str(request.url.replace(query=""))
+    return {"Link": f'<{base}?{urlencode(query, doseq=True)}>; rel="next"'}
 
 
 M = TypeVar("M", bound=SQLModel)

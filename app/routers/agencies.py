@@ -30,9 +30,7 @@ def list_agencies(
     rows, next_cursor = agencies.list_agencies(
         session=session, principal=principal, limit=clamp_limit(limit), cursor=cursor
     )
-    link = link_header(str(request.url.replace(query="")), request.query_params, next_cursor)
-    if link:
-        response.headers["Link"] = link
+    response.headers.update(link_header(request, next_cursor))
     return AgencyPage(items=[AgencyPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 

@@ -105,10 +105,8 @@ def list_cohorts(
     body = service.PAGE.dump_json(items).decode()
     next_json = f'"{next_cursor}"' if next_cursor else "null"
     payload = '{"items":' + body + ',"next_cursor":' + next_json + "}"
-    link = link_header(str(request.url.replace(query="")), request.query_params, next_cursor)
-    return json_response(
-        payload, etag, if_none_match=if_none_match, headers={"Link": link} if link else None
-    )
+    headers = link_header(request, next_cursor)
+    return json_response(payload, etag, if_none_match=if_none_match, headers=headers)
 
 
 @router.get(

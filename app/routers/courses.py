@@ -114,10 +114,7 @@ def list_courses(  # sync: ~1 ms of DB work would stall the event loop (p99 1.3 
     )
     next_json = f'"{page.next_cursor}"' if page.next_cursor else "null"
     body = '{"items":[' + ",".join(page.items) + '],"next_cursor":' + next_json + "}"
-    headers = {}
-    link = link_header(str(request.url.replace(query="")), request.query_params, page.next_cursor)
-    if link:
-        headers["Link"] = link
+    headers = link_header(request, page.next_cursor)
     return json_response(body, page.etag, if_none_match=if_none_match, headers=headers)
 
 

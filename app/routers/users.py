@@ -37,9 +37,7 @@ def list_users(
         cursor=cursor,
         agency_id=agency_id,
     )
-    link = link_header(str(request.url.replace(query="")), request.query_params, next_cursor)
-    if link:
-        response.headers["Link"] = link
+    response.headers.update(link_header(request, next_cursor))
     return UserPage(items=[UserPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 

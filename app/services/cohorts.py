@@ -126,6 +126,14 @@ def _commit(session: Session, cohort: Cohort) -> None:
         raise _duplicate(cohort) from exc
 
 
+def _save_change(session: Session, cohort: Cohort) -> None:
+    """Bump the version (the ETag follows it) and commit."""
+    cohort.version += 1
+    cohort.updated_at = utcnow()
+    session.add(cohort)
+    _commit(session, cohort)
+
+
 def _clash(session: Session, cohort: Cohort) -> bool:
     stmt = select(col(Cohort.id)).where(
         col(Cohort.course_id) == cohort.course_id,
@@ -200,10 +208,7 @@ def update_cohort(
     _check_dates(cohort)
     if _clash(session, cohort):
         raise _duplicate(cohort)
-    cohort.version += 1
-    cohort.updated_at = utcnow()
-    session.add(cohort)
-    _commit(session, cohort)
+    _save_change(session, cohort)
     return cohort, course
 
 
@@ -245,10 +250,7 @@ def transition(
                 )
             cohort.curriculum_id, cohort.curriculum_version = pinned.id, pinned.version
     cohort.status = to
-    cohort.version += 1
-    cohort.updated_at = utcnow()
-    session.add(cohort)
-    session.commit()
+    _save_change(session, cohort)
     return cohort, course
 
 
