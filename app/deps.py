@@ -141,8 +141,7 @@ async def optional_principal(
     if checked is None:
         raise _unauthorized(
             "The account behind this token is disabled or its password changed; log in again.",
-            "Akun pemilik token ini dinonaktifkan atau kata sandinya telah diganti; "
-            "masuk lagi.",
+            "Akun pemilik token ini dinonaktifkan atau kata sandinya telah diganti; masuk lagi.",
         )
     request.state.agency_id = checked.agency_id
     return checked

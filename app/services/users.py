@@ -24,6 +24,7 @@ from app.models.user import (
 from app.services.auth import forget_account, revoke_user_refresh_tokens
 from app.services.tenancy import get_owned, scoped
 
+
 def _forbidden(detail: str, detail_id: str) -> ProblemError:
     return ProblemError(403, "forbidden", detail, detail_id=detail_id)
 
