@@ -35,7 +35,10 @@ def _serve(args: argparse.Namespace) -> int:
         http="httptools",
         log_config=None,
         access_log=False,
-        proxy_headers=True,
+        # Forwarded headers only from the proxies named in BANGKOM_TRUSTED_PROXIES (none by
+        # default): uvicorn would otherwise trust 127.0.0.1, and the login throttle with it.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
         server_header=False,
     )
     return 0

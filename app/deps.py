@@ -127,8 +127,9 @@ async def optional_principal(
         principal = decode_access_token(token)
     except TokenError as exc:
         raise _unauthorized(
-            f"The access token is not valid: {exc}.", f"Token akses tidak sah: {exc}."
-        ) from exc
+            f"The access token is not valid: {exc.detail}.",
+            f"Token akses tidak sah: {exc.detail_id}.",
+        ) from None
     checked = None
     if auth.is_user_principal(principal):
         ttl = get_settings().auth_recheck_seconds
@@ -139,8 +140,8 @@ async def optional_principal(
         checked = auth.check_principal(principal, state)
     if checked is None:
         raise _unauthorized(
-            "The account behind this token is disabled or its password changed.",
-            "Akun pemilik token ini dinonaktifkan atau kata sandinya telah diganti.",
+            "The account behind this token is disabled or its password changed; log in again.",
+            "Akun pemilik token ini dinonaktifkan atau kata sandinya telah diganti; masuk lagi.",
         )
     request.state.agency_id = checked.agency_id
     return checked

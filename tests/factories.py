@@ -53,7 +53,12 @@ def make_user(session: Session, agency: Agency, *roles: str, **overrides: Any) -
 
 
 def principal_for(user: User) -> Principal:
-    return Principal(subject=user.id, agency_id=user.agency_id, roles=frozenset(user.roles))
+    return Principal(
+        subject=user.id,
+        agency_id=user.agency_id,
+        roles=frozenset(user.roles),
+        generation=user.token_generation,
+    )
 
 
 def auth_headers(user: User, **kwargs: Any) -> dict[str, str]:

@@ -151,8 +151,10 @@ def test_sixth_attempt_is_429_even_with_the_right_password_until_the_window_pass
 def test_email_case_does_not_escape_the_account_limit(client: TestClient, session: Session) -> None:
     target = make_user(session, make_agency(session), "viewer", email="budi@example.go.id")
     now = utcnow()
-    for _ in range(5):
-        session.add(LoginAttempt(email_normalized=target.email, address="10.0.0.9", created_at=now))
+    for _ in range(5):  # from the test client's address
+        session.add(
+            LoginAttempt(email_normalized=target.email, address="testclient", created_at=now)
+        )
     session.commit()
     assert login(client, "BUDI@Example.go.id").status_code == 429
 
@@ -286,3 +288,37 @@ def test_a_change_made_by_another_worker_applies_within_the_recheck_interval(
 def test_oversized_credentials_are_a_plain_invalid_grant(client: TestClient, user) -> None:
     assert_oauth_error(login(client, "x" * 2000 + "@example.go.id"), 400, "invalid_grant")
     assert_oauth_error(login(client, user.email, "p" * 100_000), 400, "invalid_grant")
+
+
+def test_revoke_answers_an_empty_200_as_the_contract_says(client: TestClient, user) -> None:
+    pair = login(client, user.email).json()
+    response = client.post("/v1/auth/revoke", data={"token": pair["refresh_token"]})
+    assert response.status_code == 200
+    assert response.content == b"" and "content-type" not in response.headers
+    declared = client.get("/openapi.json").json()["paths"]["/v1/auth/revoke"]["post"]
+    assert declared["responses"]["200"].get("content", {}) == {}
+
+
+@pytest.mark.parametrize(
+    ("form", "error"),
+    [
+        (
+            {
+                "grant_type": "password",
+                "username": "x@example.go.id",
+                "password": "salah-sekali-123",
+            },
+            "invalid_grant",
+        ),
+        ({"grant_type": "password"}, "invalid_request"),
+        ({"grant_type": "client_magic"}, "unsupported_grant_type"),
+        ({"grant_type": "refresh_token", "refresh_token": "rt_unknown"}, "invalid_grant"),
+    ],
+)
+def test_login_errors_are_fully_indonesian(client: TestClient, user, form, error) -> None:
+    english = client.post("/v1/auth/token", data=form).json()
+    response = client.post("/v1/auth/token", data=form, headers={"Accept-Language": "id"})
+    body = assert_oauth_error(response, 400, error)
+    assert body["detail"] != english["detail"]
+    assert body["error_description"] == body["detail"]  # no English left in the body
+    assert body["title"] == "Permintaan tidak valid"

@@ -118,7 +118,8 @@ def _422(w: World, lang: dict[str, str]):  # type: ignore[no-untyped-def]
 def _429(w: World, lang: dict[str, str]):  # type: ignore[no-untyped-def]
     now = utcnow() - timedelta(seconds=5)
     w.session.add_all(
-        LoginAttempt(email_normalized=w.email, address="10.9.9.9", created_at=now) for _ in range(5)
+        LoginAttempt(email_normalized=w.email, address="testclient", created_at=now)
+        for _ in range(5)
     )
     w.session.commit()
     return w.client.post(

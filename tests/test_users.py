@@ -197,3 +197,41 @@ def test_users_list_pages_with_a_cursor(
     assert capped.status_code == 200 and len(capped.json()["items"]) == 5
     bad = client.get("/v1/users", params={"cursor": "not-a-cursor"}, headers=headers)
     assert bad.status_code == 422 and bad.json()["code"] == "invalid_cursor"
+
+
+def test_taken_email_answer_does_not_say_which_agency_holds_it(
+    client: TestClient, session: Session, agency, admin
+) -> None:
+    other = make_agency(session, name="Polda Rahasia")
+    make_user(session, other, "viewer", email="sari@polda.example")
+    make_user(session, agency, "viewer", email="budi@tangerang.example")
+    headers = auth_headers(admin)
+
+    def refusal(email: str) -> dict:
+        response = client.post("/v1/users", json=new_user(email=email), headers=headers)
+        assert response.status_code == 409
+        body = response.json()
+        body.pop("request_id")
+        return {k: str(v).replace(email, "<email>") for k, v in body.items()}
+
+    elsewhere, here = refusal("sari@polda.example"), refusal("budi@tangerang.example")
+    assert elsewhere == here  # the same answer whichever agency holds the address
+    text = str(elsewhere)
+    assert other.name not in text and other.id not in text and other.slug not in text
+    assert "already exists" not in text and "<email>" not in text
+
+
+def test_password_errors_are_fully_indonesian(client: TestClient, session: Session, agency) -> None:
+    user = make_user(session, agency, "viewer")
+    url = f"/v1/users/{user.id}/password"
+    headers = {**auth_headers(user), "Accept-Language": "id"}
+    wrong = client.post(
+        url, json={"current_password": "not-it-at-all", "new_password": "x" * 14}, headers=headers
+    ).json()
+    assert wrong["detail"].startswith("Kata sandi saat ini salah")
+    as_email = client.post(
+        url, json={"current_password": PASSWORD, "new_password": user.email}, headers=headers
+    ).json()
+    assert (
+        as_email["detail"] == "new_password tidak boleh sama dengan alamat email; pilih yang lain."
+    )

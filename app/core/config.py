@@ -45,18 +45,24 @@ class Settings(BaseSettings):
     # change). Changes made by this worker apply at once; 0 looks the account up every request.
     auth_recheck_seconds: float = Field(default=5, ge=0, le=60)
 
-    # Login throttling
+    # Login throttling (app/services/auth.py): failures per account from one address, per
+    # account from anywhere, per address; each within the window.
     login_window_seconds: int = Field(default=15 * 60, ge=1)
-    login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_max_failures_per_account_address: int = Field(default=5, ge=1)
+    login_max_failures_per_account: int = Field(default=100, ge=1)
     login_max_failures_per_address: int = Field(default=50, ge=1)
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (IPs or CIDRs,
+    # comma-separated; '*' for any). Empty: believe none, the TCP peer is the client.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
     def _split_origins(cls, data: object) -> object:
         if isinstance(data, dict):
-            raw = data.get("cors_origins")
-            if isinstance(raw, str):
-                data["cors_origins"] = [o.strip() for o in raw.split(",") if o.strip()]
+            for name in ("cors_origins", "trusted_proxies"):
+                raw = data.get(name)
+                if isinstance(raw, str):
+                    data[name] = [o.strip() for o in raw.split(",") if o.strip()]
         return data
 
     @property

@@ -115,6 +115,8 @@ def build_problem(
         body["errors"] = errors
     if extra:
         body.update(extra)
+        if "error_description" in extra:  # OAuth's copy of detail speaks the same language
+            body["error_description"] = body["detail"]
     return body
 
 

@@ -9,7 +9,10 @@ every other algorithm. Refresh tokens are opaque random strings stored hashed.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
+import json
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -17,7 +20,8 @@ from functools import lru_cache
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
-from jose import JWTError, jwk, jwt
+from jose import ExpiredSignatureError, JWTError, jwk, jwt
+from jose.exceptions import JWTClaimsError
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
@@ -27,7 +31,47 @@ IAT_LEEWAY_SECONDS = 60
 
 
 class TokenError(Exception):
-    """The bearer token is missing, malformed, expired or not ours."""
+    """The bearer token is missing, malformed, expired or not ours.
+
+    ``detail`` and ``detail_id`` say what is wrong in English and Indonesian, in our
+    words: library messages (which can quote decoder internals) are never shown.
+    """
+
+    def __init__(self, detail: str, detail_id: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.detail_id = detail_id
+
+
+# What is wrong, (English, Indonesian); each completes "The access token is not valid: ...".
+_MALFORMED = (
+    "it is not a JWT in compact form (three base64url parts without padding, joined by dots)",
+    "token bukan JWT berbentuk ringkas (tiga bagian base64url tanpa padding, dipisah titik)",
+)
+_BAD_SIGNATURE = (
+    "its signature or encoding does not check out; log in again for a new token",
+    "tanda tangan atau enkodingnya tidak cocok; masuk lagi untuk mendapat token baru",
+)
+_EXPIRED = (
+    "it has expired; get a new one with your refresh token or log in again",
+    "token sudah kedaluwarsa; minta yang baru dengan refresh token atau masuk lagi",
+)
+_NOT_OURS = (
+    "it was not issued for this API (issuer, audience or subject is wrong or missing)",
+    "token tidak diterbitkan untuk API ini (penerbit, audiens, atau subjek salah atau kosong)",
+)
+_BAD_CLAIMS = (
+    "its claims are malformed (exp, iat and nbf must be numbers; agency, roles and gen valid)",
+    "klaimnya tidak sah (exp, iat, dan nbf harus angka; agency, roles, dan gen harus valid)",
+)
+_FUTURE = (
+    "it was issued in the future; check the clock of the system that made it",
+    "token diterbitkan di masa depan; periksa jam sistem yang membuatnya",
+)
+_CRIT = (
+    "its header names critical extensions ('crit') this API does not support",
+    "headernya memuat ekstensi kritis ('crit') yang tidak didukung API ini",
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +84,8 @@ class Principal:
     scopes: frozenset[str] = field(default_factory=frozenset)
     token_id: str | None = None
     issued_at: int | None = None
+    # The account's token generation when the token was issued (``gen`` claim).
+    generation: int = 0
 
     @property
     def is_platform_admin(self) -> bool:
@@ -112,6 +158,7 @@ def create_access_token(
         "iat": now,
         "exp": now + ttl,
         "jti": secrets.token_urlsafe(12),
+        "gen": principal.generation,
     }
     headers = {"kid": keys.kid} if keys.kid else None
     return jwt.encode(claims, keys.signing_key, algorithm=keys.algorithm, headers=headers), ttl
@@ -125,6 +172,48 @@ _verified: dict[tuple[str, str, str, str, str], tuple[Principal, float]] = {}
 _VERIFIED_MAX = 8192
 
 
+_COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+
+
+def _b64decode_canonical(segment: str) -> bytes:
+    """The bytes of one base64url segment, or TokenError if the text is not their only spelling.
+
+    Unpadded base64url of length 4n+1 is impossible, and the unused low bits of the last
+    character must be zero: otherwise several texts decode to the same bytes.
+    """
+    try:
+        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except (binascii.Error, ValueError):
+        raise TokenError(*_MALFORMED) from None
+    if base64.urlsafe_b64encode(raw).decode().rstrip("=") != segment:
+        raise TokenError(*_MALFORMED)
+    return raw
+
+
+def _check_compact(token: str) -> None:
+    """Accept only the canonical compact form, before any cache or library sees the token.
+
+    Caches, logs and deny lists are keyed on the token text; one token must have one text.
+    """
+    if len(token) > 8192 or not _COMPACT.fullmatch(token):
+        raise TokenError(*_MALFORMED)
+    header_b64, payload_b64, signature_b64 = token.split(".")
+    _b64decode_canonical(signature_b64)
+    _b64decode_canonical(payload_b64)
+    try:
+        header = json.loads(_b64decode_canonical(header_b64))
+    except (UnicodeDecodeError, ValueError):
+        raise TokenError(*_MALFORMED) from None
+    if not isinstance(header, dict):
+        raise TokenError(*_MALFORMED)
+    if "crit" in header:  # RFC 7515 §4.1.11: we understand no extension, so refuse
+        raise TokenError(*_CRIT)
+
+
+def _numeric(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def decode_access_token(token: str, *, settings: Settings | None = None) -> Principal:
     settings = settings or get_settings()
     keys = keys_for(settings)
@@ -134,6 +223,7 @@ def decode_access_token(token: str, *, settings: Settings | None = None) -> Prin
         if hit[1] > time.time():
             return hit[0]
         del _verified[key]
+    _check_compact(token)  # only canonical texts get in, so a hit was checked already
     principal, exp = _decode(token, keys, settings)
     if len(_verified) >= _VERIFIED_MAX:
         _verified.clear()
@@ -157,16 +247,33 @@ def _decode(token: str, keys: _Keys, settings: Settings) -> tuple[Principal, flo
                 "require_sub": True,
             },
         )
-    except JWTError as exc:
-        raise TokenError(str(exc)) from exc
-    iat = claims.get("iat")
-    if not isinstance(iat, int | float) or iat > time.time() + IAT_LEEWAY_SECONDS:
-        raise TokenError("token issued in the future")
+    except ExpiredSignatureError:
+        raise TokenError(*_EXPIRED) from None
+    except JWTClaimsError:
+        raise TokenError(*_NOT_OURS) from None
+    except JWTError:
+        raise TokenError(*_BAD_SIGNATURE) from None
+    iat, exp = claims.get("iat"), claims.get("exp")
+    if not (_numeric(iat) and _numeric(exp)) or ("nbf" in claims and not _numeric(claims["nbf"])):
+        raise TokenError(*_BAD_CLAIMS)
+    assert isinstance(iat, int | float) and isinstance(exp, int | float)
+    if exp <= time.time():  # a string exp may have slipped past the library's check
+        raise TokenError(*_EXPIRED)
+    if iat > time.time() + IAT_LEEWAY_SECONDS:
+        raise TokenError(*_FUTURE)
     agency = claims.get("agency")
     roles = claims.get("roles", [])
     scope = claims.get("scope", "")
-    if not isinstance(agency, str) or not isinstance(roles, list) or not isinstance(scope, str):
-        raise TokenError("token claims are malformed")
+    generation = claims.get("gen", 0)
+    if (
+        not isinstance(agency, str)
+        or not isinstance(roles, list)
+        or not isinstance(scope, str)
+        or not isinstance(claims["sub"], str)
+        or not isinstance(generation, int)
+        or isinstance(generation, bool)
+    ):
+        raise TokenError(*_BAD_CLAIMS)
     principal = Principal(
         subject=str(claims["sub"]),
         agency_id=agency,
@@ -174,8 +281,9 @@ def _decode(token: str, keys: _Keys, settings: Settings) -> tuple[Principal, flo
         scopes=frozenset(scope.split()),
         token_id=claims.get("jti"),
         issued_at=int(iat),
+        generation=generation,
     )
-    return principal, float(claims["exp"])
+    return principal, float(exp)
 
 
 # --- refresh tokens ---------------------------------------------------------

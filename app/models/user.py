@@ -31,6 +31,9 @@ class User(SQLModel, table=True):
     is_active: bool = True
     password_hash: str = Field(max_length=255)
     password_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Carried in every access token as ``gen``; bumped when the password changes, which
+    # ends every token issued before, whatever the clock says (see app/services/auth.py).
+    token_generation: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
 

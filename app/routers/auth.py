@@ -25,9 +25,9 @@ _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
         "(the email) and `password`; `grant_type=refresh_token` with `refresh_token` (single "
         "use: presenting a used one revokes every token of that login). Errors carry the "
         "RFC 6749 `error` field (`invalid_request`, `invalid_grant`, `unsupported_grant_type`). "
-        "After 5 failed logins for one account, or 50 from one address, within 15 minutes "
-        "the answer is 429 with Retry-After. People get an empty `scope`: their rights come "
-        "from their roles."
+        "Within 15 minutes, after 5 failed logins for one account from one address, 100 for "
+        "one account from anywhere, or 50 from one address, the answer is 429 with "
+        "Retry-After. People get an empty `scope`: their rights come from their roles."
     ),
     responses=error_responses(400, 429),
 )
@@ -53,20 +53,34 @@ def token(
     response.headers.update(_NO_STORE)
     if grant_type == "password":
         if not username or password is None:
-            raise auth.oauth_error("invalid_request", "username and password are required.")
+            raise auth.oauth_error(
+                "invalid_request",
+                "username and password are required (form fields).",
+                "username dan password wajib diisi (kolom formulir).",
+            )
         address = request.client.host if request.client else "unknown"
         return auth.password_grant(
             session=session, username=username, password=password, address=address
         )
     if grant_type == "refresh_token":
         if not refresh_token:
-            raise auth.oauth_error("invalid_request", "refresh_token is required.")
+            raise auth.oauth_error(
+                "invalid_request",
+                "refresh_token is required (a form field).",
+                "refresh_token wajib diisi (kolom formulir).",
+            )
         return auth.refresh_grant(session=session, refresh_token=refresh_token)
     if not grant_type:
-        raise auth.oauth_error("invalid_request", "grant_type is required (a form field).")
+        raise auth.oauth_error(
+            "invalid_request",
+            "grant_type is required (a form field).",
+            "grant_type wajib diisi (kolom formulir).",
+        )
+    grants = ", ".join(auth.SUPPORTED_GRANTS)
     raise auth.oauth_error(
         "unsupported_grant_type",
-        f"grant_type must be one of: {', '.join(auth.SUPPORTED_GRANTS)}.",
+        f"grant_type must be one of: {grants}.",
+        f"grant_type harus salah satu dari: {grants}.",
     )
 
 
@@ -75,10 +89,15 @@ def token(
     name="auth-revoke",
     summary="Log out: revoke a refresh token and every token of its login",
     description=(
-        "RFC 7009. Always 200 for unknown or already revoked tokens. Access tokens cannot be "
-        "revoked (`unsupported_token_type`): they expire within their short lifetime."
+        "RFC 7009. Always 200 with an empty body, also for unknown or already revoked "
+        "tokens. Access tokens cannot be revoked (`unsupported_token_type`): they expire "
+        "within their short lifetime."
     ),
-    responses=error_responses(400),
+    response_class=Response,
+    responses={
+        200: {"description": "Revoked, or unknown: the body is empty", "content": {}},
+        **error_responses(400),
+    },
 )
 def revoke(
     session: SessionDep,
@@ -86,6 +105,10 @@ def revoke(
     token_type_hint: Annotated[str | None, Form(examples=["refresh_token"])] = None,
 ) -> Response:
     if not token:
-        raise auth.oauth_error("invalid_request", "token is required (a form field).")
+        raise auth.oauth_error(
+            "invalid_request",
+            "token is required (a form field).",
+            "token wajib diisi (kolom formulir).",
+        )
     auth.revoke(session=session, token=token, token_type_hint=token_type_hint)
     return Response(status_code=200, headers=_NO_STORE)

@@ -16,7 +16,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import and_, delete, func, update
 from sqlmodel import Session, col, select
 
 from app.core.config import Settings, get_settings
@@ -36,29 +36,67 @@ from app.models.user import MAX_PASSWORD_LENGTH, TokenResponse, normalize_email
 SUPPORTED_GRANTS = ("password", "refresh_token")
 
 
-def oauth_error(error: str, detail: str, *, status: int = 400) -> ProblemError:
+def oauth_error(error: str, detail: str, detail_id: str, *, status: int = 400) -> ProblemError:
     """An RFC 6749 §5.2 error, as problem+json with the OAuth ``error`` field too."""
     return ProblemError(
         status,
         error,
         detail,
+        detail_id=detail_id,
         extra={"error": error, "error_description": detail},
         headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
     )
 
 
-def _invalid_grant(detail: str) -> ProblemError:
-    return oauth_error("invalid_grant", detail)
+def _invalid_grant(detail: str, detail_id: str) -> ProblemError:
+    return oauth_error("invalid_grant", detail, detail_id)
 
 
-_BAD_LOGIN = "The email or password is wrong, or the account is disabled."
+_BAD_LOGIN = (
+    "The email or password is wrong, or the account is disabled. Check both and try again.",
+    "Email atau kata sandi salah, atau akunnya dinonaktifkan. Periksa keduanya lalu coba lagi.",
+)
 
 
 # --- throttling -----------------------------------------------------------------
+#
+# Every login attempt is a row, written and committed *before* the password is checked;
+# then the attempts in the window are counted, this one included. Attempt k (in commit
+# order) sees at least k rows, so however many run in parallel at most ``limit`` of them
+# get past the count: no lock is held, on either engine, while Argon2 runs. An attempt
+# refused here removes its row again (it was never evaluated); a failed one keeps it; a
+# successful login removes the rows of its account and address.
+#
+# Three limits, so that a guesser is stopped long before the owner is:
+#   account + address  (5)  the guesser's own address is blocked for that account;
+#   account           (100) a cap against guessing from many addresses;
+#   address            (50) a cap against spraying many accounts from one address.
+# The address is the TCP peer, or what a proxy named in BANGKOM_TRUSTED_PROXIES forwards.
+
+
+def _limits(email: str, address: str, settings: Settings) -> list[tuple[Any, int]]:
+    by_email = col(LoginAttempt.email_normalized) == email
+    by_address = col(LoginAttempt.address) == address
+    return [
+        (and_(by_email, by_address), settings.login_max_failures_per_account_address),
+        (by_email, settings.login_max_failures_per_account),
+        (by_address, settings.login_max_failures_per_address),
+    ]
+
+
+def _count(session: Session, where: Any, since: datetime, cap: int) -> int:
+    """Attempts matching ``where`` since ``since``, counting no further than ``cap``."""
+    recent = (
+        select(LoginAttempt.id)
+        .where(where, col(LoginAttempt.created_at) >= since)
+        .limit(cap)
+        .subquery()
+    )
+    return int(session.exec(select(func.count()).select_from(recent)).one())
 
 
 def _retry_after(session: Session, where: Any, limit: int, now: datetime, window: int) -> int:
-    """Seconds until fewer than ``limit`` failures remain in the window (0: not blocked)."""
+    """Seconds until fewer than ``limit`` attempts remain in the window (at least 1)."""
     since = now - timedelta(seconds=window)
     newest = session.exec(
         select(LoginAttempt.created_at)
@@ -67,51 +105,50 @@ def _retry_after(session: Session, where: Any, limit: int, now: datetime, window
         .limit(limit)
     ).all()
     if len(newest) < limit:
-        return 0
+        return 1
     return max(1, math.ceil((newest[-1] + timedelta(seconds=window) - now).total_seconds()))
 
 
-def check_throttle(*, session: Session, email: str, address: str, settings: Settings) -> None:
-    """429 with Retry-After when the account or the client address failed too often."""
+def reserve_attempt(*, session: Session, email: str, address: str, settings: Settings) -> None:
+    """Count this login attempt, or answer 429 with Retry-After when a limit is reached.
+
+    Commits: the attempt is recorded before the password is checked (see above).
+    """
+    address = address[:64]
     now, window = utcnow(), settings.login_window_seconds
-    wait = max(
-        _retry_after(
-            session,
-            col(LoginAttempt.email_normalized) == email,
-            settings.login_max_failures_per_account,
-            now,
-            window,
-        ),
-        _retry_after(
-            session,
-            col(LoginAttempt.address) == address,
-            settings.login_max_failures_per_address,
-            now,
-            window,
-        ),
+    since = now - timedelta(seconds=window)
+    session.exec(delete(LoginAttempt).where(col(LoginAttempt.created_at) < since))
+    attempt = LoginAttempt(email_normalized=email, address=address, created_at=now)
+    session.add(attempt)
+    session.commit()
+    limits = _limits(email, address, settings)
+    exceeded = [(w, n) for w, n in limits if _count(session, w, since, n + 1) > n]
+    if not exceeded:
+        session.commit()  # end the read transaction: no lock held while Argon2 runs
+        return
+    session.exec(delete(LoginAttempt).where(col(LoginAttempt.id) == attempt.id))
+    session.commit()
+    wait = max(_retry_after(session, w, n, now, window) for w, n in exceeded)
+    session.commit()
+    raise ProblemError(
+        429,
+        "too_many_requests",
+        f"Too many failed logins; try again in {wait} seconds.",
+        detail_id=f"Terlalu banyak percobaan masuk gagal; coba lagi dalam {wait} detik.",
+        headers={"Retry-After": str(wait), "Cache-Control": "no-store"},
     )
-    if wait:
-        raise ProblemError(
-            429,
-            "too_many_requests",
-            f"Too many failed logins; try again in {wait} seconds.",
-            detail_id=f"Terlalu banyak percobaan masuk gagal; coba lagi dalam {wait} detik.",
-            headers={"Retry-After": str(wait), "Cache-Control": "no-store"},
-        )
-
-
-def _record_failure(session: Session, email: str, address: str, settings: Settings) -> None:
-    now = utcnow()
-    cutoff = now - timedelta(seconds=settings.login_window_seconds)
-    session.exec(delete(LoginAttempt).where(col(LoginAttempt.created_at) < cutoff))
-    session.add(LoginAttempt(email_normalized=email, address=address[:64], created_at=now))
 
 
 # --- grants -----------------------------------------------------------------------
 
 
 def _issue(session: Session, user: User, *, family_id: str, settings: Settings) -> TokenResponse:
-    principal = Principal(subject=user.id, agency_id=user.agency_id, roles=frozenset(user.roles))
+    principal = Principal(
+        subject=user.id,
+        agency_id=user.agency_id,
+        roles=frozenset(user.roles),
+        generation=user.token_generation,
+    )
     access_token, ttl = create_access_token(principal, settings=settings)
     raw = new_refresh_token()
     session.add(
@@ -145,7 +182,7 @@ def password_grant(
     """Log in with email and password. Same error for a wrong email and a wrong password."""
     settings = settings or get_settings()
     email = normalize_email(username)[:254]  # the column's size; longer is no account anyway
-    check_throttle(session=session, email=email, address=address, settings=settings)
+    reserve_attempt(session=session, email=email, address=address, settings=settings)
     found = _user_with_agency(session, col(User.email_normalized) == email)
     session.commit()  # end the read transaction: no lock held while Argon2 runs
     user, agency = found if found else (None, None)
@@ -153,10 +190,12 @@ def password_grant(
     ok = verify_password(password if not too_long else "", user.password_hash if user else None)
     ok = ok and not too_long
     if not ok or user is None or agency is None or not (user.is_active and agency.is_active):
-        _record_failure(session, email, address, settings)
-        session.commit()
-        raise _invalid_grant(_BAD_LOGIN)
-    session.exec(delete(LoginAttempt).where(col(LoginAttempt.email_normalized) == email))
+        raise _invalid_grant(*_BAD_LOGIN)  # the attempt stays counted
+    session.exec(
+        delete(LoginAttempt).where(
+            col(LoginAttempt.email_normalized) == email, col(LoginAttempt.address) == address[:64]
+        )
+    )
     session.exec(  # expired ones are useless, even for reuse detection
         delete(RefreshToken).where(
             col(RefreshToken.user_id) == user.id, col(RefreshToken.expires_at) < utcnow()
@@ -195,20 +234,32 @@ def refresh_grant(
         .with_for_update()
     ).first()
     if token is None:
-        raise _invalid_grant("The refresh token is not valid.")
+        raise _invalid_grant(
+            "The refresh token is not valid; log in again.",
+            "Refresh token tidak sah; masuk lagi.",
+        )
     if token.used_at is not None:
         revoke_family(session, token.family_id)
         session.commit()
         raise _invalid_grant(
-            "The refresh token was already used; every token of this login is now revoked."
+            "The refresh token was already used; every token of this login is now revoked. "
+            "Log in again.",
+            "Refresh token ini sudah pernah dipakai; semua token dari login ini kini dicabut. "
+            "Masuk lagi.",
         )
     if token.revoked_at is not None or token.expires_at <= utcnow():
-        raise _invalid_grant("The refresh token is revoked or expired.")
+        raise _invalid_grant(
+            "The refresh token is revoked or expired; log in again.",
+            "Refresh token sudah dicabut atau kedaluwarsa; masuk lagi.",
+        )
     found = _user_with_agency(session, col(User.id) == token.user_id)
     if found is None or not (found[0].is_active and found[1].is_active):
         revoke_family(session, token.family_id)
         session.commit()
-        raise _invalid_grant("The account is disabled.")
+        raise _invalid_grant(
+            "The account is disabled; ask your agency admin to enable it.",
+            "Akun dinonaktifkan; minta admin instansi Anda untuk mengaktifkannya.",
+        )
     token.used_at = utcnow()
     session.add(token)
     tokens = _issue(session, found[0], family_id=token.family_id, settings=settings)
@@ -222,6 +273,7 @@ def revoke(*, session: Session, token: str, token_type_hint: str | None = None) 
         raise oauth_error(
             "unsupported_token_type",
             "Access tokens cannot be revoked; they expire on their own. Revoke the refresh token.",
+            "Token akses tidak dapat dicabut; token itu kedaluwarsa sendiri. Cabut refresh token.",
         )
     row = session.exec(
         select(RefreshToken).where(col(RefreshToken.token_hash) == hash_refresh_token(token))
@@ -234,7 +286,7 @@ def revoke(*, session: Session, token: str, token_type_hint: str | None = None) 
 # --- every authenticated request ----------------------------------------------------
 
 
-_AccountState = tuple[bool, str, frozenset[str], int]  # active, agency, roles, pw changed at
+_AccountState = tuple[bool, str, frozenset[str], int]  # active, agency, roles, generation
 _account_cache: dict[str, tuple[float, _AccountState | None]] = {}
 
 
@@ -263,16 +315,15 @@ def load_account_state(session: Session, user_id: str, ttl: float) -> _AccountSt
             User.is_active,
             User.agency_id,
             User.roles,
-            User.password_changed_at,
+            User.token_generation,
         )
         .join(Agency, col(Agency.id) == col(User.agency_id))
         .where(col(User.id) == user_id, col(Agency.is_active).is_(True))
     ).first()
     state: _AccountState | None = None
     if row is not None:  # None: no such user, or their agency is disabled
-        active, agency_id, roles, changed_at = row
-        changed = int(changed_at.timestamp()) if changed_at is not None else 0
-        state = (active, agency_id, frozenset(roles), changed)
+        active, agency_id, roles, generation = row
+        state = (active, agency_id, frozenset(roles), generation)
     if ttl > 0:
         if len(_account_cache) > 10_000:
             _account_cache.clear()
@@ -287,29 +338,15 @@ def is_user_principal(principal: Principal) -> bool:
 def check_principal(principal: Principal, state: _AccountState | None) -> Principal | None:
     """The principal if its account still may act (None: refuse the token).
 
-    A disabled user or agency, or a password changed after the token was issued, ends
+    A disabled user or agency, or a password changed after the token was issued (the
+    account's token generation moved past the token's ``gen``; no clock involved), ends
     the token: at once in the process that made the change, within
     ``auth_recheck_seconds`` in other workers (0: one primary-key lookup per request).
     Roles removed since the token was issued are dropped.
     """
     if state is None or not is_user_principal(principal):
         return None
-    active, agency_id, roles, changed_at = state
-    if not active or agency_id != principal.agency_id:
-        return None
-    if (principal.issued_at or 0) < changed_at:
+    active, agency_id, roles, generation = state
+    if not active or agency_id != principal.agency_id or principal.generation != generation:
         return None
     return dataclasses.replace(principal, roles=principal.roles & roles)
-
-
-def verify_principal(
-    *, session: Session, principal: Principal, settings: Settings | None = None
-) -> Principal | None:
-    """``check_principal`` with the account state from the cache or the database."""
-    if not is_user_principal(principal):
-        return None
-    ttl = (settings or get_settings()).auth_recheck_seconds
-    hit, state = cached_account_state(principal.subject, ttl)
-    if not hit:
-        state = load_account_state(session, principal.subject, ttl)
-    return check_principal(principal, state)

@@ -7,8 +7,11 @@ from collections.abc import Callable
 from sqlmodel import Session, col, select
 
 from app.core.db import session_scope
-from app.models import Agency
+from app.core.security import hash_password
+from app.models import Agency, User
 from app.models.agency import AgencyKind
+from app.models.base import utcnow
+from app.models.user import Role
 
 # (slug, name, kind, timezone): the agencies of the articles.
 DEMO_AGENCIES: tuple[tuple[str, str, AgencyKind, str], ...] = (
@@ -42,10 +45,45 @@ def ensure_demo_agencies(session: Session) -> dict[str, Agency]:
 Seeder = Callable[[Session], list[str]]
 
 
-def _seed_demo_logins(session: Session) -> list[str]:
-    from app.services.users import seed_demo_logins
+DEMO_PASSWORD = "bangkom-demo"
 
-    return seed_demo_logins(session)
+
+def seed_demo_logins(session: Session) -> list[str]:
+    """Demo logins: a platform admin (LAN RI) and one agency admin per demo agency."""
+    agencies = ensure_demo_agencies(session)
+    wanted = [("admin@bangkom.example", "Admin Platform Bangkom", "lan-ri", Role.platform_admin)]
+    wanted += [
+        (f"admin@{slug}.example", f"Admin {agency.name}", slug, Role.agency_admin)
+        for slug, agency in agencies.items()
+    ]
+    existing = set(
+        session.exec(
+            select(User.email_normalized).where(
+                col(User.email_normalized).in_([w[0] for w in wanted])
+            )
+        )
+    )
+    missing = [w for w in wanted if w[0] not in existing]
+    if not missing:  # a restart: say so, or `make run` would not mention the logins at all
+        return [f"demo logins already exist (password '{DEMO_PASSWORD}'); the README lists them"]
+    session.commit()
+    shared_hash = hash_password(DEMO_PASSWORD)  # one Argon2 run, not one per account
+    for email, name, slug, role in missing:
+        session.add(
+            User(
+                agency_id=agencies[slug].id,
+                email=email,
+                email_normalized=email,
+                full_name=name,
+                roles=[str(role)],
+                password_hash=shared_hash,
+                password_changed_at=utcnow(),
+            )
+        )
+    session.commit()
+    lines = [f"demo logins (password '{DEMO_PASSWORD}'):"]
+    lines += [f"  {email:<40} {role.value:<15} {slug}" for email, _n, slug, role in missing]
+    return lines
 
 
 def _seed_catalogue(session: Session) -> list[str]:
@@ -54,7 +92,7 @@ def _seed_catalogue(session: Session) -> list[str]:
     return seed_catalogue(session)
 
 
-SEEDERS: list[Seeder] = [_seed_demo_logins, _seed_catalogue]
+SEEDERS: list[Seeder] = [seed_demo_logins, _seed_catalogue]
 
 
 def seed_demo() -> list[str]:

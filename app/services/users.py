@@ -12,6 +12,8 @@ from app.core.security import Principal, hash_password, verify_password
 from app.models import Agency, User
 from app.models.base import utcnow
 from app.models.user import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
     PasswordChange,
     Role,
     UserCreate,
@@ -22,20 +24,36 @@ from app.models.user import (
 from app.services.auth import forget_account, revoke_user_refresh_tokens
 from app.services.tenancy import get_owned, scoped
 
-DEMO_PASSWORD = "bangkom-demo"
-
 
 def _forbidden(detail: str, detail_id: str) -> ProblemError:
     return ProblemError(403, "forbidden", detail, detail_id=detail_id)
 
 
-def _email_taken(email: str) -> ProblemError:
+def _email_taken() -> ProblemError:
+    """The same answer whichever agency holds the address (and at the same cost).
+
+    An email is a login name for the whole platform, so a second account cannot have it
+    and the refusal itself cannot be hidden; it reveals nothing more: not the agency, not
+    even whether it is the caller's own (whose users an admin can list anyway).
+    """
     return ProblemError(
         409,
         "email_taken",
-        f"A user with email {email} already exists.",
-        detail_id=f"Pengguna dengan email {email} sudah ada.",
+        "This email address is already a login name; choose another address.",
+        detail_id="Alamat email ini sudah dipakai sebagai nama login; pilih alamat lain.",
+        errors=[{"loc": ["body", "email"], "msg": "is already a login name", "type": "taken"}],
     )
+
+
+_PROBLEM_ID = {  # app.models.user.password_problem, in Indonesian
+    f"must have at least {MIN_PASSWORD_LENGTH} characters": (
+        f"harus terdiri dari sedikitnya {MIN_PASSWORD_LENGTH} karakter"
+    ),
+    f"must have at most {MAX_PASSWORD_LENGTH} characters": (
+        f"harus terdiri dari paling banyak {MAX_PASSWORD_LENGTH} karakter"
+    ),
+    "must not be the email address": "tidak boleh sama dengan alamat email",
+}
 
 
 def _is_manager(principal: Principal) -> bool:
@@ -91,7 +109,7 @@ def create_user(*, session: Session, principal: Principal, data: UserCreate) -> 
     get_owned(session, Agency, agency_id, principal, what="agency")
     email = normalize_email(data.email)
     if session.exec(select(User.id).where(col(User.email_normalized) == email)).first():
-        raise _email_taken(data.email)
+        raise _email_taken()
     user = User(
         agency_id=agency_id,
         email=data.email,
@@ -106,7 +124,7 @@ def create_user(*, session: Session, principal: Principal, data: UserCreate) -> 
         session.commit()
     except IntegrityError as exc:
         session.rollback()
-        raise _email_taken(data.email) from exc
+        raise _email_taken() from exc
     return user
 
 
@@ -114,7 +132,12 @@ def update_user(*, session: Session, principal: Principal, user_id: str, data: U
     user = get_user(session=session, principal=principal, user_id=user_id, for_update=True)
     changes = data.model_dump(exclude_unset=True)
     if any(value is None for value in changes.values()):
-        raise ProblemError(422, "validation_error", "Fields cannot be set to null.")
+        raise ProblemError(
+            422,
+            "validation_error",
+            "Fields cannot be set to null; leave out the ones you do not change.",
+            detail_id="Kolom tidak boleh diisi null; hilangkan kolom yang tidak diubah.",
+        )
     if "platform_admin" in user.roles and not principal.is_platform_admin:
         raise _forbidden(
             "Only platform admins can change a platform admin.",
@@ -135,6 +158,7 @@ def update_user(*, session: Session, principal: Principal, user_id: str, data: U
     if changes:
         if changes.get("is_active") is False:
             revoke_user_refresh_tokens(session, user.id)
+            user.token_generation += 1  # re-enabling must not revive the old tokens
         user.updated_at = utcnow()
         session.add(user)
         session.commit()
@@ -156,8 +180,9 @@ def change_password(
             raise ProblemError(
                 422,
                 "wrong_password",
-                "The current password is wrong.",
-                detail_id="Kata sandi saat ini salah.",
+                "The current password is wrong; send your current password in current_password.",
+                detail_id="Kata sandi saat ini salah; kirim kata sandi Anda yang sekarang pada "
+                "current_password.",
                 errors=[
                     {"loc": ["body", "current_password"], "msg": "is wrong", "type": "invalid"}
                 ],
@@ -172,54 +197,16 @@ def change_password(
         raise ProblemError(
             422,
             "validation_error",
-            f"new_password {problem}.",
+            f"new_password {problem}; choose another.",
+            detail_id=f"new_password {_PROBLEM_ID.get(problem, problem)}; pilih yang lain.",
             errors=[{"loc": ["body", "new_password"], "msg": problem, "type": "password_policy"}],
         )
     new_hash = hash_password(data.new_password)
     user = get_user(session=session, principal=principal, user_id=user_id, for_update=True)
     user.password_hash = new_hash
     user.password_changed_at = user.updated_at = utcnow()
+    user.token_generation += 1  # every token issued before is refused, whatever the clock
     session.add(user)
     revoke_user_refresh_tokens(session, user.id)
     session.commit()
     forget_account(user.id)
-
-
-def seed_demo_logins(session: Session) -> list[str]:
-    """Demo logins: a platform admin (LAN RI) and one agency admin per demo agency."""
-    from app.services.demo import ensure_demo_agencies
-
-    agencies = ensure_demo_agencies(session)
-    wanted = [("admin@bangkom.example", "Admin Platform Bangkom", "lan-ri", Role.platform_admin)]
-    wanted += [
-        (f"admin@{slug}.example", f"Admin {agency.name}", slug, Role.agency_admin)
-        for slug, agency in agencies.items()
-    ]
-    existing = set(
-        session.exec(
-            select(User.email_normalized).where(
-                col(User.email_normalized).in_([w[0] for w in wanted])
-            )
-        )
-    )
-    missing = [w for w in wanted if w[0] not in existing]
-    if not missing:
-        return []
-    session.commit()
-    shared_hash = hash_password(DEMO_PASSWORD)  # one Argon2 run, not one per account
-    for email, name, slug, role in missing:
-        session.add(
-            User(
-                agency_id=agencies[slug].id,
-                email=email,
-                email_normalized=email,
-                full_name=name,
-                roles=[str(role)],
-                password_hash=shared_hash,
-                password_changed_at=utcnow(),
-            )
-        )
-    session.commit()
-    lines = [f"demo logins (password '{DEMO_PASSWORD}'):"]
-    lines += [f"  {email:<40} {role.value:<15} {slug}" for email, _n, slug, role in missing]
-    return lines
