@@ -140,6 +140,11 @@ def create_cohort(data: CohortCreate, principal: AgencyAdmin, session: SessionDe
     "/cohorts/{cohort_id}",
     name="cohorts-update",
     summary="Change a cohort's details (status moves go through /transitions)",
+    description="What may change depends on the status (409 `cohort_locked` names what may): "
+    "draft: everything; open: all but curriculum_version; closed: also not the enrolment "
+    "window; running: ends_on, platform, meeting_url, venue; evaluation: platform, "
+    "meeting_url, venue; completed and cancelled: nothing. `year` must be the year of "
+    "`starts_on`.",
     responses={**_DOC, **error_responses(401, 403, 404, 409, 412, 422)},
 )
 def update_cohort(
@@ -160,6 +165,9 @@ def update_cohort(
     name="cohorts-transition",
     summary="Move a cohort's status: draft -> open -> closed -> running -> evaluation -> "
     "completed, or to cancelled before completed; anything else is 409",
+    description="Moves that depend on the calendar wait for it, in the cohort's time zone: "
+    "`running` from `starts_on`; `evaluation` and `completed` once the last session has ended "
+    "(without sessions: from `ends_on`). Too early is 409 `transition_too_early`.",
     responses={**_DOC, **error_responses(401, 403, 404, 409, 412, 422)},
 )
 def transition_cohort(

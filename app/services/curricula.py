@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from app.core.db import commit_or_409
 from app.core.errors import ProblemError, not_found
 from app.core.etag import check_if_match, resource_etag
 from app.core.security import Principal
@@ -208,9 +209,18 @@ def create_draft(
         version=(existing[-1].version + 1) if existing else 1,
     )
     session.add(curriculum)
-    session.flush()
     _add_modules(session, curriculum.id, values)
-    session.commit()
+    commit_or_409(
+        session,
+        ProblemError(
+            409,
+            "version_taken",
+            f"Version {curriculum.version} of this course was created at the same time; "
+            "read the course's versions and start from the new one.",
+            detail_id=f"Versi {curriculum.version} pelatihan ini dibuat pada saat yang sama; "
+            "baca daftar versi pelatihan lalu mulai dari versi baru itu.",
+        ),
+    )
     return _saved(curriculum, _modules(session, curriculum.id), course)
 
 
