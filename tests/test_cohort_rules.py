@@ -331,9 +331,18 @@ def test_catalogue_details_speak_the_asked_language(
     _move(client, ctx, "cancelled")
     final = client.post(f"{ctx['url']}/transitions", json={"to": "open"},
                         headers={**ctx["headers"], "Accept-Language": lang})  # fmt: skip
-    details = [publish.json()["detail"], outside.json()["detail"], final.json()["detail"]]
-    english = ("modules add up", "the cohort runs", "none (it is final)", "allowed")
-    indonesian = ("jumlah JP modul", "jadwalkan sesi", "tidak ada (status ini final)")
+    missing = client.get("/v1/cohorts/coh_missing", headers=asked)
+    details = [
+        publish.json()["detail"],
+        publish.json()["errors"][0]["msg"],
+        outside.json()["detail"],
+        outside.json()["errors"][0]["msg"],
+        final.json()["detail"],
+        missing.json()["detail"],
+    ]
+    english = ("modules add up", "the cohort runs", "none (it is final)", "allowed", "No cohort")
+    indonesian = ("jumlah JP modul", "jadwalkan sesi", "tidak ada (status ini final)",
+                  "Tidak ada angkatan")  # fmt: skip
     if lang == "id":
         assert not any(w in d for d in details for w in english), details
         assert all(any(w in d for w in indonesian) for d in details), details

@@ -270,23 +270,29 @@ def publish(*, session: Session, principal: Principal, course_id: str, version: 
             f"modules add up to {_fmt(total)} JP; the course requires {need}"
             f" ({gap} JP {'missing' if diff > 0 else 'too many'})"
         )
-        errors.append({"loc": ["body", "modules", "jp"], "msg": msg, "type": "jp_total"})
         in_id.append(
             f"jumlah JP modul {_fmt(total)}, sedangkan pelatihan mensyaratkan {need}"
             f" ({'kurang' if diff > 0 else 'lebih'} {gap} JP)"
+        )
+        errors.append(
+            {"loc": ["body", "modules", "jp"], "msg": msg, "msg_id": in_id[-1], "type": "jp_total"}
         )
     assessed = [m for m in modules if m.assessed]
     weights = sum(m.weight_centi for m in assessed)
     if assessed and weights != 10000:
         shown = _fmt(weights, centi=True)
         msg = f"weights of assessed modules add up to {shown}; they must add up to 100"
-        errors.append({"loc": ["body", "modules", "weight"], "msg": msg, "type": "weight_total"})
         in_id.append(f"jumlah bobot modul yang dinilai {shown}; jumlahnya harus 100")
-    if not modules:
         errors.append(
-            {"loc": ["body", "modules"], "msg": "a curriculum needs modules", "type": "empty"}
-        )
+            {"loc": ["body", "modules", "weight"], "msg": msg, "msg_id": in_id[-1],
+             "type": "weight_total"}
+        )  # fmt: skip
+    if not modules:
         in_id.append("kurikulum memerlukan modul")
+        errors.append(
+            {"loc": ["body", "modules"], "msg": "a curriculum needs modules", "msg_id": in_id[-1],
+             "type": "empty"}
+        )  # fmt: skip
     if errors:
         detail = "; ".join(e["msg"] for e in errors) + "; fix the draft and publish again."
         detail_id = "; ".join(in_id) + "; perbaiki draf lalu terbitkan lagi."

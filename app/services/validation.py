@@ -15,7 +15,7 @@ def invalid(field: str, msg: str, msg_id: str, *, kind: str = "value_error") -> 
         "validation_error",
         msg,
         detail_id=msg_id,
-        errors=[{"loc": ["body", field], "msg": msg, "type": kind}],
+        errors=[{"loc": ["body", field], "msg": msg, "msg_id": msg_id, "type": kind}],
     )
 
 
