@@ -57,7 +57,6 @@ def catalogue(ctx: Context) -> None:
     from decimal import Decimal
 
     from app.core.db import session_scope
-    from app.core.etag import resource_etag
     from app.core.security import Principal
     from app.models.course import (
         CompetencyType,
@@ -87,7 +86,7 @@ def catalogue(ctx: Context) -> None:
                 tags=["sosial-kultural", "pengawas"],
                 status=CourseStatus.published,
             )
-            course = create_course(session=session, principal=principal, data=data)
-            ids.append((course.id, course.version))
-    course_id, version = ids[len(ids) // 2]
-    ctx.vars.update(course_id=course_id, course_etag=resource_etag(course_id, version))
+            doc = create_course(session=session, principal=principal, data=data)
+            ids.append((doc.id, doc.etag))
+    course_id, etag = ids[len(ids) // 2]
+    ctx.vars.update(course_id=course_id, course_etag=etag)

@@ -89,7 +89,11 @@ def test_session_must_be_long_enough_for_its_jp(client: TestClient, session: Ses
 
 def test_instructor_in_overlapping_sessions_is_409(client: TestClient, session: Session) -> None:
     ctx = _setup(client, session)
-    first = _post(client, ctx, instructor_ids=[ctx["teacher"]],
+    # The instructor's other session belongs to another cohort (two sessions of one
+    # cohort may not overlap at all: tests/test_cohort_rules.py).
+    parallel = make_cohort(client, ctx["headers"], ctx["cohort"]["course_id"], number=2,
+                           starts_on="2025-05-14", ends_on="2025-05-16")  # fmt: skip
+    first = _post(client, {**ctx, "cohort": parallel}, instructor_ids=[ctx["teacher"]],
                   starts_at="2025-05-14T08:00:00+07:00", ends_at="2025-05-14T10:00:00+07:00")  # fmt: skip
     assert first.status_code == 201
     clash = _post(client, ctx, instructor_ids=[ctx["teacher"]],
@@ -108,10 +112,11 @@ def test_instructor_in_overlapping_sessions_is_409(client: TestClient, session: 
 
 def test_more_than_nine_jp_a_day_is_a_warning(client: TestClient, session: Session) -> None:
     ctx = _setup(client, session)
+    # The curriculum has 4 JP classroom and 6 JP self-paced: neither mode goes over.
     morning = _post(
         client,
         ctx,
-        jp=5,
+        jp=4,
         starts_at="2025-05-15T07:00:00+07:00",
         ends_at="2025-05-15T11:00:00+07:00",
     )
@@ -119,8 +124,9 @@ def test_more_than_nine_jp_a_day_is_a_warning(client: TestClient, session: Sessi
     afternoon = _post(
         client,
         ctx,
-        jp=5,
-        starts_at="2025-05-15T12:00:00+07:00",
+        jp=6,
+        mode="self_paced",
+        starts_at="2025-05-15T11:30:00+07:00",
         ends_at="2025-05-15T16:00:00+07:00",
     )
     assert afternoon.status_code == 201

@@ -19,10 +19,12 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
 
 from app.core.config import Settings, get_settings
+from app.core.errors import ProblemError
 
 WRITE_OPTION = "bangkom_write"
 
@@ -101,3 +103,17 @@ def session_scope(*, write: bool = False, engine: Engine | None = None) -> Itera
         yield session
     finally:
         session.close()
+
+
+def commit_or_409(session: Session, conflict: ProblemError) -> None:
+    """Commit; a unique constraint violated at commit (a concurrent write won) is ``conflict``.
+
+    The one place a write turns an ``IntegrityError`` into a 409: every service that
+    can hit a unique constraint commits through here, after checking for the clash
+    itself (under ``session.no_autoflush``) so the usual case names the duplicate.
+    """
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise conflict from exc

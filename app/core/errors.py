@@ -77,12 +77,22 @@ class ProblemError(Exception):
         self.extra = dict(extra or {})
 
 
+_WHAT_ID = {
+    "agency": "instansi",
+    "cohort": "angkatan",
+    "course": "pelatihan",
+    "curriculum version": "versi kurikulum",
+    "session": "sesi",
+    "user": "pengguna",
+}
+
+
 def not_found(what: str, ident: object) -> ProblemError:
     return ProblemError(
         404,
         "not_found",
-        f"No {what} has id {ident}.",
-        detail_id=f"Tidak ada {what} dengan id {ident}.",
+        f"No {what} has id {ident}; check the id.",
+        detail_id=f"Tidak ada {_WHAT_ID.get(what, what)} dengan id {ident}; periksa id tersebut.",
     )
 
 
@@ -112,7 +122,12 @@ def build_problem(
         "request_id": request_id,
     }
     if errors is not None:
-        body["errors"] = errors
+        # an error may carry its msg in Indonesian too (``msg_id``); show the asked one
+        body["errors"] = [
+            {k: v for k, v in e.items() if k != "msg_id"}
+            | ({"msg": e["msg_id"]} if lang == "id" and e.get("msg_id") else {})
+            for e in errors
+        ]
     if extra:
         body.update(extra)
         if "error_description" in extra:  # OAuth's copy of detail speaks the same language

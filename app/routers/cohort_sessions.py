@@ -80,8 +80,9 @@ def get_session(
 @router.post(
     "/cohorts/{cohort_id}/sessions",
     name="sessions-create",
-    summary="Schedule a session (inside the cohort's local dates, long enough for its JP; "
-    "more than 9 JP a day is a warning)",
+    summary="Schedule a session (inside the cohort's local dates, long enough for its JP, "
+    "in a mode the curriculum has, not overlapping another session of the cohort; more than "
+    "9 JP a day or more JP of a mode than the curriculum has is a warning)",
     status_code=201,
     responses={201: {"model": CohortSessionPublic}, **error_responses(401, 403, 404, 409, 422)},
 )
@@ -122,9 +123,9 @@ def update_session(
 @router.delete(
     "/cohorts/{cohort_id}/sessions/{session_id}",
     name="sessions-delete",
-    summary="Remove a session",
+    summary="Remove a session (not once the cohort is in evaluation or later: 409)",
     status_code=204,
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(401, 403, 404, 409),
 )
 def delete_session(
     cohort_id: str, session_id: str, principal: AgencyAdmin, session: SessionDep

@@ -11,7 +11,6 @@ from app.core.errors import error_responses
 from app.core.etag import json_response
 from app.core.pagination import clamp_limit, link_header
 from app.deps import AgencyAdmin, IfMatch, IfNoneMatch, OptionalPrincipal, SessionDep
-from app.models import Cohort, Course
 from app.models.cohort import (
     CohortCreate,
     CohortPage,
@@ -32,13 +31,13 @@ _DOC: dict[int | str, dict[str, Any]] = {
 
 
 def _reply(
-    cohort: Cohort, course: Course, *, status_code: int = 200, if_none_match: str | None = None
+    found: service.Saved, *, status_code: int = 200, if_none_match: str | None = None
 ) -> Response:
-    body = service.ONE.dump_json(service.public(cohort, course.title))
+    cohort, etag = found
     headers = {"Location": f"/v1/cohorts/{cohort.id}"} if status_code == 201 else None
     return json_response(
-        body,
-        service.etag_of(cohort, course),
+        service.ONE.dump_json(cohort),
+        etag,
         status_code=status_code,
         if_none_match=if_none_match,
         headers=headers,
@@ -121,8 +120,8 @@ def get_cohort(
     session: SessionDep,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    cohort, course = service.read_cohort(session=session, principal=principal, cohort_id=cohort_id)
-    return _reply(cohort, course, if_none_match=if_none_match)
+    found = service.read_cohort(session=session, principal=principal, cohort_id=cohort_id)
+    return _reply(found, if_none_match=if_none_match)
 
 
 @router.post(
@@ -133,14 +132,19 @@ def get_cohort(
     responses={201: {"model": CohortPublic}, **error_responses(401, 403, 404, 409, 422)},
 )
 def create_cohort(data: CohortCreate, principal: AgencyAdmin, session: SessionDep) -> Response:
-    cohort, course = service.create_cohort(session=session, principal=principal, data=data)
-    return _reply(cohort, course, status_code=201)
+    found = service.create_cohort(session=session, principal=principal, data=data)
+    return _reply(found, status_code=201)
 
 
 @router.patch(
     "/cohorts/{cohort_id}",
     name="cohorts-update",
     summary="Change a cohort's details (status moves go through /transitions)",
+    description="What may change depends on the status (409 `cohort_locked` names what may): "
+    "draft: everything; open: all but curriculum_version; closed: also not the enrolment "
+    "window; running: ends_on, platform, meeting_url, venue; evaluation: platform, "
+    "meeting_url, venue; completed and cancelled: nothing. `year` must be the year of "
+    "`starts_on`.",
     responses={**_DOC, **error_responses(401, 403, 404, 409, 412, 422)},
 )
 def update_cohort(
@@ -150,10 +154,10 @@ def update_cohort(
     session: SessionDep,
     if_match: IfMatch = None,
 ) -> Response:
-    cohort, course = service.update_cohort(
+    found = service.update_cohort(
         session=session, principal=principal, cohort_id=cohort_id, data=data, if_match=if_match
     )
-    return _reply(cohort, course)
+    return _reply(found)
 
 
 @router.post(
@@ -161,6 +165,9 @@ def update_cohort(
     name="cohorts-transition",
     summary="Move a cohort's status: draft -> open -> closed -> running -> evaluation -> "
     "completed, or to cancelled before completed; anything else is 409",
+    description="Moves that depend on the calendar wait for it, in the cohort's time zone: "
+    "`running` from `starts_on`; `evaluation` and `completed` once the last session has ended "
+    "(without sessions: from `ends_on`). Too early is 409 `transition_too_early`.",
     responses={**_DOC, **error_responses(401, 403, 404, 409, 412, 422)},
 )
 def transition_cohort(
@@ -170,7 +177,7 @@ def transition_cohort(
     session: SessionDep,
     if_match: IfMatch = None,
 ) -> Response:
-    cohort, course = service.transition(
+    found = service.transition(
         session=session, principal=principal, cohort_id=cohort_id, to=data.to, if_match=if_match
     )
-    return _reply(cohort, course)
+    return _reply(found)

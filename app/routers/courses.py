@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from app.core.db import get_engine
 from app.core.errors import error_responses
-from app.core.etag import json_response, resource_etag
+from app.core.etag import json_response
 from app.core.pagination import clamp_limit, link_header
 from app.deps import (
     AgencyAdmin,
@@ -143,12 +143,9 @@ async def get_course(  # async: one primary-key lookup (~10 us) costs less than 
     responses={201: {"model": CoursePublic}, **error_responses(401, 403, 409, 422)},
 )
 def create_course(data: CourseCreate, principal: AgencyAdmin, session: SessionDep) -> Response:
-    course = service.create_course(session=session, principal=principal, data=data)
+    doc = service.create_course(session=session, principal=principal, data=data)
     return json_response(
-        course.doc,
-        resource_etag(course.id, course.version),
-        status_code=201,
-        headers={"Location": f"/v1/courses/{course.id}"},
+        doc.body, doc.etag, status_code=201, headers={"Location": f"/v1/courses/{doc.id}"}
     )
 
 
@@ -165,10 +162,10 @@ def update_course(
     session: SessionDep,
     if_match: IfMatch = None,
 ) -> Response:
-    course = service.update_course(
+    doc = service.update_course(
         session=session, principal=principal, course_id=course_id, data=data, if_match=if_match
     )
-    return json_response(course.doc, resource_etag(course.id, course.version))
+    return json_response(doc.body, doc.etag)
 
 
 @router.delete(

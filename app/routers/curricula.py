@@ -10,7 +10,6 @@ from pydantic import TypeAdapter
 from app.core.errors import error_responses
 from app.core.etag import json_response, list_etag
 from app.deps import AgencyAdmin, IfMatch, IfNoneMatch, OptionalPrincipal, SessionDep
-from app.models import Course, Curriculum, CurriculumModule
 from app.models.curriculum import CurriculumCreate, CurriculumPublic, CurriculumUpdate
 from app.services import curricula as service
 
@@ -23,21 +22,17 @@ _DOC: dict[int | str, dict[str, Any]] = {
 
 
 def _reply(
-    found: tuple[Curriculum, list[CurriculumModule], Course],
-    *,
-    status_code: int = 200,
-    if_none_match: str | None = None,
+    found: service.Saved, *, status_code: int = 200, if_none_match: str | None = None
 ) -> Response:
-    curriculum, modules, course = found
-    body = _ONE.dump_json(service.public(curriculum, modules, course))
+    curriculum, etag = found
     headers = (
-        {"Location": f"/v1/courses/{course.id}/curricula/{curriculum.version}"}
+        {"Location": f"/v1/courses/{curriculum.course_id}/curricula/{curriculum.version}"}
         if status_code == 201
         else None
     )
     return json_response(
-        body,
-        service.etag_of(curriculum, course),
+        _ONE.dump_json(curriculum),
+        etag,
         status_code=status_code,
         if_none_match=if_none_match,
         headers=headers,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app.core.db import commit_or_409
 from app.core.errors import ProblemError
 from app.core.pagination import id_page
 from app.core.security import Principal
@@ -40,11 +40,7 @@ def create_agency(*, session: Session, data: AgencyCreate) -> Agency:
         raise _slug_taken(data.slug)
     agency = Agency.model_validate(data)
     session.add(agency)
-    try:
-        session.commit()
-    except IntegrityError as exc:  # a concurrent create with the same slug
-        session.rollback()
-        raise _slug_taken(data.slug) from exc
+    commit_or_409(session, _slug_taken(data.slug))  # a concurrent create with the same slug
     return agency
 
 

@@ -229,7 +229,7 @@ def seed_catalogue(session: Session) -> list[str]:
             }
         )
         course = courses.create_course(session=session, principal=actor, data=data)
-        _, modules, _ = curricula.create_draft(
+        draft, _ = curricula.create_draft(
             session=session,
             principal=actor,
             course_id=course.id,
@@ -251,7 +251,7 @@ def seed_catalogue(session: Session) -> list[str]:
                     principal=actor,
                     cohort_id=cohort.id,
                     data=CohortSessionCreate(
-                        module_id=modules[0].id,
+                        module_id=draft.modules[0].id,
                         starts_at=datetime.fromisoformat(start).replace(tzinfo=tz),
                         ends_at=datetime.fromisoformat(end).replace(tzinfo=tz),
                         meeting_url=None,

@@ -3,32 +3,29 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, timedelta
+from datetime import UTC
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
 from sqlmodel import Session, col
 
-from app.core.errors import ProblemError, not_found
+from app.core.errors import not_found
 from app.core.etag import check_if_match, resource_etag
 from app.core.security import Principal
 from app.models import (
     Cohort,
     CohortSession,
     CohortSessionInstructor,
-    Course,
-    CurriculumModule,
-    User,
 )
 from app.models.base import utcnow
 from app.models.catalogue import halves_to_jp, jp_to_halves
 from app.models.cohort import CohortSessionCreate, CohortSessionPublic, CohortSessionUpdate
-from app.services.cohorts import read_cohort
+from app.services import cohort_rules as rules
+from app.services import cohort_session_checks as checks
+from app.services.cohorts import visible_cohort
 from app.services.tenancy import get_owned
-from app.services.validation import invalid, reject_nulls
-
-MAX_JP_PER_DAY = 9  # convention: ~8-9 JP a day at most
+from app.services.validation import reject_nulls
 
 
 def etag_of(item: CohortSession, cohort: Cohort) -> str:
@@ -71,96 +68,6 @@ def _instructors(session: Session, session_ids: list[str]) -> dict[str, list[str
     return out
 
 
-def _validate(
-    session: Session,
-    cohort: Cohort,
-    item: CohortSession,
-    instructor_ids: list[str],
-    *,
-    jp_given: bool,
-    mode_given: bool,
-) -> list[str]:
-    """Check ``item`` against its cohort; returns warnings (problems raise)."""
-    course = session.get(Course, cohort.course_id)
-    assert course is not None
-    if item.module_id is not None:
-        module = session.get(CurriculumModule, item.module_id)
-        if module is None or module.curriculum_id != cohort.curriculum_id:
-            raise invalid("module_id", "The module is not in the cohort's pinned curriculum.")
-        if not jp_given:
-            item.jp_halves = module.jp_halves
-        if not mode_given:
-            item.mode = module.mode
-    if not item.jp_halves:
-        raise invalid("jp", "Give jp (or a module_id to take it from).")
-    if item.mode is None:
-        raise invalid("mode", "Give mode (or a module_id to take it from).")
-    if item.ends_at <= item.starts_at:
-        raise invalid("ends_at", "ends_at must be after starts_at.")
-    tz = ZoneInfo(cohort.timezone)
-    # A session ending at 24:00 local ends on that day, not the next.
-    first = item.starts_at.astimezone(tz).date()
-    last = (item.ends_at - timedelta(microseconds=1)).astimezone(tz).date()
-    if first < cohort.starts_on or last > cohort.ends_on:
-        raise invalid(
-            "starts_at" if first < cohort.starts_on else "ends_at",
-            f"The session runs {first.isoformat()} to {last.isoformat()} in {cohort.timezone}; "
-            f"the cohort runs {cohort.starts_on.isoformat()} to {cohort.ends_on.isoformat()}.",
-        )
-    needed = item.jp_halves * course.minutes_per_jp / 2
-    minutes = (item.ends_at - item.starts_at).total_seconds() / 60
-    if minutes < needed:
-        raise invalid(
-            "ends_at",
-            f"{halves_to_jp(item.jp_halves)} JP need {needed:g} minutes "
-            f"({course.minutes_per_jp} per JP); the session lasts {minutes:g}.",
-        )
-    if instructor_ids:
-        found = set(
-            session.execute(
-                # Row locks on the instructors serialise concurrent bookings of the same
-                # people on PostgreSQL (SQLite already has a single writer).
-                select(col(User.id))
-                .where(col(User.id).in_(instructor_ids), col(User.agency_id) == cohort.agency_id)
-                .order_by(col(User.id))
-                .with_for_update()
-            ).scalars()
-        )
-        missing = [i for i in instructor_ids if i not in found]
-        if missing:
-            raise invalid("instructor_ids", f"No user of this agency has id {', '.join(missing)}.")
-        busy = session.execute(
-            select(CohortSessionInstructor.user_id, CohortSession.id)  # type: ignore[call-overload]
-            .join(CohortSession, col(CohortSession.id) == CohortSessionInstructor.session_id)
-            .where(
-                col(CohortSessionInstructor.user_id).in_(instructor_ids),
-                col(CohortSession.id) != item.id,
-                col(CohortSession.starts_at) < item.ends_at,
-                col(CohortSession.ends_at) > item.starts_at,
-            )
-        ).first()
-        if busy is not None:
-            raise ProblemError(
-                409,
-                "instructor_busy",
-                f"Instructor {busy[0]} already teaches session {busy[1]} at that time.",
-                detail_id=f"Pengajar {busy[0]} sudah mengajar sesi {busy[1]} pada waktu itu.",
-            )
-    day = item.starts_at.astimezone(tz).date()
-    others = session.execute(
-        select(CohortSession.starts_at, CohortSession.jp_halves).where(  # type: ignore[call-overload]
-            CohortSession.cohort_id == cohort.id, col(CohortSession.id) != item.id
-        )
-    ).all()
-    day_halves = item.jp_halves + sum(h for s, h in others if s.astimezone(tz).date() == day)
-    if day_halves > MAX_JP_PER_DAY * 2:
-        return [
-            f"{halves_to_jp(day_halves)} JP are scheduled on {day.isoformat()} ({cohort.timezone}), "
-            f"more than the usual {MAX_JP_PER_DAY} JP a day."
-        ]
-    return []
-
-
 def _set_instructors(session: Session, session_id: str, user_ids: list[str]) -> None:
     session.execute(
         delete(CohortSessionInstructor).where(col(CohortSessionInstructor.session_id) == session_id)
@@ -173,6 +80,7 @@ def create_session(
     *, session: Session, principal: Principal, cohort_id: str, data: CohortSessionCreate
 ) -> tuple[CohortSessionPublic, str]:
     cohort = get_owned(session, Cohort, cohort_id, principal, what="cohort", for_update=True)
+    rules.check_editable(cohort, [rules.SESSIONS])
     item = CohortSession(
         agency_id=cohort.agency_id,
         cohort_id=cohort.id,
@@ -185,7 +93,7 @@ def create_session(
         meeting_url=data.meeting_url,
     )
     ids = list(dict.fromkeys(data.instructor_ids))
-    warnings = _validate(
+    warnings = checks.validate(
         session, cohort, item, ids, jp_given=data.jp is not None, mode_given=data.mode is not None
     )
     session.add(item)
@@ -202,6 +110,7 @@ def _owned(
     item = session.get(CohortSession, session_id, with_for_update=True)
     if item is None or item.cohort_id != cohort.id:
         raise not_found("session", session_id)
+    rules.check_editable(cohort, [rules.SESSIONS])
     return cohort, item
 
 
@@ -230,7 +139,7 @@ def update_session(
     module_changed = "module_id" in values and values["module_id"] != item.module_id
     for key, value in values.items():
         setattr(item, key, value)
-    warnings = _validate(
+    warnings = checks.validate(
         session,
         cohort,
         item,
@@ -258,7 +167,7 @@ def delete_session(
 def list_sessions(
     *, session: Session, principal: Principal | None, cohort_id: str
 ) -> list[CohortSessionPublic]:
-    cohort, _ = read_cohort(session=session, principal=principal, cohort_id=cohort_id)
+    cohort, _ = visible_cohort(session=session, principal=principal, cohort_id=cohort_id)
     items = list(
         session.execute(
             select(CohortSession)
@@ -273,7 +182,7 @@ def list_sessions(
 def read_session(
     *, session: Session, principal: Principal | None, cohort_id: str, session_id: str
 ) -> tuple[CohortSessionPublic, str]:
-    cohort, _ = read_cohort(session=session, principal=principal, cohort_id=cohort_id)
+    cohort, _ = visible_cohort(session=session, principal=principal, cohort_id=cohort_id)
     item = session.get(CohortSession, session_id)
     if item is None or item.cohort_id != cohort.id:
         raise not_found("session", session_id)

@@ -4,24 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import TypeAdapter
 from sqlalchemy import Connection, select
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from app.core.db import commit_or_409
 from app.core.errors import ProblemError, not_found
 from app.core.etag import check_if_match, resource_etag
 from app.core.security import Principal
-from app.models import Agency, Cohort, Course, Curriculum
+from app.models import Agency, Cohort, CohortSession, Course, Curriculum
 from app.models.base import utcnow
 from app.models.catalogue import roman
 from app.models.cohort import CohortCreate, CohortPublic, CohortStatus, CohortUpdate
 from app.models.course import CourseStatus
 from app.models.curriculum import CurriculumStatus
 from app.services import catalogue_query as cq
+from app.services import cohort_rules as rules
 from app.services.tenancy import get_owned
 from app.services.validation import invalid, reject_nulls
 from app.services.visibility import cohort_visible
@@ -37,6 +39,7 @@ ALLOWED: dict[CohortStatus, tuple[CohortStatus, ...]] = {
     S.cancelled: (),
 }
 PAGE = TypeAdapter(list[CohortPublic])
+Saved = tuple[CohortPublic, str]  # what every service here returns: the cohort and its ETag
 ONE = TypeAdapter(CohortPublic)
 
 
@@ -86,12 +89,49 @@ def etag_of(cohort: Cohort, course: Course) -> str:
 
 def _check_dates(cohort: Cohort) -> None:
     if cohort.ends_on < cohort.starts_on:
-        raise invalid("ends_on", "ends_on must be on or after starts_on.")
+        raise invalid(
+            "ends_on",
+            "ends_on must be on or after starts_on.",
+            "ends_on harus sama dengan atau setelah starts_on.",
+        )
+    if cohort.year != cohort.starts_on.year:
+        raise invalid(
+            "year",
+            f"year is {cohort.year} but the cohort starts on {cohort.starts_on.isoformat()}; "
+            "the year of a cohort is the year it starts: send both in agreement.",
+            f"year bernilai {cohort.year}, padahal angkatan dimulai pada "
+            f"{cohort.starts_on.isoformat()}; tahun angkatan adalah tahun mulainya: "
+            "kirim keduanya dengan nilai yang sesuai.",
+        )
     opens, closes = cohort.enrollment_opens_at, cohort.enrollment_closes_at
     if opens is not None and closes is not None and closes < opens:
         raise invalid(
-            "enrollment_closes_at", "enrollment_closes_at must follow enrollment_opens_at."
+            "enrollment_closes_at",
+            "enrollment_closes_at must follow enrollment_opens_at.",
+            "enrollment_closes_at harus setelah enrollment_opens_at.",
         )
+
+
+def _sessions_inside(session: Session, cohort: Cohort) -> None:
+    """New dates or a new zone must still hold every scheduled session."""
+    tz = ZoneInfo(cohort.timezone)
+    rows = session.execute(
+        select(CohortSession.id, CohortSession.starts_at, CohortSession.ends_at)  # type: ignore[call-overload]
+        .where(col(CohortSession.cohort_id) == cohort.id)
+        .order_by(col(CohortSession.starts_at))
+    ).all()
+    for sid, starts, ends in rows:
+        first = starts.astimezone(tz).date()
+        last = (ends - timedelta(microseconds=1)).astimezone(tz).date()
+        if first < cohort.starts_on or last > cohort.ends_on:
+            field = "starts_on" if first < cohort.starts_on else "ends_on"
+            raise invalid(
+                field,
+                f"Session {sid} runs {first.isoformat()} to {last.isoformat()} in "
+                f"{cohort.timezone}, outside the new dates; move or remove it first.",
+                f"Sesi {sid} berlangsung {first.isoformat()} sampai {last.isoformat()} di zona "
+                f"{cohort.timezone}, di luar tanggal baru; pindahkan atau hapus sesi itu dulu.",
+            )
 
 
 def _published_version(session: Session, course_id: str, version: int | None) -> Curriculum | None:
@@ -103,7 +143,9 @@ def _published_version(session: Session, course_id: str, version: int | None) ->
         found = session.execute(stmt.where(Curriculum.version == version)).scalars().first()  # type: ignore[arg-type]
         if found is None:
             raise invalid(
-                "curriculum_version", f"Version {version} of this course is not published."
+                "curriculum_version",
+                f"Version {version} of this course is not published; pin a published version.",
+                f"Versi {version} pelatihan ini belum diterbitkan; pilih versi yang sudah terbit.",
             )
         return found
     return session.execute(stmt.order_by(col(Curriculum.version).desc())).scalars().first()
@@ -113,40 +155,35 @@ def _duplicate(cohort: Cohort) -> ProblemError:
     return ProblemError(
         409,
         "duplicate_cohort",
-        f"This course already has {name_of(cohort.number)} in {cohort.year}.",
-        detail_id=f"Pelatihan ini sudah memiliki {name_of(cohort.number)} pada {cohort.year}.",
+        f"This course already has {name_of(cohort.number)} in {cohort.year}; "
+        "choose another number.",
+        detail_id=f"Pelatihan ini sudah memiliki {name_of(cohort.number)} pada {cohort.year}; "
+        "pilih nomor lain.",
     )
 
 
-def _commit(session: Session, cohort: Cohort) -> None:
-    try:
-        session.commit()
-    except IntegrityError as exc:
-        session.rollback()
-        raise _duplicate(cohort) from exc
-
-
-def _save_change(session: Session, cohort: Cohort) -> None:
-    """Bump the version (the ETag follows it) and commit."""
-    cohort.version += 1
-    cohort.updated_at = utcnow()
+def _save(session: Session, cohort: Cohort, course: Course, *, bump: bool = True) -> Saved:
+    """Check the (course, year, number) clash, bump the version (the ETag follows it), commit."""
+    with session.no_autoflush:  # the pending change must not hit the constraint first
+        clash = session.execute(
+            select(col(Cohort.id)).where(
+                col(Cohort.course_id) == cohort.course_id,
+                col(Cohort.year) == cohort.year,
+                col(Cohort.number) == cohort.number,
+                col(Cohort.id) != cohort.id,
+            )
+        ).first()
+    if clash is not None:
+        raise _duplicate(cohort)
+    if bump:
+        cohort.version += 1
+        cohort.updated_at = utcnow()
     session.add(cohort)
-    _commit(session, cohort)
+    commit_or_409(session, _duplicate(cohort))
+    return public(cohort, course.title), etag_of(cohort, course)
 
 
-def _clash(session: Session, cohort: Cohort) -> bool:
-    stmt = select(col(Cohort.id)).where(
-        col(Cohort.course_id) == cohort.course_id,
-        col(Cohort.year) == cohort.year,
-        col(Cohort.number) == cohort.number,
-        col(Cohort.id) != cohort.id,
-    )
-    return session.execute(stmt).first() is not None
-
-
-def create_cohort(
-    *, session: Session, principal: Principal, data: CohortCreate
-) -> tuple[Cohort, Course]:
+def create_cohort(*, session: Session, principal: Principal, data: CohortCreate) -> Saved:
     course = get_owned(session, Course, data.course_id, principal, what="course")
     zone = data.timezone
     if zone is None:
@@ -163,11 +200,7 @@ def create_cohort(
         **values,
     )
     _check_dates(cohort)
-    if _clash(session, cohort):
-        raise _duplicate(cohort)
-    session.add(cohort)
-    _commit(session, cohort)
-    return cohort, course
+    return _save(session, cohort, course, bump=False)
 
 
 def _locked(
@@ -188,28 +221,24 @@ def update_cohort(
     cohort_id: str,
     data: CohortUpdate,
     if_match: str | None = None,
-) -> tuple[Cohort, Course]:
+) -> Saved:
     cohort, course = _locked(session, principal, cohort_id, if_match)
     values = data.model_dump(exclude_unset=True)
     reject_nulls(values, ("number", "year", "starts_on", "ends_on", "timezone"))
+    changed = [k for k, v in values.items() if getattr(cohort, k, None) != v]
+    rules.check_editable(cohort, changed)
     if "curriculum_version" in values:
         version = values.pop("curriculum_version")
-        if cohort.status != CohortStatus.draft:
-            raise ProblemError(
-                409,
-                "cohort_curriculum_pinned",
-                "The curriculum of a cohort can only change while it is a draft.",
-            )
         pinned = _published_version(session, cohort.course_id, version) if version else None
         cohort.curriculum_id = pinned.id if pinned else None
         cohort.curriculum_version = pinned.version if pinned else None
     for key, value in values.items():
         setattr(cohort, key, value)
     _check_dates(cohort)
-    if _clash(session, cohort):
-        raise _duplicate(cohort)
-    _save_change(session, cohort)
-    return cohort, course
+    if {"starts_on", "ends_on", "timezone"} & set(changed):
+        with session.no_autoflush:
+            _sessions_inside(session, cohort)
+    return _save(session, cohort, course)
 
 
 def transition(
@@ -219,26 +248,29 @@ def transition(
     cohort_id: str,
     to: CohortStatus,
     if_match: str | None = None,
-) -> tuple[Cohort, Course]:
+) -> Saved:
     cohort, course = _locked(session, principal, cohort_id, if_match)
     allowed = ALLOWED[cohort.status]
     if to not in allowed:
-        names = ", ".join(a.value for a in allowed) or "none (it is final)"
+        names = ", ".join(a.value for a in allowed)
         raise ProblemError(
             409,
             "illegal_transition",
-            f"A cohort cannot move from {cohort.status.value} to {to.value}; allowed: {names}.",
+            f"A cohort cannot move from {cohort.status.value} to {to.value}; "
+            f"allowed: {names or 'none (it is final)'}.",
             detail_id=f"Angkatan tidak dapat berpindah dari {cohort.status.value} ke {to.value}; "
-            f"yang diizinkan: {names}.",
+            f"yang diizinkan: {names or 'tidak ada (status ini final)'}.",
             extra={"allowed": [a.value for a in allowed]},
         )
+    rules.check_calendar(session, cohort, to)
     if to == CohortStatus.open:
         if course.status != CourseStatus.published:
             raise ProblemError(
                 409,
                 "course_not_published",
                 f"The course is {course.status.value}; publish it before opening a cohort.",
-                detail_id="Terbitkan pelatihan sebelum membuka pendaftaran angkatan.",
+                detail_id=f"Pelatihan berstatus {course.status.value}; terbitkan pelatihan "
+                "sebelum membuka pendaftaran angkatan.",
             )
         if cohort.curriculum_id is None:
             pinned = _published_version(session, course.id, None)
@@ -247,19 +279,21 @@ def transition(
                     409,
                     "no_published_curriculum",
                     "The course has no published curriculum to pin; publish one first.",
+                    detail_id="Pelatihan belum memiliki kurikulum terbit untuk disematkan; "
+                    "terbitkan satu dulu.",
                 )
             cohort.curriculum_id, cohort.curriculum_version = pinned.id, pinned.version
     cohort.status = to
-    _save_change(session, cohort)
-    return cohort, course
+    return _save(session, cohort, course)
 
 
 # --- reads ---------------------------------------------------------------------
 
 
-def read_cohort(
+def visible_cohort(
     *, session: Session, principal: Principal | None, cohort_id: str
 ) -> tuple[Cohort, Course]:
+    """The cohort and its course if the caller may see it, else 404."""
     cohort = session.get(Cohort, cohort_id)
     course = session.get(Course, cohort.course_id) if cohort else None
     if (
@@ -269,6 +303,11 @@ def read_cohort(
     ):
         raise not_found("cohort", cohort_id)
     return cohort, course
+
+
+def read_cohort(*, session: Session, principal: Principal | None, cohort_id: str) -> Saved:
+    cohort, course = visible_cohort(session=session, principal=principal, cohort_id=cohort_id)
+    return public(cohort, course.title), etag_of(cohort, course)
 
 
 @dataclass(frozen=True)

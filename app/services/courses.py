@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import TypeAdapter
 from sqlalchemy import Connection, Engine, exists, select
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from app.core.db import commit_or_409
 from app.core.errors import ProblemError, not_found
 from app.core.etag import check_if_match, resource_etag
 from app.core.security import Principal
@@ -37,6 +37,18 @@ from app.services.validation import invalid, reject_nulls
 from app.services.visibility import course_visible
 
 _PUBLIC = TypeAdapter(CoursePublic)
+
+
+@dataclass(frozen=True)
+class Doc:
+    """What every service here returns: the course's public JSON (stored, see the module
+    docstring) and its ETag; the other catalogue services return (public model, ETag)."""
+
+    id: str
+    etag: str
+    body: str
+
+
 _C = Course.__table__.c  # type: ignore[attr-defined]
 
 
@@ -109,33 +121,40 @@ _REQUIRED = ("code", "title", "kind", "competency_type", "delivery", "total_jp",
 
 
 def _check_partners(session: Session, ids: list[str]) -> None:
+    """Partners are active agencies. Every other id gets the same answer, so a caller
+    learns nothing beyond what the public catalogue already shows (active agencies
+    organise and partner on published courses): whether a deactivated agency, or
+    any agency at all, has that id stays undisclosed.
+    """
     if not ids:
         return
-    found = set(session.execute(select(col(Agency.id)).where(col(Agency.id).in_(ids))).scalars())
-    missing = [i for i in ids if i not in found]
-    if missing:
-        msg = f"No agency has id {', '.join(missing)}."
-        raise invalid("partner_agency_ids", msg, kind="not_found")
+    found = set(
+        session.execute(
+            select(col(Agency.id)).where(col(Agency.id).in_(ids), col(Agency.is_active))
+        ).scalars()
+    )
+    refused = ", ".join(i for i in ids if i not in found)
+    if refused:
+        raise invalid(
+            "partner_agency_ids",
+            f"{refused}: not an active agency that can be named as a partner; "
+            "check the id with the partner agency.",
+            f"{refused}: bukan instansi aktif yang dapat dijadikan mitra; "
+            "periksa id tersebut kepada instansi mitra.",
+            kind="partner_unavailable",
+        )
 
 
 def _duplicate_code(code: str) -> ProblemError:
     return ProblemError(
         409,
         "duplicate_code",
-        f"Your agency already has a course with code {code!r}.",
-        detail_id=f"Instansi Anda sudah memiliki pelatihan dengan kode {code!r}.",
+        f"Your agency already has a course with code {code!r}; choose another code.",
+        detail_id=f"Instansi Anda sudah memiliki pelatihan dengan kode {code!r}; pilih kode lain.",
     )
 
 
-def _commit(session: Session, course: Course) -> None:
-    try:
-        session.commit()
-    except IntegrityError as exc:
-        session.rollback()
-        raise _duplicate_code(course.code) from exc
-
-
-def create_course(*, session: Session, principal: Principal, data: CourseCreate) -> Course:
+def create_course(*, session: Session, principal: Principal, data: CourseCreate) -> Doc:
     values = data.model_dump()
     values["grade_bands"] = [b.model_dump() for b in data.grade_bands]
     _check_partners(session, data.partner_agency_ids)
@@ -158,8 +177,8 @@ def create_course(*, session: Session, principal: Principal, data: CourseCreate)
         raise _duplicate_code(course.code)
     refresh_doc(course, bump=False)
     session.add(course)
-    _commit(session, course)
-    return course
+    commit_or_409(session, _duplicate_code(course.code))
+    return Doc(course.id, resource_etag(course.id, course.version), course.doc)
 
 
 def update_course(
@@ -169,7 +188,7 @@ def update_course(
     course_id: str,
     data: CourseUpdate,
     if_match: str | None = None,
-) -> Course:
+) -> Doc:
     course = get_owned(session, Course, course_id, principal, what="course", for_update=True)
     check_if_match(if_match, resource_etag(course.id, course.version))
     values = data.model_dump(exclude_unset=True)
@@ -189,8 +208,8 @@ def update_course(
     _apply(course, values)
     refresh_doc(course)
     session.add(course)
-    _commit(session, course)
-    return course
+    commit_or_409(session, _duplicate_code(course.code))
+    return Doc(course.id, resource_etag(course.id, course.version), course.doc)
 
 
 def delete_course(*, session: Session, principal: Principal, course_id: str) -> None:
@@ -220,12 +239,6 @@ def delete_course(*, session: Session, principal: Principal, course_id: str) -> 
 _ONE_SQL = "SELECT agency_id, status, version, doc FROM course WHERE id = {}"
 
 
-@dataclass(frozen=True)
-class Doc:
-    etag: str
-    body: str
-
-
 def read_course(*, engine: Engine, principal: Principal | None, course_id: str) -> Doc:
     """The hot path: one primary-key lookup on a raw pooled connection, no ORM, no Core
     statement execution, no serialization; the ETag and the JSON come from the same row.
@@ -241,7 +254,7 @@ def read_course(*, engine: Engine, principal: Principal | None, course_id: str) 
         raw.close()  # back to the pool (which rolls back: nothing was written)
     if row is None or not course_visible(principal, row[0], row[1]):
         raise not_found("course", course_id)
-    return Doc(resource_etag(course_id, row[2]), row[3])
+    return Doc(course_id, resource_etag(course_id, row[2]), row[3])
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from app.core.db import commit_or_409
 from app.core.errors import ProblemError, not_found
 from app.core.etag import check_if_match, resource_etag
 from app.core.security import Principal
@@ -26,6 +27,8 @@ from app.models.curriculum import (
 from app.services.courses import refresh_doc
 from app.services.tenancy import get_owned
 from app.services.visibility import course_visible, owns
+
+Saved = tuple[CurriculumPublic, str]  # what every service here returns: the version and its ETag
 
 
 def etag_of(curriculum: Curriculum, course: Course) -> str:
@@ -103,9 +106,13 @@ def list_curricula(
     return [public(c, modules[c.id], course) for c in curricula]
 
 
+def _saved(curriculum: Curriculum, modules: list[CurriculumModule], course: Course) -> Saved:
+    return public(curriculum, modules, course), etag_of(curriculum, course)
+
+
 def get_curriculum(
     *, session: Session, principal: Principal | None, course_id: str, version: int
-) -> tuple[Curriculum, list[CurriculumModule], Course]:
+) -> Saved:
     course = _visible_course(session, principal, course_id)
     curriculum = session.exec(
         select(Curriculum).where(Curriculum.course_id == course.id, Curriculum.version == version)
@@ -114,7 +121,7 @@ def get_curriculum(
         curriculum.status != CurriculumStatus.published and not owns(principal, course.agency_id)
     ):
         raise not_found("curriculum version", f"{course_id}/{version}")
-    return curriculum, _modules(session, curriculum.id), course
+    return _saved(curriculum, _modules(session, curriculum.id), course)
 
 
 def _owned(
@@ -163,7 +170,7 @@ def _module_values(items: list[ModuleIn]) -> list[dict[str, Any]]:
 
 def create_draft(
     *, session: Session, principal: Principal, course_id: str, data: CurriculumCreate
-) -> tuple[Curriculum, list[CurriculumModule], Course]:
+) -> Saved:
     course = get_owned(session, Course, course_id, principal, what="course", for_update=True)
     existing = list(
         session.exec(
@@ -202,10 +209,19 @@ def create_draft(
         version=(existing[-1].version + 1) if existing else 1,
     )
     session.add(curriculum)
-    session.flush()
     _add_modules(session, curriculum.id, values)
-    session.commit()
-    return curriculum, _modules(session, curriculum.id), course
+    commit_or_409(
+        session,
+        ProblemError(
+            409,
+            "version_taken",
+            f"Version {curriculum.version} of this course was created at the same time; "
+            "read the course's versions and start from the new one.",
+            detail_id=f"Versi {curriculum.version} pelatihan ini dibuat pada saat yang sama; "
+            "baca daftar versi pelatihan lalu mulai dari versi baru itu.",
+        ),
+    )
+    return _saved(curriculum, _modules(session, curriculum.id), course)
 
 
 def replace_modules(
@@ -216,7 +232,7 @@ def replace_modules(
     version: int,
     data: CurriculumUpdate,
     if_match: str | None = None,
-) -> tuple[Curriculum, list[CurriculumModule], Course]:
+) -> Saved:
     course, curriculum = _owned(session, principal, course_id, version)
     check_if_match(if_match, etag_of(curriculum, course))
     if curriculum.status == CurriculumStatus.published:
@@ -231,7 +247,7 @@ def replace_modules(
     curriculum.updated_at = utcnow()
     session.add(curriculum)
     session.commit()
-    return curriculum, _modules(session, curriculum.id), course
+    return _saved(curriculum, _modules(session, curriculum.id), course)
 
 
 def _fmt(halves_or_centi: int, *, centi: bool = False) -> str:
@@ -239,34 +255,48 @@ def _fmt(halves_or_centi: int, *, centi: bool = False) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def publish(
-    *, session: Session, principal: Principal, course_id: str, version: int
-) -> tuple[Curriculum, list[CurriculumModule], Course]:
+def publish(*, session: Session, principal: Principal, course_id: str, version: int) -> Saved:
     course, curriculum = _owned(session, principal, course_id, version)
     if curriculum.status == CurriculumStatus.published:
         raise _frozen(curriculum)
     modules = _modules(session, curriculum.id)
     errors: list[dict[str, Any]] = []
+    in_id: list[str] = []
     total = sum(m.jp_halves for m in modules)
     if total != course.total_jp_halves:
         diff = course.total_jp_halves - total
+        need, gap = _fmt(course.total_jp_halves), _fmt(abs(diff))
         msg = (
-            f"modules add up to {_fmt(total)} JP; the course requires {_fmt(course.total_jp_halves)}"
-            f" ({_fmt(abs(diff))} JP {'missing' if diff > 0 else 'too many'})"
+            f"modules add up to {_fmt(total)} JP; the course requires {need}"
+            f" ({gap} JP {'missing' if diff > 0 else 'too many'})"
         )
-        errors.append({"loc": ["body", "modules", "jp"], "msg": msg, "type": "jp_total"})
+        in_id.append(
+            f"jumlah JP modul {_fmt(total)}, sedangkan pelatihan mensyaratkan {need}"
+            f" ({'kurang' if diff > 0 else 'lebih'} {gap} JP)"
+        )
+        errors.append(
+            {"loc": ["body", "modules", "jp"], "msg": msg, "msg_id": in_id[-1], "type": "jp_total"}
+        )
     assessed = [m for m in modules if m.assessed]
     weights = sum(m.weight_centi for m in assessed)
     if assessed and weights != 10000:
-        msg = f"weights of assessed modules add up to {_fmt(weights, centi=True)}; they must add up to 100"
-        errors.append({"loc": ["body", "modules", "weight"], "msg": msg, "type": "weight_total"})
-    if not modules:
+        shown = _fmt(weights, centi=True)
+        msg = f"weights of assessed modules add up to {shown}; they must add up to 100"
+        in_id.append(f"jumlah bobot modul yang dinilai {shown}; jumlahnya harus 100")
         errors.append(
-            {"loc": ["body", "modules"], "msg": "a curriculum needs modules", "type": "empty"}
-        )
+            {"loc": ["body", "modules", "weight"], "msg": msg, "msg_id": in_id[-1],
+             "type": "weight_total"}
+        )  # fmt: skip
+    if not modules:
+        in_id.append("kurikulum memerlukan modul")
+        errors.append(
+            {"loc": ["body", "modules"], "msg": "a curriculum needs modules", "msg_id": in_id[-1],
+             "type": "empty"}
+        )  # fmt: skip
     if errors:
-        detail = "; ".join(e["msg"] for e in errors) + "."
-        raise ProblemError(422, "curriculum_invalid", detail, errors=errors)
+        detail = "; ".join(e["msg"] for e in errors) + "; fix the draft and publish again."
+        detail_id = "; ".join(in_id) + "; perbaiki draf lalu terbitkan lagi."
+        raise ProblemError(422, "curriculum_invalid", detail, detail_id=detail_id, errors=errors)
     now = utcnow()
     curriculum.status = CurriculumStatus.published
     curriculum.published_at = now
@@ -284,4 +314,4 @@ def publish(
         refresh_doc(course)
         session.add(course)
     session.commit()
-    return curriculum, modules, course
+    return _saved(curriculum, modules, course)

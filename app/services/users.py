@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from app.core.db import commit_or_409
 from app.core.errors import ProblemError, not_found
 from app.core.pagination import id_page
 from app.core.security import Principal, hash_password, verify_password
@@ -120,11 +120,7 @@ def create_user(*, session: Session, principal: Principal, data: UserCreate) -> 
         password_changed_at=utcnow(),
     )
     session.add(user)
-    try:
-        session.commit()
-    except IntegrityError as exc:
-        session.rollback()
-        raise _email_taken() from exc
+    commit_or_409(session, _email_taken())
     return user
 
 
