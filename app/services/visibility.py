@@ -30,13 +30,14 @@ from typing import Any
 from sqlalchemy import and_, or_, true
 
 from app.core.security import Principal
-from app.models import Cohort, Course
+from app.models import Cohort, Course, Curriculum
 from app.models.cohort import CohortStatus
 from app.models.course import CourseStatus
 from app.models.curriculum import CurriculumStatus
 
 C = Course.__table__.c  # type: ignore[attr-defined]
 H = Cohort.__table__.c  # type: ignore[attr-defined]
+K = Curriculum.__table__.c  # type: ignore[attr-defined]
 
 PUBLISHED = CourseStatus.published.value
 HIDDEN_COHORT_STATUSES = (CohortStatus.draft.value, CohortStatus.cancelled.value)
@@ -80,7 +81,7 @@ def curriculum_visible(principal: Principal | None, course_agency_id: str, statu
     return status == CurriculumStatus.published.value or owns(principal, course_agency_id)
 
 
-# --- SQL forms (over the course table C and the cohort table H) ---------------------
+# --- SQL forms (over the tables C course, H cohort, K curriculum) ---------------------
 
 
 def course_branches(caller: Who, me: Any = None) -> list[Any]:
@@ -108,3 +109,13 @@ def cohort_branches(caller: Who, me: Any = None) -> list[Any]:
 
 def cohort_visible_sql(caller: Who, me: Any = None) -> Any:
     return or_(*cohort_branches(caller, me))
+
+
+def curriculum_visible_sql(caller: Who, me: Any = None) -> Any:
+    """Versions (K) of a course the caller may see (K.agency_id is the course's agency)."""
+    published = K.status == CurriculumStatus.published.value
+    if caller is Who.anonymous:
+        return published
+    if caller is Who.platform:
+        return true()
+    return or_(published, K.agency_id == me)
