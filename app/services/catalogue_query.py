@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Select, exists, or_, select, union_all
 
 from app.core.errors import ProblemError
 from app.core.etag import list_etag
-from app.core.pagination import after, decode_cursor, encode_cursor
+from app.core.pagination import after, bad_cursor, decode_cursor, encode_cursor
 from app.core.security import Principal
 from app.models import Agency, Cohort, Course, Curriculum, CurriculumModule
 from app.models.catalogue import search_text
@@ -83,6 +83,7 @@ def _sort_spec(sorts: dict[str, SortSpec], sort: str) -> SortSpec:
             422,
             "validation_error",
             msg,
+            detail_id=f"sort harus salah satu dari: {', '.join(sorts)}.",
             errors=[{"loc": ["query", "sort"], "msg": msg, "type": "enum"}],
         )
     return sorts[sort]
@@ -92,7 +93,7 @@ def _parse_key(sorts: dict[str, SortSpec], sort: str, raw: Any) -> Any:
     try:
         return sorts[sort][2](raw)
     except (TypeError, ValueError) as exc:
-        raise ProblemError(422, "invalid_cursor", "The cursor is damaged.") from exc
+        raise bad_cursor() from exc
 
 
 def _keyset(
