@@ -134,3 +134,25 @@ def test_has_open_cohort_counts_only_cohorts_the_caller_may_see(
     # the draft course has no cohort at all
     assert (world.courses["draft"] in without_ids) is (caller in SEES_ALL), caller
     assert world.courses["draft"] not in with_ids
+
+
+def test_mode_filter_matches_the_modes_the_course_shows(
+    client: TestClient, session: Session
+) -> None:
+    """``?mode=`` asks about the latest published curriculum, the one ``modes`` shows."""
+    agency = make_agency(session)
+    headers = auth_headers(make_user(session, agency, "agency_admin"))
+    course = make_published_course(client, headers)  # version 1: self_paced + classroom
+    base = f"/v1/courses/{course['id']}/curricula"
+    online = {"modules": [{"title": "Daring", "jp": 10, "mode": "synchronous_virtual"}]}
+    assert client.post(base, json=online, headers=headers).status_code == 201
+    assert client.post(f"{base}/2/publish", headers=headers).status_code == 200
+    assert client.post(base, json={"modules": [{"title": "Kelas", "jp": 10,
+                                                "mode": "actualization"}]},
+                       headers=headers).status_code == 201  # fmt: skip
+    shown = client.get(f"/v1/courses/{course['id']}").json()["modes"]
+    assert shown == ["synchronous_virtual"]
+    for mode in ("self_paced", "classroom", "synchronous_virtual", "actualization"):
+        for who in ({}, headers):
+            found = client.get("/v1/courses", params={"mode": mode}, headers=who).json()["items"]
+            assert (course["id"] in {c["id"] for c in found}) is (mode in shown), (mode, who)

@@ -27,7 +27,6 @@ from app.core.etag import list_etag
 from app.core.pagination import after, decode_cursor, encode_cursor
 from app.core.security import Principal
 from app.models.cohort import CohortStatus
-from app.models.curriculum import CurriculumStatus
 from app.services import visibility
 from app.services.catalogue_query import (
     COURSE_SORTS,
@@ -82,10 +81,10 @@ def _conditions(who: Who, present: tuple[str, ...], has_open: bool | None) -> li
             out.append(_cohort_exists(who, H.starts_on >= bindparam("starts_after")))
         elif name == "starts_before":
             out.append(_cohort_exists(who, H.starts_on <= bindparam("starts_before")))
-        elif name == "mode":
+        elif name == "mode":  # the latest published version: the one `modes` shows
             out.append(
                 exists()
-                .where(K.course_id == C.id, K.status == CurriculumStatus.published.value)
+                .where(K.course_id == C.id, K.version == C.published_curriculum_version)
                 .where(M.curriculum_id == K.id, M.mode == bindparam("mode"))
             )
     if has_open is not None:
