@@ -5,14 +5,20 @@ the ones that are not (after a deploy changes the course's public shape).
 from __future__ import annotations
 
 import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import Engine, update
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
 from app.cli import main
+from app.core.db import session_scope
 from app.models import Agency, Course
+from app.services import course_docs
 from app.services.catalogue_demo import seed_catalogue
 from app.services.course_docs import stale_docs
 from app.services.courses import refresh_doc
@@ -100,3 +106,51 @@ def test_rebuild_docs_rewrites_stale_documents_and_changes_their_etag(
     assert main(["rebuild-docs", "--check"]) == 0
     assert main(["rebuild-docs"]) == 0
     assert "rebuilt 0" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_rebuild_docs_running_alongside_course_writes_loses_nothing(
+    live_server: str, session: Session, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def slow_render(course: Course, *, bump: bool = True) -> None:
+        time.sleep(0.05)  # widen the gap between reading a course and storing its doc
+        refresh_doc(course, bump=bump)
+
+    monkeypatch.setattr(course_docs, "refresh_doc", slow_render)
+    agency = make_agency(session)
+    headers = auth_headers(make_user(session, agency, "agency_admin"))
+    session.rollback()  # release SQLite's write lock before the server writes
+    ids = []
+    for _ in range(12):
+        r = httpx.post(f"{live_server}/v1/courses", json=course_payload(), headers=headers)
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["id"])
+    with engine.begin() as conn:  # every doc in an older shape
+        conn.execute(update(Course).values(doc='{"old": true}'))  # type: ignore[arg-type]
+    titles = {ident: f"Judul Baru {n}" for n, ident in enumerate(ids)}
+    barrier = threading.Barrier(2)
+
+    def rebuild() -> int:
+        barrier.wait()
+        with session_scope(write=True, engine=engine) as s:
+            return len(course_docs.rebuild_docs(s, batch=2).rebuilt)
+
+    def patch_all() -> list[int]:
+        barrier.wait()
+        with httpx.Client(timeout=30) as http:
+            return [
+                http.patch(
+                    f"{live_server}/v1/courses/{i}", json={"title": t}, headers=headers
+                ).status_code
+                for i, t in titles.items()
+            ]
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        rebuilt, statuses = pool.submit(rebuild), pool.submit(patch_all)
+        assert statuses.result() == [200] * len(ids)
+        assert rebuilt.result() <= len(ids)
+    with session_scope(engine=engine) as s:
+        assert stale_docs(s) == []
+    for ident, title in titles.items():
+        body = httpx.get(f"{live_server}/v1/courses/{ident}", headers=headers).json()
+        assert body["title"] == title
