@@ -1,4 +1,5 @@
-"""``bangkom``: serve, migrate, seed the demo data, export the contract, make accounts."""
+"""``bangkom``: serve, migrate, seed the demo data, rebuild stored course JSON, export the
+contract, make accounts."""
 
 from __future__ import annotations
 
@@ -66,6 +67,25 @@ def _seed_demo(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _rebuild_docs(args: argparse.Namespace) -> int:
+    from app.core.db import session_scope
+    from app.services.course_docs import rebuild_docs, stale_docs
+
+    if args.check:
+        with session_scope() as session:
+            stale = stale_docs(session)
+        for ident in stale:
+            print(f"stale: {ident}")
+        print(f"{len(stale)} stored course documents differ from the current code")
+        return 1 if stale else 0
+    with session_scope(write=True) as session:
+        result = rebuild_docs(session)
+    for ident in result.rebuilt:
+        print(f"rebuilt: {ident}")
+    print(f"checked {result.checked} courses, rebuilt {len(result.rebuilt)}")
+    return 0
+
+
 def _export_openapi(args: argparse.Namespace) -> int:
     from app.main import create_app
 
@@ -103,6 +123,15 @@ def build_parser() -> argparse.ArgumentParser:
         "seed-demo", help="load the demo data once (needs BANGKOM_DEMO_DATA=true)"
     )
     seed.set_defaults(func=_seed_demo)
+
+    rebuild = sub.add_parser(
+        "rebuild-docs",
+        help="re-render every course's stored JSON (run after each deploy/migrate)",
+    )
+    rebuild.add_argument(
+        "--check", action="store_true", help="only list stale documents; exit 1 if any"
+    )
+    rebuild.set_defaults(func=_rebuild_docs)
 
     export = sub.add_parser("export-openapi", help="write the OpenAPI contract")
     export.add_argument("--output", default=str(OPENAPI_PATH))

@@ -125,6 +125,9 @@ def make_cohort(
         "ends_on": "2025-05-26",
         "capacity": 40,
     }
+    if "year" in overrides and "starts_on" not in overrides:  # a cohort's year is its start's
+        year = overrides["year"]
+        values.update(starts_on=f"{year}-05-14", ends_on=f"{year}-05-26")
     values.update(overrides)
     created = client.post("/v1/cohorts", json=values, headers=headers)
     assert created.status_code == 201, created.text

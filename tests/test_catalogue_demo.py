@@ -29,5 +29,5 @@ def test_demo_catalogue_is_idempotent_and_public(client: TestClient, session: Se
     assert batu["open_to_non_asn"] is True
     sultra = client.get("/v1/cohorts", params={"q": "pemilu"}).json()["items"][0]
     assert sultra["timezone"] == "Asia/Makassar"
-    sessions = client.get(f"/v1/cohorts/{sultra['id']}/sessions").json()
+    sessions = client.get(f"/v1/cohorts/{sultra['id']}/sessions").json()["items"]
     assert sessions[0]["starts_at"] == "2023-12-15T09:00:00+08:00"

@@ -150,7 +150,7 @@ def test_sessions_follow_cohort_visibility_and_tenancy(
     assert _post(client, {**ctx, "headers": other}, starts_at="2025-05-14T11:00:00+07:00",
                  ends_at="2025-05-14T13:00:00+07:00").status_code == 404  # fmt: skip
     listed = client.get(base, headers=ctx["headers"])
-    assert [s["id"] for s in listed.json()] == [sid]
+    assert [s["id"] for s in listed.json()["items"]] == [sid]
     assert (
         client.get(
             base, headers={**ctx["headers"], "If-None-Match": listed.headers["ETag"]}

@@ -147,7 +147,7 @@ def test_drafts_are_hidden_from_the_public_and_other_agencies(
     other = auth_headers(make_user(session, other_agency, "agency_admin"))
     assert client.get(f"/v1/courses/{course_id}/curricula/1").status_code == 404
     assert client.get(f"/v1/courses/{course_id}/curricula/1", headers=other).status_code == 404
-    assert client.get(f"/v1/courses/{course_id}/curricula", headers=other).json() == []
+    assert client.get(f"/v1/courses/{course_id}/curricula", headers=other).json()["items"] == []
     assert (
         client.patch(
             f"/v1/courses/{course_id}/curricula/1", json={"modules": [module(4)]}, headers=other

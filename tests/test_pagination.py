@@ -7,7 +7,16 @@ import re
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
-from tests.factories import auth_headers, course_payload, make_agency, make_user
+from app.core.pagination import encode_cursor
+from app.main import create_app
+from tests.factories import (
+    auth_headers,
+    course_payload,
+    make_agency,
+    make_cohort,
+    make_published_course,
+    make_user,
+)
 
 
 def _walk(
@@ -162,3 +171,107 @@ def test_cohort_pages_give_every_row_once_while_rows_are_inserted(
         assert len(seen) == len(set(seen)), sort
         assert set(original) <= set(seen), sort
         assert pages >= 5, sort
+
+
+def _follow_links(client: TestClient, url: str, headers: dict[str, str]) -> list[dict]:  # type: ignore[type-arg]
+    """Every item of a list, a page at a time, by following ``Link: rel="next"``."""
+    items: list[dict] = []  # type: ignore[type-arg]
+    while True:
+        r = client.get(url, headers=headers)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert set(body) == {"items", "next_cursor"}
+        assert len(body["items"]) <= 1
+        items.extend(body["items"])
+        if body["next_cursor"] is None:
+            assert "Link" not in r.headers
+            return items
+        match = re.fullmatch(r'<(http://testserver/[^>]+)>; rel="next"', r.headers["Link"])
+        assert match, r.headers["Link"]
+        url = match.group(1)
+
+
+def test_sessions_and_curricula_come_in_pages_with_link_headers(
+    client: TestClient, session: Session
+) -> None:
+    agency = make_agency(session)
+    headers = auth_headers(make_user(session, agency, "agency_admin"))
+    course = make_published_course(client, headers)
+    cohort = make_cohort(client, headers, course["id"])
+    for day in (16, 14, 15):  # created out of time order
+        r = client.post(
+            f"/v1/cohorts/{cohort['id']}/sessions",
+            json={
+                "mode": "classroom",
+                "jp": 2,
+                "starts_at": f"2025-05-{day}T08:00:00+07:00",
+                "ends_at": f"2025-05-{day}T10:00:00+07:00",
+            },  # fmt: skip
+            headers=headers,
+        )
+        assert r.status_code == 201, r.text
+    sessions = _follow_links(client, f"/v1/cohorts/{cohort['id']}/sessions?limit=1", headers)
+    assert [s["starts_at"][:10] for s in sessions] == ["2025-05-14", "2025-05-15", "2025-05-16"]
+
+    base = f"/v1/courses/{course['id']}/curricula"
+    assert client.post(base, json={}, headers=headers).status_code == 201
+    assert client.post(f"{base}/2/publish", headers=headers).status_code == 200
+    assert client.post(base, json={}, headers=headers).status_code == 201  # draft version 3
+    own = _follow_links(client, f"{base}?limit=1", headers)
+    assert [(c["version"], c["status"]) for c in own] == [
+        (1, "published"),
+        (2, "published"),
+        (3, "draft"),
+    ]
+    public = _follow_links(client, f"{base}?limit=1", {})
+    assert [c["version"] for c in public] == [1, 2]
+
+
+def test_a_damaged_cursor_is_refused_in_both_languages(
+    client: TestClient, session: Session
+) -> None:
+    agency = make_agency(session)
+    headers = auth_headers(make_user(session, agency, "agency_admin"))
+    course = make_published_course(client, headers)
+    cohort = make_cohort(client, headers, course["id"])
+    for url in (
+        f"/v1/cohorts/{cohort['id']}/sessions",
+        f"/v1/courses/{course['id']}/curricula",
+        "/v1/courses",
+        "/v1/cohorts",
+    ):
+        for lang in ("en", "id"):
+            r = client.get(
+                url,
+                params={"cursor": "bm90LWEtY3Vyc29y"},
+                headers={**headers, "Accept-Language": lang},
+            )
+            assert r.status_code == 422, (url, r.text)
+            body = r.json()
+            assert body["code"] == "invalid_cursor"
+            assert ("cursor" in body["detail"]) and ("next_cursor" in body["detail"]), body
+            if lang == "id":
+                assert "layanan ini" in body["detail"], body
+    # well-formed cursors whose key is not a time / a version number
+    for url, cursor in (
+        (f"/v1/cohorts/{cohort['id']}/sessions", encode_cursor("starts_at", "x", "ses_x")),
+        (f"/v1/courses/{course['id']}/curricula", encode_cursor("version", "x", "cur_x")),
+    ):
+        r = client.get(url, params={"cursor": cursor}, headers=headers)
+        assert r.status_code == 422 and r.json()["code"] == "invalid_cursor", r.text
+
+
+def test_no_list_in_the_contract_answers_a_bare_array() -> None:
+    document = create_app().openapi()
+    schemas = document["components"]["schemas"]
+    for path, item in document["paths"].items():
+        get = item.get("get")
+        if not get:
+            continue
+        content = get["responses"].get("200", {}).get("content", {})
+        schema = content.get("application/json", {}).get("schema", {})
+        assert schema.get("type") != "array", path
+        ref = schema.get("$ref", "")
+        if ref.endswith("Page"):
+            page = schemas[ref.rsplit("/", 1)[1]]
+            assert set(page["properties"]) == {"items", "next_cursor"}, path

@@ -187,8 +187,9 @@ def test_catalogue_lists_never_show_another_agencys_drafts(
             cohorts = client.get("/v1/cohorts", params=params, headers=headers).json()["items"]
             assert cat.draft_cohort not in {c["id"] for c in cohorts}, params
         versions = client.get(f"/v1/courses/{cat.published_course}/curricula", headers=headers)
-        assert [v["version"] for v in versions.json()] == [1]
+        assert [v["version"] for v in versions.json()["items"]] == [1]
         sessions = client.get(f"/v1/cohorts/{cat.open_cohort}/sessions", headers=headers).json()
+        sessions = sessions["items"]
         assert [s["id"] for s in sessions] == [cat.open_session]
     # the owner sees all of it
     own = client.get("/v1/courses", params={"status": "draft"}, headers=cat.a_headers).json()

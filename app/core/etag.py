@@ -47,10 +47,6 @@ def none_match(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or _opaque(etag) in {_opaque(t) for t in tags}
 
 
-def not_modified(etag: str) -> Response:
-    return Response(status_code=304, headers={"ETag": etag})
-
-
 def check_if_match(if_match: str | None, etag: str) -> None:
     """Raise 412 unless ``If-Match`` is absent, ``*`` or names the current ETag."""
     if if_match is None:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import Query, Request
+from pydantic import BaseModel
 from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import Session, SQLModel
 from sqlmodel.sql.expression import SelectOfScalar
@@ -25,6 +27,22 @@ PageLimit = Annotated[int | None, Query(ge=1, description="Page size (default 50
 PageCursor = Annotated[
     str | None, Query(max_length=200, description="next_cursor of the previous page")
 ]
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """The envelope of every list: ``{"items": [...], "next_cursor": "..." | null}``."""
+
+    items: list[T]
+    next_cursor: str | None
+
+    @classmethod
+    def model_parametrized_name(cls, params: tuple[Any, ...]) -> str:
+        # Page[CohortSessionPublic] is "CohortSessionPage" in the OpenAPI document
+        name: str = getattr(params[0], "__name__", "Item")
+        return name.removesuffix("Public") + "Page"
 
 
 @dataclass(frozen=True)
@@ -48,17 +66,26 @@ def decode_cursor(token: str | None, sort: str) -> Cursor | None:
         if not isinstance(ident, str) or not isinstance(sort_of, str):
             raise ValueError("bad cursor")
     except Exception as exc:
-        raise _bad_cursor("The cursor is not one this service gave out.") from exc
+        raise bad_cursor() from exc
     if sort_of != sort:
-        raise _bad_cursor("The cursor belongs to another sort order; start again without it.")
+        raise bad_cursor(
+            "The cursor belongs to another sort order; start again without it.",
+            "Cursor ini milik urutan lain; mulai lagi tanpa cursor.",
+        )
     return Cursor(sort_of, key, ident)
 
 
-def _bad_cursor(msg: str) -> ProblemError:
+def bad_cursor(
+    msg: str = "The cursor is not one this service gave out; "
+    "send next_cursor exactly as received, or start again without it.",
+    msg_id: str = "Cursor ini bukan pemberian layanan ini; kirim next_cursor persis seperti "
+    "yang diterima, atau mulai lagi tanpa cursor.",
+) -> ProblemError:
     return ProblemError(
         422,
         "invalid_cursor",
         msg,
+        detail_id=msg_id,
         errors=[{"loc": ["query", "cursor"], "msg": msg, "type": "invalid_cursor"}],
     )
 
@@ -114,3 +141,31 @@ def id_page(
         return rows, None
     rows = rows[:limit]
     return rows, encode_cursor("id", None, str(rows[-1].id))  # type: ignore[attr-defined]
+
+
+def keyset_page(
+    session: Session,
+    statement: SelectOfScalar[M],
+    model: type[M],
+    *,
+    sort: str,
+    column: Any,
+    parse: Callable[[Any], Any],
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[M], str | None]:
+    """One page in (``column``, id) order and the next cursor; ``parse`` reads the key back."""
+    pk: Any = model.id  # type: ignore[attr-defined]
+    position = decode_cursor(cursor, sort)
+    if position is not None:
+        try:
+            key = parse(position.key)
+        except (TypeError, ValueError) as exc:
+            raise bad_cursor() from exc
+        statement = statement.where(after(column, pk, key, position.id, descending=False))
+    rows = list(session.exec(statement.order_by(column, pk).limit(limit + 1)))
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    last = rows[-1]
+    return rows, encode_cursor(sort, getattr(last, column.key), str(last.id))  # type: ignore[attr-defined]

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, Enum, TypeDecorator
 from sqlalchemy.engine import Dialect
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 
@@ -65,11 +65,6 @@ def created_at_field() -> Any:
 
 def updated_at_field() -> Any:
     return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
-
-
-class Timestamped(SQLModel):
-    created_at: datetime = created_at_field()
-    updated_at: datetime = updated_at_field()
 
 
 def enum_type(enum_cls: type[StrEnum]) -> Enum:

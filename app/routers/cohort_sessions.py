@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import TypeAdapter
 
 from app.core.errors import error_responses
 from app.core.etag import json_response, list_etag
+from app.core.pagination import Page, PageCursor, PageLimit, clamp_limit, link_header
 from app.deps import AgencyAdmin, IfMatch, IfNoneMatch, OptionalPrincipal, SessionDep
 from app.models.cohort import CohortSessionCreate, CohortSessionPublic, CohortSessionUpdate
 from app.services import cohort_sessions as service
 
 router = APIRouter(tags=["sessions"])
 _ONE = TypeAdapter(CohortSessionPublic)
-_MANY = TypeAdapter(list[CohortSessionPublic])
 _DOC: dict[int | str, dict[str, Any]] = {
     200: {"model": CohortSessionPublic, "description": "The session; ETag header set."}
 }
@@ -39,23 +39,41 @@ def _reply(found: tuple[CohortSessionPublic, str], *, status_code: int = 200) ->
 @router.get(
     "/cohorts/{cohort_id}/sessions",
     name="sessions-list",
-    summary="A cohort's sessions in time order",
+    summary="A cohort's sessions in time order, a page at a time",
     responses={
-        200: {"model": list[CohortSessionPublic]},
+        200: {"model": Page[CohortSessionPublic], "description": 'A page; `Link: rel="next"`.'},
         304: {"description": "Not modified"},
-        **error_responses(401, 404),
+        **error_responses(401, 404, 422),
     },
 )
 def list_sessions(
+    request: Request,
     cohort_id: str,
     principal: OptionalPrincipal,
     session: SessionDep,
+    limit: PageLimit = None,
+    cursor: PageCursor = None,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    items = service.list_sessions(session=session, principal=principal, cohort_id=cohort_id)
+    items, next_cursor = service.list_sessions(
+        session=session,
+        principal=principal,
+        cohort_id=cohort_id,
+        limit=clamp_limit(limit),
+        cursor=cursor,
+    )
+    page = Page[CohortSessionPublic](items=items, next_cursor=next_cursor)
     # starts_at carries the cohort's offset, which a zone change alters
-    etag = list_etag([cohort_id, *(f"{i.id}:{i.version}:{i.starts_at.isoformat()}" for i in items)])
-    return json_response(_MANY.dump_json(items), etag, if_none_match=if_none_match)
+    etag = list_etag(
+        [cohort_id, cursor, next_cursor]
+        + [f"{i.id}:{i.version}:{i.starts_at.isoformat()}" for i in items]
+    )
+    return json_response(
+        page.model_dump_json(),
+        etag,
+        if_none_match=if_none_match,
+        headers=link_header(request, next_cursor),
+    )
 
 
 @router.get(

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import TypeAdapter
 
 from app.core.errors import error_responses
 from app.core.etag import json_response, list_etag
+from app.core.pagination import Page, PageCursor, PageLimit, clamp_limit, link_header
 from app.deps import AgencyAdmin, IfMatch, IfNoneMatch, OptionalPrincipal, SessionDep
 from app.models.curriculum import CurriculumCreate, CurriculumPublic, CurriculumUpdate
 from app.services import curricula as service
 
 router = APIRouter(tags=["curricula"])
 _ONE = TypeAdapter(CurriculumPublic)
-_MANY = TypeAdapter(list[CurriculumPublic])
 _DOC: dict[int | str, dict[str, Any]] = {
     200: {"model": CurriculumPublic, "description": "The version; ETag header set."}
 }
@@ -42,24 +42,41 @@ def _reply(
 @router.get(
     "/courses/{course_id}/curricula",
     name="curricula-list",
-    summary="Curriculum versions (published ones publicly; drafts for the owning agency)",
+    summary="Curriculum versions, oldest first (published ones publicly; drafts for the "
+    "owning agency), a page at a time",
     responses={
-        200: {"model": list[CurriculumPublic]},
+        200: {"model": Page[CurriculumPublic], "description": 'A page; `Link: rel="next"`.'},
         304: {"description": "Not modified"},
-        **error_responses(401, 404),
+        **error_responses(401, 404, 422),
     },
 )
 def list_curricula(
+    request: Request,
     course_id: str,
     principal: OptionalPrincipal,
     session: SessionDep,
+    limit: PageLimit = None,
+    cursor: PageCursor = None,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    items = service.list_curricula(session=session, principal=principal, course_id=course_id)
-    etag = list_etag(
-        [course_id, *(f"{c.id}:{c.updated_at.isoformat()}:{c.total_hours}" for c in items)]
+    items, next_cursor = service.list_curricula(
+        session=session,
+        principal=principal,
+        course_id=course_id,
+        limit=clamp_limit(limit),
+        cursor=cursor,
     )
-    return json_response(_MANY.dump_json(items), etag, if_none_match=if_none_match)
+    page = Page[CurriculumPublic](items=items, next_cursor=next_cursor)
+    etag = list_etag(
+        [course_id, cursor, next_cursor]
+        + [f"{c.id}:{c.updated_at.isoformat()}:{c.total_hours}" for c in items]
+    )
+    return json_response(
+        page.model_dump_json(),
+        etag,
+        if_none_match=if_none_match,
+        headers=link_header(request, next_cursor),
+    )
 
 
 @router.get(

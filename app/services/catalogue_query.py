@@ -1,7 +1,7 @@
-"""Catalogue list queries: filters, visibility and keyset pages for courses and cohorts.
+"""Catalogue list queries: filters and keyset pages for courses and cohorts.
 
 Cohorts come out as rows joined with their course's title; the course list lives
-in course_list.py (it is the hot one).
+in course_list.py (it is the hot one). Who sees which row is visibility.py's.
 """
 
 from __future__ import annotations
@@ -11,16 +11,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Select, and_, exists, or_, select, true, union_all
+from sqlalchemy import Connection, Select, exists, or_, select, union_all
 
 from app.core.errors import ProblemError
 from app.core.etag import list_etag
-from app.core.pagination import after, decode_cursor, encode_cursor
+from app.core.pagination import after, bad_cursor, decode_cursor, encode_cursor
 from app.core.security import Principal
 from app.models import Agency, Cohort, Course, Curriculum, CurriculumModule
 from app.models.catalogue import search_text
-from app.models.cohort import CohortStatus
-from app.models.course import CourseStatus
+from app.services import visibility
 
 if TYPE_CHECKING:
     from app.services.cohorts import CohortFilters
@@ -84,6 +83,7 @@ def _sort_spec(sorts: dict[str, SortSpec], sort: str) -> SortSpec:
             422,
             "validation_error",
             msg,
+            detail_id=f"sort harus salah satu dari: {', '.join(sorts)}.",
             errors=[{"loc": ["query", "sort"], "msg": msg, "type": "enum"}],
         )
     return sorts[sort]
@@ -93,7 +93,7 @@ def _parse_key(sorts: dict[str, SortSpec], sort: str, raw: Any) -> Any:
     try:
         return sorts[sort][2](raw)
     except (TypeError, ValueError) as exc:
-        raise ProblemError(422, "invalid_cursor", "The cursor is damaged.") from exc
+        raise bad_cursor() from exc
 
 
 def _keyset(
@@ -116,19 +116,6 @@ def _keyset(
 
 def _cursor_value(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date | datetime) else value
-
-
-def _cohort_branches(principal: Principal | None) -> list[Any]:
-    """Disjoint visibility branches (public runs of others; all of mine), one index each."""
-    public = and_(
-        C.status == CourseStatus.published.value,
-        H.status.not_in((CohortStatus.draft.value, CohortStatus.cancelled.value)),
-    )
-    if principal is None:
-        return [public]
-    if principal.is_platform_admin:
-        return [true()]
-    return [and_(public, H.agency_id != principal.agency_id), H.agency_id == principal.agency_id]
 
 
 def _cohort_conditions(f: CohortFilters) -> list[Any]:
@@ -183,7 +170,9 @@ def cohort_rows(
             cursor,
             limit,
         )
-        for branch in _cohort_branches(principal)
+        for branch in visibility.cohort_branches(
+            visibility.who(principal), principal.agency_id if principal else None
+        )
     ]
     stmt = parts[0]
     if len(parts) > 1:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
 from sqlmodel import Session, col
+from sqlmodel import select as sm_select
 
 from app.core.errors import not_found
 from app.core.etag import check_if_match, resource_etag
+from app.core.pagination import keyset_page
 from app.core.security import Principal
 from app.models import (
     Cohort,
@@ -165,18 +167,27 @@ def delete_session(
 
 
 def list_sessions(
-    *, session: Session, principal: Principal | None, cohort_id: str
-) -> list[CohortSessionPublic]:
+    *,
+    session: Session,
+    principal: Principal | None,
+    cohort_id: str,
+    limit: int,
+    cursor: str | None = None,
+) -> tuple[list[CohortSessionPublic], str | None]:
+    """One page of the cohort's sessions in time order, and the next cursor."""
     cohort, _ = visible_cohort(session=session, principal=principal, cohort_id=cohort_id)
-    items = list(
-        session.execute(
-            select(CohortSession)
-            .where(col(CohortSession.cohort_id) == cohort.id)
-            .order_by(col(CohortSession.starts_at), col(CohortSession.id))
-        ).scalars()
+    items, next_cursor = keyset_page(
+        session,
+        sm_select(CohortSession).where(col(CohortSession.cohort_id) == cohort.id),
+        CohortSession,
+        sort="starts_at",
+        column=col(CohortSession.starts_at),
+        parse=datetime.fromisoformat,
+        limit=limit,
+        cursor=cursor,
     )
     instructors = _instructors(session, [i.id for i in items])
-    return [public(i, instructors[i.id], cohort.timezone) for i in items]
+    return [public(i, instructors[i.id], cohort.timezone) for i in items], next_cursor
 
 
 def read_session(

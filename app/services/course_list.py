@@ -2,7 +2,7 @@
 
 Statements are built once per *shape* (who asks, sort, which filters, first page
 or not) with bind parameters, and reused: building SQLAlchemy statements costs
-more than running them. Visibility is split into disjoint branches
+more than running them. Visibility (visibility.py) is split into disjoint branches
 ("published" and "my agency's unpublished") that each walk their own index in
 keyset order; a UNION ALL merges the two short pages. A single ``OR`` would make
 the database sort every visible row for each page.
@@ -16,13 +16,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import (
     Connection,
     Integer,
-    and_,
     bindparam,
     exists,
     not_,
-    or_,
     select,
-    true,
     union_all,
 )
 
@@ -30,8 +27,7 @@ from app.core.etag import list_etag
 from app.core.pagination import after, decode_cursor, encode_cursor
 from app.core.security import Principal
 from app.models.cohort import CohortStatus
-from app.models.course import CourseStatus
-from app.models.curriculum import CurriculumStatus
+from app.services import visibility
 from app.services.catalogue_query import (
     COURSE_SORTS,
     C,
@@ -44,6 +40,7 @@ from app.services.catalogue_query import (
     _parse_key,
     _sort_spec,
 )
+from app.services.visibility import Who
 
 if TYPE_CHECKING:
     from app.services.courses import CourseFilters
@@ -60,27 +57,16 @@ FILTERS = (
     "starts_after",
     "starts_before",
 )
-_PUBLISHED = CourseStatus.published.value
-_HIDDEN_COHORTS = (CohortStatus.draft.value, CohortStatus.cancelled.value)
 _SHAPES: dict[tuple[Any, ...], Any] = {}
 
 
-def _who(principal: Principal | None) -> str:
-    if principal is None:
-        return "anonymous"
-    return "platform" if principal.is_platform_admin else "member"
-
-
-def _cohort_exists(who: str, *conditions: Any) -> Any:
-    visible: Any = H.status.not_in(_HIDDEN_COHORTS)
-    if who == "platform":
-        visible = true()
-    elif who == "member":
-        visible = or_(visible, H.agency_id == bindparam("me"))
+def _cohort_exists(who: Who, *conditions: Any) -> Any:
+    """A cohort of the course that the caller may see and that meets ``conditions``."""
+    visible = visibility.cohort_visible_sql(who, bindparam("me"))
     return exists().where(H.course_id == C.id, visible, *conditions)
 
 
-def _conditions(who: str, present: tuple[str, ...], has_open: bool | None) -> list[Any]:
+def _conditions(who: Who, present: tuple[str, ...], has_open: bool | None) -> list[Any]:
     out: list[Any] = []
     for name in present:
         if name == "q":
@@ -95,10 +81,10 @@ def _conditions(who: str, present: tuple[str, ...], has_open: bool | None) -> li
             out.append(_cohort_exists(who, H.starts_on >= bindparam("starts_after")))
         elif name == "starts_before":
             out.append(_cohort_exists(who, H.starts_on <= bindparam("starts_before")))
-        elif name == "mode":
+        elif name == "mode":  # the latest published version: the one `modes` shows
             out.append(
                 exists()
-                .where(K.course_id == C.id, K.status == CurriculumStatus.published.value)
+                .where(K.course_id == C.id, K.version == C.published_curriculum_version)
                 .where(M.curriculum_id == K.id, M.mode == bindparam("mode"))
             )
     if has_open is not None:
@@ -107,16 +93,8 @@ def _conditions(who: str, present: tuple[str, ...], has_open: bool | None) -> li
     return out
 
 
-def _branches(who: str) -> list[Any]:
-    if who == "anonymous":
-        return [C.status == _PUBLISHED]
-    if who == "platform":
-        return [true()]
-    return [C.status == _PUBLISHED, and_(C.agency_id == bindparam("me"), C.status != _PUBLISHED)]
-
-
 def _build(
-    who: str, sort: str, paged: bool, present: tuple[str, ...], has_open: bool | None
+    who: Who, sort: str, paged: bool, present: tuple[str, ...], has_open: bool | None
 ) -> Any:
     column, descending, _ = COURSE_SORTS[sort]
     conditions = _conditions(who, present, has_open)
@@ -128,7 +106,7 @@ def _build(
         return (col.desc(), ident.desc()) if descending else (col.asc(), ident.asc())
 
     limit = bindparam("limit", type_=Integer)
-    branches = _branches(who)
+    branches = visibility.course_branches(who, bindparam("me"))
     # The sort key is not fetched per row: the last row's key is read from its JSON.
     extra = (column.label("sort_key"),) if len(branches) > 1 else ()
     parts = [
@@ -158,7 +136,7 @@ def course_page(
     limit: int,
 ) -> Page:
     _sort_spec(COURSE_SORTS, sort)
-    who = _who(principal)
+    who = visibility.who(principal)
     present = tuple(name for name in FILTERS if getattr(filters, name) is not None)
     decoded = decode_cursor(cursor, sort)
     shape = (who, sort, decoded is not None, present, filters.has_open_cohort)
@@ -168,7 +146,7 @@ def course_page(
     params: dict[str, Any] = {name: getattr(filters, name) for name in present}
     if "q" in params:
         params["q"] = _like(params["q"])
-    if who == "member":
+    if who is Who.member:
         assert principal is not None
         params["me"] = principal.agency_id
     if decoded is not None:

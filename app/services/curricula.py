@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from app.core.db import commit_or_409
 from app.core.errors import ProblemError, not_found
 from app.core.etag import check_if_match, resource_etag
+from app.core.pagination import keyset_page
 from app.core.security import Principal
 from app.models import Course, Curriculum, CurriculumModule
 from app.models.base import utcnow
@@ -24,9 +25,10 @@ from app.models.curriculum import (
     ModuleIn,
     ModulePublic,
 )
+from app.services import visibility
 from app.services.courses import refresh_doc
 from app.services.tenancy import get_owned
-from app.services.visibility import course_visible, owns
+from app.services.visibility import course_visible
 
 Saved = tuple[CurriculumPublic, str]  # what every service here returns: the version and its ETag
 
@@ -88,13 +90,28 @@ def _visible_course(session: Session, principal: Principal | None, course_id: st
 
 
 def list_curricula(
-    *, session: Session, principal: Principal | None, course_id: str
-) -> list[CurriculumPublic]:
+    *,
+    session: Session,
+    principal: Principal | None,
+    course_id: str,
+    limit: int,
+    cursor: str | None = None,
+) -> tuple[list[CurriculumPublic], str | None]:
+    """One page of the course's versions the caller may see, oldest first, and the next cursor."""
     course = _visible_course(session, principal, course_id)
-    stmt = select(Curriculum).where(Curriculum.course_id == course.id)
-    if not owns(principal, course.agency_id):
-        stmt = stmt.where(Curriculum.status == CurriculumStatus.published)
-    curricula = list(session.exec(stmt.order_by(col(Curriculum.version))).all())
+    visible = visibility.curriculum_visible_sql(
+        visibility.who(principal), principal.agency_id if principal else None
+    )
+    curricula, next_cursor = keyset_page(
+        session,
+        select(Curriculum).where(Curriculum.course_id == course.id, visible),
+        Curriculum,
+        sort="version",
+        column=col(Curriculum.version),
+        parse=int,
+        limit=limit,
+        cursor=cursor,
+    )
     modules: dict[str, list[CurriculumModule]] = defaultdict(list)
     if curricula:
         for m in session.exec(
@@ -103,7 +120,7 @@ def list_curricula(
             .order_by(col(CurriculumModule.position))
         ):
             modules[m.curriculum_id].append(m)
-    return [public(c, modules[c.id], course) for c in curricula]
+    return [public(c, modules[c.id], course) for c in curricula], next_cursor
 
 
 def _saved(curriculum: Curriculum, modules: list[CurriculumModule], course: Course) -> Saved:
@@ -117,8 +134,8 @@ def get_curriculum(
     curriculum = session.exec(
         select(Curriculum).where(Curriculum.course_id == course.id, Curriculum.version == version)
     ).first()
-    if curriculum is None or (
-        curriculum.status != CurriculumStatus.published and not owns(principal, course.agency_id)
+    if curriculum is None or not visibility.curriculum_visible(
+        principal, course.agency_id, curriculum.status.value
     ):
         raise not_found("curriculum version", f"{course_id}/{version}")
     return _saved(curriculum, _modules(session, curriculum.id), course)

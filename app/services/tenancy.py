@@ -1,7 +1,10 @@
-"""The one place that applies the caller's agency to queries.
+"""Ownership: the one place that limits a query to the caller's own agency.
 
-Another agency's object is answered as 404 (never 403) so its existence is not
-disclosed. Platform admins act across agencies.
+Used for every write (a row is locked and changed only if it is the caller's
+agency's) and for rows only their agency may read at all (users, agencies).
+Who may *read* catalogue rows, where published ones are public, is decided in
+services/visibility.py instead. Another agency's object is answered as 404
+(never 403) so its existence is not disclosed. Platform admins act across agencies.
 """
 
 from __future__ import annotations

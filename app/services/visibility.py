@@ -1,12 +1,61 @@
-"""Who may see which catalogue rows: published for everyone, drafts for the owning agency."""
+"""Who may see which catalogue rows: the one home of the rule, in Python and in SQL.
+
+Callers are anonymous, a member of an agency (any role; a partner agency named
+in a course's ``partner_agency_ids`` is just another member) or a platform admin.
+
+=====================  ===========================  ====================================
+row                    anonymous / other agency     owning agency, platform admin
+=====================  ===========================  ====================================
+course                 published only               every status (draft, archived too)
+cohort                 course published and cohort  every status
+                       not draft/cancelled
+curriculum version     published only (of a         every status
+                       visible course)
+session                as its cohort                as its cohort
+=====================  ===========================  ====================================
+
+Each rule has a Python form (for a row already loaded: single reads) and an SQL
+form (for lists and filters) side by side; tests/test_visibility_rule.py checks
+they agree on every status for every kind of caller. The SQL forms take ``me``,
+the caller's agency id as a value or a bind parameter (cached statements).
+Besides the single predicate, the lists use *branches*: the same set split into
+disjoint conditions that each walk one index in keyset order (UNION ALL).
+"""
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import and_, or_, true
+
 from app.core.security import Principal
+from app.models import Cohort, Course, Curriculum
 from app.models.cohort import CohortStatus
 from app.models.course import CourseStatus
+from app.models.curriculum import CurriculumStatus
 
+C = Course.__table__.c  # type: ignore[attr-defined]
+H = Cohort.__table__.c  # type: ignore[attr-defined]
+K = Curriculum.__table__.c  # type: ignore[attr-defined]
+
+PUBLISHED = CourseStatus.published.value
 HIDDEN_COHORT_STATUSES = (CohortStatus.draft.value, CohortStatus.cancelled.value)
+
+
+class Who(StrEnum):
+    anonymous = "anonymous"
+    member = "member"
+    platform = "platform"
+
+
+def who(principal: Principal | None) -> Who:
+    if principal is None:
+        return Who.anonymous
+    return Who.platform if principal.is_platform_admin else Who.member
+
+
+# --- Python forms ------------------------------------------------------------------
 
 
 def owns(principal: Principal | None, agency_id: str) -> bool:
@@ -16,7 +65,7 @@ def owns(principal: Principal | None, agency_id: str) -> bool:
 
 
 def course_visible(principal: Principal | None, agency_id: str, status: str) -> bool:
-    return status == CourseStatus.published.value or owns(principal, agency_id)
+    return status == PUBLISHED or owns(principal, agency_id)
 
 
 def cohort_visible(
@@ -24,4 +73,49 @@ def cohort_visible(
 ) -> bool:
     if owns(principal, agency_id):
         return True
-    return course_status == CourseStatus.published.value and status not in HIDDEN_COHORT_STATUSES
+    return course_status == PUBLISHED and status not in HIDDEN_COHORT_STATUSES
+
+
+def curriculum_visible(principal: Principal | None, course_agency_id: str, status: str) -> bool:
+    """A version of a course the caller may already see."""
+    return status == CurriculumStatus.published.value or owns(principal, course_agency_id)
+
+
+# --- SQL forms (over the tables C course, H cohort, K curriculum) ---------------------
+
+
+def course_branches(caller: Who, me: Any = None) -> list[Any]:
+    """Disjoint conditions on C whose union is the visible courses."""
+    if caller is Who.anonymous:
+        return [C.status == PUBLISHED]
+    if caller is Who.platform:
+        return [true()]
+    return [C.status == PUBLISHED, and_(C.agency_id == me, C.status != PUBLISHED)]
+
+
+def course_visible_sql(caller: Who, me: Any = None) -> Any:
+    return or_(*course_branches(caller, me))
+
+
+def cohort_branches(caller: Who, me: Any = None) -> list[Any]:
+    """Disjoint conditions on H joined (or correlated) with its course C."""
+    public = and_(C.status == PUBLISHED, H.status.not_in(HIDDEN_COHORT_STATUSES))
+    if caller is Who.anonymous:
+        return [public]
+    if caller is Who.platform:
+        return [true()]
+    return [and_(public, H.agency_id != me), H.agency_id == me]
+
+
+def cohort_visible_sql(caller: Who, me: Any = None) -> Any:
+    return or_(*cohort_branches(caller, me))
+
+
+def curriculum_visible_sql(caller: Who, me: Any = None) -> Any:
+    """Versions (K) of a course the caller may see (K.agency_id is the course's agency)."""
+    published = K.status == CurriculumStatus.published.value
+    if caller is Who.anonymous:
+        return published
+    if caller is Who.platform:
+        return true()
+    return or_(published, K.agency_id == me)
