@@ -48,7 +48,7 @@ def test_parallel_overlapping_sessions_in_one_cohort_give_one_201_and_409s(
     assert statuses == [201] + [409] * (count - 1), [r.text for r in responses]
     assert all(r.json()["code"] == "session_overlap" for r in responses if r.status_code == 409)
     listed = httpx.get(url, headers=headers, timeout=30).json()
-    assert len(listed) == 1
+    assert len(listed["items"]) == 1
 
 
 @pytest.mark.slow
