@@ -26,6 +26,9 @@ run: $(VENV)/.installed  ## migrate the SQLite file, load demo data once, serve 
 migrate: $(VENV)/.installed
 	$(BIN)/bangkom migrate
 
+# The suite runs in a random order every time (pytest-randomly; the header prints the
+# seed: replay an order with PYTEST_ARGS="-p randomly --randomly-seed=N"). It also passes
+# split over processes: PYTEST_ARGS="-n 2" (pytest-xdist; one PostgreSQL database a worker).
 test: $(VENV)/.installed-dev  ## the whole suite on SQLite (installs Chromium for the docs test)
 	@./scripts/chromium.sh || echo "could not install chromium; the browser test will say so"
 	BANGKOM_DEMO_DATA=false $(BIN)/pytest $(PYTEST_ARGS)
