@@ -31,8 +31,10 @@ from app.routers import (
 
 DESCRIPTION = """\
 Bangkom holds the catalogue of competency-development training for Indonesian
-civil servants (ASN): courses with JP curricula, cohorts (*angkatan*), learners,
-enrolments and progress, and lets LMS platforms and apps sync with it.
+civil servants (ASN): courses, their JP curricula by learning mode, cohorts
+(*angkatan*) and their sessions, and the agencies and accounts that manage them.
+Published courses are public; LMS platforms, apps and scripts read and write the
+rest with OAuth 2.0 bearer tokens.
 
 Errors are `application/problem+json` (RFC 9457) with a stable `code`;
 send `Accept-Language: id` for Bahasa Indonesia.
