@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from app.models import LoginAttempt
 from app.models.base import utcnow
-from tests.conftest import _serve, _stop
+from tests.conftest import serve, stop
 from tests.factories import PASSWORD, make_agency, make_user
 from tests.test_concurrency import _race
 
@@ -73,9 +73,9 @@ def test_x_forwarded_for_from_an_untrusted_peer_does_not_reset_the_limit(
 @pytest.fixture
 def proxied_server(engine: Any) -> Iterator[str]:
     """The real service behind a trusted proxy on the loopback address."""
-    proc, base = _serve({"BANGKOM_TRUSTED_PROXIES": "127.0.0.1"})
+    proc, base = serve({"BANGKOM_TRUSTED_PROXIES": "127.0.0.1"})
     yield base
-    _stop(proc)
+    stop(proc)
 
 
 @pytest.mark.slow
