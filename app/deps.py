@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -13,7 +11,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
 from app.core.config import Settings, get_settings
-from app.core.db import get_engine, new_session, pool_capacity, session_scope
+from app.core.db import new_session, session_scope
 from app.core.errors import ProblemError
 from app.core.security import Principal, TokenError, decode_access_token
 from app.services import auth
@@ -21,55 +19,41 @@ from app.services import auth
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def _gate(request: Request) -> asyncio.Semaphore:
-    loop = asyncio.get_running_loop()
-    state = request.app.state
-    gate: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = getattr(
-        state, "db_gate", None
-    )
-    if gate is None or gate[0] is not loop:  # one per event loop (tests start several)
-        gate = (loop, asyncio.Semaphore(pool_capacity(get_engine())))
-        state.db_gate = gate
-    return gate[1]
+async def _db_admission() -> AsyncIterator[None]:
+    """Holds one of the ``db_pool_size`` admissions to the database until the response is sent.
 
+    FastAPI counts it (``max_concurrency``) and makes the rest wait without a thread or
+    a connection. Without admission the pool deadlocks under load: a sync route runs
+    (and FastAPI validates its response) in the thread pool while the request's session
+    holds its connection; when every thread is a route waiting for a connection and
+    every connection belongs to a request waiting for a thread, nothing moves until
+    pool_timeout.
 
-@asynccontextmanager
-async def db_gate(request: Request) -> AsyncIterator[None]:
-    """Admission to the database: as many requests at once as the pool has connections.
-
-    Every database use in a request goes through here (``SessionDep`` does; async routes
-    that query inline wrap the query in ``async with db_gate(request)``). Without it the
-    pool deadlocks under load: FastAPI validates a sync route's response in the thread
-    pool *after* the route returned, while the request's session still holds its
-    connection; when every thread is a route waiting for a connection and every
-    connection belongs to a request waiting for a thread, nothing moves until
-    pool_timeout. Waiting here costs neither a thread nor a connection.
-
-    Re-entrant within a request: a route that declares ``SessionDep`` before its
-    principal holds the gate (its session has no connection yet, sessions connect
-    lazily) when the principal's account state is loaded. Taking a second permit there
-    deadlocked the worker once every permit was held by such a request.
+    Requests that are admitted hold at most ``db_pool_size`` connections. Database work
+    outside admission (the token's account look-up on a cache miss, /health/ready) runs
+    in the thread pool, so it holds at most ``threadpool_size`` connections, and the
+    engine's pool has room for both (app/core/db.py sizes it so): a thread never waits
+    for a connection, so nothing needs to take a second admission within a request. The
+    hand-made re-entrant gate this replaces existed only because the account look-up took
+    one; with a route declaring ``SessionDep`` before its principal, every admission was
+    held by a request waiting for a second one.
     """
-    if getattr(request.state, "db_gate_held", False):
-        yield
-        return
-    async with _gate(request):
-        request.state.db_gate_held = True
-        try:
-            yield
-        finally:
-            request.state.db_gate_held = False
+    yield
 
 
-async def get_session(request: Request) -> AsyncIterator[Session]:
-    """One session per request; unsafe methods take the SQLite write lock up front."""
-    async with db_gate(request):
-        session = new_session(write=request.method not in _READ_METHODS)
-        try:
-            yield session
-        finally:
-            # A limiter of its own: closing must never wait for a busy thread pool.
-            await anyio.to_thread.run_sync(session.close, limiter=anyio.CapacityLimiter(1))
+DbAdmission = Annotated[None, Depends(_db_admission, max_concurrency=get_settings().db_pool_size)]
+"""Declare it on a route that uses the database without a ``SessionDep``."""
+
+
+async def get_session(_admitted: DbAdmission, request: Request) -> AsyncIterator[Session]:
+    """One session per request, behind admission; unsafe methods take the SQLite write lock
+    up front."""
+    session = new_session(write=request.method not in _READ_METHODS)
+    try:
+        yield session
+    finally:
+        # A limiter of its own: closing must never wait for a busy thread pool.
+        await anyio.to_thread.run_sync(session.close, limiter=anyio.CapacityLimiter(1))
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -108,7 +92,7 @@ async def optional_principal(
 
     Async on purpose: with a verified token and the account state cached (the common
     case) it costs microseconds and no thread-pool hop; on a cache miss the account is
-    read in a worker thread behind the database gate.
+    read in a worker thread, outside database admission (see ``_db_admission``).
     """
     if "access_token" in request.query_params:
         raise _unauthorized(
@@ -134,8 +118,7 @@ async def optional_principal(
         ttl = get_settings().auth_recheck_seconds
         hit, state = auth.cached_account_state(principal.subject, ttl)
         if not hit:
-            async with db_gate(request):
-                state = await anyio.to_thread.run_sync(_load_account_state, principal.subject, ttl)
+            state = await anyio.to_thread.run_sync(_load_account_state, principal.subject, ttl)
         checked = auth.check_principal(principal, state)
     if checked is None:
         raise _unauthorized(

@@ -8,8 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from sqlalchemy import Engine
 from sqlmodel import Session
 
+from app.core.config import get_settings
 from tests.factories import auth_headers, make_agency, make_user
 
 
@@ -84,3 +86,21 @@ def test_first_requests_of_a_new_token_do_not_deadlock_a_small_pool(
     with ThreadPoolExecutor(max_workers=32) as pool:
         statuses = list(pool.map(fetch, range(64)))
     assert statuses == [200] * 64
+
+
+def test_pool_lends_a_connection_to_every_admitted_request_and_every_worker_thread(
+    engine: Engine,
+) -> None:
+    # Admission (app/deps.py) lets db_pool_size requests at the database; the account
+    # look-up of a new token and /health/ready run outside it, one per worker thread.
+    # If the pool could not lend all of them a connection at once, a worker thread
+    # would wait for one held by a request that waits for a thread.
+    settings = get_settings()
+    held = []
+    try:
+        for _ in range(settings.db_pool_size + settings.threadpool_size):
+            held.append(engine.pool.connect())  # raises TimeoutError when the pool is dry
+    finally:
+        for conn in held:
+            conn.close()
+    assert len(held) == settings.db_pool_size + settings.threadpool_size

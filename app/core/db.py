@@ -19,7 +19,6 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
 
 from app.core.config import Settings, get_settings
@@ -28,7 +27,11 @@ WRITE_OPTION = "bangkom_write"
 
 
 def build_engine(settings: Settings) -> Engine:
+    """The pool holds ``db_pool_size`` connections for requests admitted to the database
+    (app/deps.py) plus one per worker thread (``threadpool_size``) for database work done
+    outside admission, so a thread never waits for a connection (see ``_db_admission``)."""
     url = make_url(settings.database_url)
+    headroom = settings.threadpool_size
     if url.get_backend_name() == "sqlite":
         database = url.database or ""
         if database and database != ":memory:":
@@ -40,7 +43,7 @@ def build_engine(settings: Settings) -> Engine:
                 "timeout": settings.sqlite_busy_timeout_ms / 1000,
             },
             pool_size=settings.db_pool_size,
-            max_overflow=0,
+            max_overflow=headroom,
             pool_timeout=30,
         )
         _configure_sqlite(engine, settings)
@@ -48,7 +51,7 @@ def build_engine(settings: Settings) -> Engine:
     return create_engine(
         url,
         pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
+        max_overflow=headroom,
         pool_pre_ping=True,
     )
 
@@ -70,15 +73,6 @@ def _configure_sqlite(engine: Engine, settings: Settings) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")
-
-
-def pool_capacity(engine: Engine) -> int:
-    """How many connections the engine's pool hands out at most."""
-    pool = engine.pool
-    if isinstance(pool, QueuePool):
-        overflow = pool._max_overflow  # noqa: SLF001 (no public accessor)
-        return pool.size() + overflow if overflow >= 0 else 1_000_000
-    return 1_000_000
 
 
 @lru_cache
