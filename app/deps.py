@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
@@ -85,6 +86,35 @@ def _load_account_state(user_id: str, ttl: float) -> Any:
         return auth.load_account_state(session, user_id, ttl)
 
 
+_loading: dict[str, asyncio.Task[Any]] = {}
+
+
+async def _account_state(user_id: str, ttl: float) -> Any:
+    """The account's state read from the database, once per account at a time.
+
+    The cached state of a busy token expires for all its in-flight requests at the same
+    moment; each used to start its own look-up, and 64 of them (8 threads, the GIL, one
+    connection each) stalled the worker for 100-250 ms every ``auth_recheck_seconds``: the
+    p99 of the token rows in ``make bench``. Now the first miss reads and the others wait
+    for its answer. The read runs in a task of its own, so a client that goes away does
+    not cancel it for the others.
+    """
+    loop = asyncio.get_running_loop()
+    task = _loading.get(user_id)
+    if task is None or task.get_loop() is not loop:  # one per event loop (tests run several)
+        task = loop.create_task(anyio.to_thread.run_sync(_load_account_state, user_id, ttl))
+        _loading[user_id] = task
+
+        def done(finished: asyncio.Task[Any]) -> None:
+            if _loading.get(user_id) is finished:
+                del _loading[user_id]
+            if not finished.cancelled():
+                finished.exception()  # retrieved here even if every waiter went away
+
+        task.add_done_callback(done)
+    return await asyncio.shield(task)
+
+
 async def optional_principal(
     request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> Principal | None:
@@ -92,7 +122,8 @@ async def optional_principal(
 
     Async on purpose: with a verified token and the account state cached (the common
     case) it costs microseconds and no thread-pool hop; on a cache miss the account is
-    read in a worker thread, outside database admission (see ``_db_admission``).
+    read once in a worker thread (``_account_state``), outside database admission (see
+    ``_db_admission``).
     """
     if "access_token" in request.query_params:
         raise _unauthorized(
@@ -118,7 +149,7 @@ async def optional_principal(
         ttl = get_settings().auth_recheck_seconds
         hit, state = auth.cached_account_state(principal.subject, ttl)
         if not hit:
-            state = await anyio.to_thread.run_sync(_load_account_state, principal.subject, ttl)
+            state = await _account_state(principal.subject, ttl)
         checked = auth.check_principal(principal, state)
     if checked is None:
         raise _unauthorized(
