@@ -80,9 +80,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=operation_id,
     )
     install_error_handlers(app)
+    # Probes first: FastAPI tries every route of every router before it, and behind the
+    # eight /v1 routers /health/live spent a third of its CPU in failed matches (py-spy).
+    # Three exact paths in front cost an API request next to nothing.
+    app.include_router(health.router)
     for router in V1_ROUTERS:
         app.include_router(router, prefix="/v1")
-    app.include_router(health.router)
     app.include_router(well_known.router)
     install_openapi(app)
 
