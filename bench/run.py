@@ -104,8 +104,9 @@ def bench_env(database_url: str) -> dict[str, str]:
     return env
 
 
-def postgres_url() -> str:
-    """The local PostgreSQL (installed and started by scripts/postgres.sh), emptied."""
+def postgres_url() -> tuple[str, str]:
+    """The local PostgreSQL (installed and started by scripts/postgres.sh), emptied, and
+    its server version."""
     out = subprocess.run(
         [str(ROOT / "scripts" / "postgres.sh"), PG_DATABASE],
         cwd=ROOT,
@@ -124,8 +125,9 @@ def postgres_url() -> str:
     with engine.begin() as conn:  # a fresh schema: the setup hooks insert fixed codes
         conn.execute(text("DROP SCHEMA public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
+        version = str(conn.execute(text("SHOW server_version")).scalar())
     engine.dispose()
-    return url
+    return url, version
 
 
 def prepare_database(env: dict[str, str], rows: list[Row]) -> dict[str, str]:
@@ -248,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bangkom-bench-") as tmp:
         urls = {"sqlite": f"sqlite:///{Path(tmp) / 'bench.db'}"}
         if "postgresql" in engines:
-            urls["postgresql"] = postgres_url()
+            urls["postgresql"], pg_version = postgres_url()
+            facts.insert(5, ("postgresql", f"{pg_version} (local, fsync off)"))
         variables: dict[str, dict[str, str]] = {}
         envs: dict[str, dict[str, str]] = {}
         for engine in engines:
