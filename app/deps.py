@@ -20,35 +20,8 @@ from app.services import auth
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-async def _db_admission() -> AsyncIterator[None]:
-    """Holds one of the ``db_pool_size`` admissions to the database until the response is sent.
-
-    FastAPI counts it (``max_concurrency``) and makes the rest wait without a thread or
-    a connection. Without admission the pool deadlocks under load: a sync route runs
-    (and FastAPI validates its response) in the thread pool while the request's session
-    holds its connection; when every thread is a route waiting for a connection and
-    every connection belongs to a request waiting for a thread, nothing moves until
-    pool_timeout.
-
-    Requests that are admitted hold at most ``db_pool_size`` connections. Database work
-    outside admission (the token's account look-up on a cache miss, /health/ready) runs
-    in the thread pool, so it holds at most ``threadpool_size`` connections, and the
-    engine's pool has room for both (app/core/db.py sizes it so): a thread never waits
-    for a connection, so nothing needs to take a second admission within a request. The
-    hand-made re-entrant gate this replaces existed only because the account look-up took
-    one; with a route declaring ``SessionDep`` before its principal, every admission was
-    held by a request waiting for a second one.
-    """
-    yield
-
-
-DbAdmission = Annotated[None, Depends(_db_admission, max_concurrency=get_settings().db_pool_size)]
-"""Declare it on a route that uses the database without a ``SessionDep``."""
-
-
-async def get_session(_admitted: DbAdmission, request: Request) -> AsyncIterator[Session]:
-    """One session per request, behind admission; unsafe methods take the SQLite write lock
-    up front."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One session per request; unsafe methods take the SQLite write lock up front."""
     session = new_session(write=request.method not in _READ_METHODS)
     try:
         yield session
@@ -57,7 +30,24 @@ async def get_session(_admitted: DbAdmission, request: Request) -> AsyncIterator
         await anyio.to_thread.run_sync(session.close, limiter=anyio.CapacityLimiter(1))
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# Admission to the database: at most ``db_pool_size`` sessions at once; FastAPI makes the
+# rest wait without a thread or a connection, and holds the slot until the session is
+# closed (after the response is sent). Without it the pool deadlocks under load: a sync
+# route runs (and FastAPI validates its response) in the thread pool while the request's
+# session holds its connection; when every thread is a route waiting for a connection and
+# every connection belongs to a request waiting for a thread, nothing moves until
+# pool_timeout.
+#
+# Database work outside a session holds a connection only inside one synchronous call: in
+# a worker thread (the account look-up of a new token, /health/ready, a course read on
+# PostgreSQL), so at most ``threadpool_size`` at once, or on the event loop (a course
+# read on SQLite), one at a time. The engine's pool has room for all of that beyond the
+# admitted sessions (app/core/db.py), so it never waits for a connection and needs no
+# admission, and nothing takes a second slot within a request. (The hand-made
+# re-entrant gate this replaces existed because the account look-up took one: with a
+# route declaring SessionDep before its principal, every slot could be held by a request
+# waiting for a second.)
+SessionDep = Annotated[Session, Depends(get_session, max_concurrency=get_settings().db_pool_size)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 oauth2_scheme = OAuth2PasswordBearer(
@@ -123,7 +113,7 @@ async def optional_principal(
     Async on purpose: with a verified token and the account state cached (the common
     case) it costs microseconds and no thread-pool hop; on a cache miss the account is
     read once in a worker thread (``_account_state``), outside database admission (see
-    ``_db_admission``).
+    ``SessionDep``).
     """
     if "access_token" in request.query_params:
         raise _unauthorized(

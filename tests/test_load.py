@@ -96,19 +96,21 @@ def test_first_requests_of_a_new_token_do_not_deadlock_a_small_pool(
 def test_pool_lends_a_connection_to_every_admitted_request_and_every_worker_thread(
     engine: Engine,
 ) -> None:
-    # Admission (app/deps.py) lets db_pool_size requests at the database; the account
-    # look-up of a new token and /health/ready run outside it, one per worker thread.
-    # If the pool could not lend all of them a connection at once, a worker thread
-    # would wait for one held by a request that waits for a thread.
+    # Admission (SessionDep) lets db_pool_size sessions at the database; the account
+    # look-up of a new token, /health/ready and course reads run outside it, one per
+    # worker thread plus one on the event loop. If the pool could not lend all of them a
+    # connection at once, a worker thread would wait for one held by a request that
+    # waits for a thread, or the event loop would block on the pool.
     settings = get_settings()
+    wanted = settings.db_pool_size + settings.threadpool_size + 1
     held = []
     try:
-        for _ in range(settings.db_pool_size + settings.threadpool_size):
+        for _ in range(wanted):
             held.append(engine.pool.connect())  # raises TimeoutError when the pool is dry
     finally:
         for conn in held:
             conn.close()
-    assert len(held) == settings.db_pool_size + settings.threadpool_size
+    assert len(held) == wanted
 
 
 def test_requests_of_one_token_that_miss_the_account_cache_together_read_it_once(

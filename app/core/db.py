@@ -27,11 +27,12 @@ WRITE_OPTION = "bangkom_write"
 
 
 def build_engine(settings: Settings) -> Engine:
-    """The pool holds ``db_pool_size`` connections for requests admitted to the database
-    (app/deps.py) plus one per worker thread (``threadpool_size``) for database work done
-    outside admission, so a thread never waits for a connection (see ``_db_admission``)."""
+    """The pool holds ``db_pool_size`` connections for the sessions admitted to the
+    database (``SessionDep`` in app/deps.py), plus one per worker thread
+    (``threadpool_size``) and one for the event loop, for database work done outside a
+    session: that never waits for a connection."""
     url = make_url(settings.database_url)
-    headroom = settings.threadpool_size
+    headroom = settings.threadpool_size + 1
     if url.get_backend_name() == "sqlite":
         database = url.database or ""
         if database and database != ":memory:":
