@@ -217,6 +217,16 @@ def render_targets(goals: list[Target], res: dict[str, wrk.Result]) -> list[str]
             f"| {t.text} | {t.row} | {t.measure} {value:.2f} | {sign} {t.limit:g} | "
             f"{'met' if met else '**not met**'} |"
         )
+    if ceiling is not None and ceiling.p50_ms:
+        spread = ceiling.p99_ms / ceiling.p50_ms
+        lines.append(
+            f"| (reference, not a target) | {FASTAPI_CEILING} | p99/p50 {spread:.2f} | <= 3 | "
+            + (
+                "quiet enough to judge the p99 targets |"
+                if spread <= 3
+                else "**the ceiling itself is over 3: the machine is too busy to judge p99** |"
+            )
+        )
     return lines
 
 
