@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -13,7 +12,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
 from app.core.config import Settings, get_settings
-from app.core.db import get_engine, new_session, pool_capacity, session_scope
+from app.core.db import new_session, session_scope
 from app.core.errors import ProblemError
 from app.core.security import Principal, TokenError, decode_access_token
 from app.services import auth
@@ -21,58 +20,34 @@ from app.services import auth
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def _gate(request: Request) -> asyncio.Semaphore:
-    loop = asyncio.get_running_loop()
-    state = request.app.state
-    gate: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = getattr(
-        state, "db_gate", None
-    )
-    if gate is None or gate[0] is not loop:  # one per event loop (tests start several)
-        gate = (loop, asyncio.Semaphore(pool_capacity(get_engine())))
-        state.db_gate = gate
-    return gate[1]
-
-
-@asynccontextmanager
-async def db_gate(request: Request) -> AsyncIterator[None]:
-    """Admission to the database: as many requests at once as the pool has connections.
-
-    Every database use in a request goes through here (``SessionDep`` does; async routes
-    that query inline wrap the query in ``async with db_gate(request)``). Without it the
-    pool deadlocks under load: FastAPI validates a sync route's response in the thread
-    pool *after* the route returned, while the request's session still holds its
-    connection; when every thread is a route waiting for a connection and every
-    connection belongs to a request waiting for a thread, nothing moves until
-    pool_timeout. Waiting here costs neither a thread nor a connection.
-
-    Re-entrant within a request: a route that declares ``SessionDep`` before its
-    principal holds the gate (its session has no connection yet, sessions connect
-    lazily) when the principal's account state is loaded. Taking a second permit there
-    deadlocked the worker once every permit was held by such a request.
-    """
-    if getattr(request.state, "db_gate_held", False):
-        yield
-        return
-    async with _gate(request):
-        request.state.db_gate_held = True
-        try:
-            yield
-        finally:
-            request.state.db_gate_held = False
-
-
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """One session per request; unsafe methods take the SQLite write lock up front."""
-    async with db_gate(request):
-        session = new_session(write=request.method not in _READ_METHODS)
-        try:
-            yield session
-        finally:
-            # A limiter of its own: closing must never wait for a busy thread pool.
-            await anyio.to_thread.run_sync(session.close, limiter=anyio.CapacityLimiter(1))
+    session = new_session(write=request.method not in _READ_METHODS)
+    try:
+        yield session
+    finally:
+        # A limiter of its own: closing must never wait for a busy thread pool.
+        await anyio.to_thread.run_sync(session.close, limiter=anyio.CapacityLimiter(1))
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# Admission to the database: at most ``db_pool_size`` sessions at once; FastAPI makes the
+# rest wait without a thread or a connection, and holds the slot until the session is
+# closed (after the response is sent). Without it the pool deadlocks under load: a sync
+# route runs (and FastAPI validates its response) in the thread pool while the request's
+# session holds its connection; when every thread is a route waiting for a connection and
+# every connection belongs to a request waiting for a thread, nothing moves until
+# pool_timeout.
+#
+# Database work outside a session holds a connection only inside one synchronous call: in
+# a worker thread (the account look-up of a new token, /health/ready, a course read on
+# PostgreSQL), so at most ``threadpool_size`` at once, or on the event loop (a course
+# read on SQLite), one at a time. The engine's pool has room for all of that beyond the
+# admitted sessions (app/core/db.py), so it never waits for a connection and needs no
+# admission, and nothing takes a second slot within a request. (The hand-made
+# re-entrant gate this replaces existed because the account look-up took one: with a
+# route declaring SessionDep before its principal, every slot could be held by a request
+# waiting for a second.)
+SessionDep = Annotated[Session, Depends(get_session, max_concurrency=get_settings().db_pool_size)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 oauth2_scheme = OAuth2PasswordBearer(
@@ -101,6 +76,35 @@ def _load_account_state(user_id: str, ttl: float) -> Any:
         return auth.load_account_state(session, user_id, ttl)
 
 
+_loading: dict[str, asyncio.Task[Any]] = {}
+
+
+async def _account_state(user_id: str, ttl: float) -> Any:
+    """The account's state read from the database, once per account at a time.
+
+    The cached state of a busy token expires for all its in-flight requests at the same
+    moment; each used to start its own look-up: under ``make bench`` (64 connections, one
+    token) 64 reads queued on 8 worker threads every ``auth_recheck_seconds``, the token
+    rows' p99 of 160-260 ms at a p50 near 20 ms. Now the first miss reads and the others
+    wait for its answer. The read runs in a task of its own, so a client that goes away does
+    not cancel it for the others.
+    """
+    loop = asyncio.get_running_loop()
+    task = _loading.get(user_id)
+    if task is None or task.get_loop() is not loop:  # one per event loop (tests run several)
+        task = loop.create_task(anyio.to_thread.run_sync(_load_account_state, user_id, ttl))
+        _loading[user_id] = task
+
+        def done(finished: asyncio.Task[Any]) -> None:
+            if _loading.get(user_id) is finished:
+                del _loading[user_id]
+            if not finished.cancelled():
+                finished.exception()  # retrieved here even if every waiter went away
+
+        task.add_done_callback(done)
+    return await asyncio.shield(task)
+
+
 async def optional_principal(
     request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> Principal | None:
@@ -108,7 +112,8 @@ async def optional_principal(
 
     Async on purpose: with a verified token and the account state cached (the common
     case) it costs microseconds and no thread-pool hop; on a cache miss the account is
-    read in a worker thread behind the database gate.
+    read once in a worker thread (``_account_state``), outside database admission (see
+    ``SessionDep``).
     """
     if "access_token" in request.query_params:
         raise _unauthorized(
@@ -135,8 +140,7 @@ async def optional_principal(
         ttl = get_settings().auth_recheck_seconds
         hit, state = auth.cached_account_state(principal.subject, ttl)
         if not hit:
-            async with db_gate(request):
-                state = await anyio.to_thread.run_sync(_load_account_state, principal.subject, ttl)
+            state = await _account_state(principal.subject, ttl)
         checked = auth.check_principal(principal, state)
     if checked is None:
         raise _unauthorized(

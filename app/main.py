@@ -82,9 +82,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=operation_id,
     )
     install_error_handlers(app)
-    for router in V1_ROUTERS:
-        app.include_router(router, prefix="/v1")
+    # FastAPI tries every route of every router before the one that matches: behind the
+    # eight /v1 routers, /health/live spent a third of its CPU in failed matches (py-spy;
+    # in-process 108-118 us -> 69-80 us a request). Probes go right after the hot course
+    # routes, which keep their place (health in front cost a course read 5-8%).
+    hot, *rest = V1_ROUTERS
+    app.include_router(hot, prefix="/v1")
     app.include_router(health.router)
+    for router in rest:
+        app.include_router(router, prefix="/v1")
     app.include_router(well_known.router)
     install_openapi(app)
 

@@ -2,7 +2,7 @@
 
 A SQLModel ``Session`` per request (a sync dependency), the ORM object returned
 through ``response_model``, no caching, no auth. Served against the same SQLite
-file as Bangkom so the rows compare like with like.
+file (or PostgreSQL database) as Bangkom so the rows compare like with like.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from app.models import Course
 # and FastAPI's 40 threads, 64 connections deadlock it (requests hold pooled connections
 # while they wait for a thread to serialize the response) and it serves ~2 req/s. A pool
 # as large as the load lets the baseline show what the tutorial shape costs instead.
+_URL = get_settings().database_url
 engine = create_engine(
-    get_settings().database_url,
-    connect_args={"check_same_thread": False},
+    _URL,
+    connect_args={"check_same_thread": False} if _URL.startswith("sqlite") else {},
     pool_size=64,
     max_overflow=0,
 )

@@ -10,7 +10,7 @@ req/s ratio to that row (e.g. Bangkom's endpoint vs a naive tutorial endpoint).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bench import setups
 
@@ -35,6 +35,8 @@ class Row:
     setup: tuple[str, ...] = ()  # names in SETUPS, run once before the servers start
     baseline: str | None = None  # name of another row
     method: str = "GET"
+    engine: str = "sqlite"  # the database its server reads: "sqlite" or "postgresql"
+    reads_db: bool = True  # False: the same row on every engine would measure nothing new
 
 
 SERVERS: dict[str, Server] = {
@@ -51,26 +53,29 @@ SERVERS: dict[str, Server] = {
 RAW_CEILING = "raw ASGI, fixed JSON"
 FASTAPI_CEILING = "FastAPI async def, dict"
 
+HEALTH_LIVE = "GET /health/live"
+ONE_COURSE = "GET /v1/courses/{id} with token"
+NOT_MODIFIED = "GET /v1/courses/{id} If-None-Match (304)"
 NAIVE_ONE = "naive GET one course (tutorial style)"
 NAIVE_LIST = "naive GET 50 courses (tutorial style)"
 _AUTH = {"Authorization": "Bearer {token}"}
 
 ROWS: list[Row] = [
-    Row(RAW_CEILING, "/", server="raw"),
-    Row(FASTAPI_CEILING, "/hello", server="fastapi"),
-    Row("GET /health/live", "/health/live"),
-    Row("GET /health/ready (SQLite SELECT 1)", "/health/ready"),
+    Row(RAW_CEILING, "/", server="raw", reads_db=False),
+    Row(FASTAPI_CEILING, "/hello", server="fastapi", reads_db=False),
+    Row(HEALTH_LIVE, "/health/live", reads_db=False),
+    Row("GET /health/ready (SELECT 1)", "/health/ready"),
     # Catalogue (issue 4): each against a naive tutorial-style endpoint on the same data.
     Row(NAIVE_ONE, "/naive/courses/{course_id}", server="naive", setup=("catalogue",)),
     Row(
-        "GET /v1/courses/{id} with token",
+        ONE_COURSE,
         "/v1/courses/{course_id}",
         headers=_AUTH,
         setup=("catalogue",),
         baseline=NAIVE_ONE,
     ),
     Row(
-        "GET /v1/courses/{id} If-None-Match (304)",
+        NOT_MODIFIED,
         "/v1/courses/{course_id}",
         headers={**_AUTH, "If-None-Match": "{course_etag}"},
         expect_status=304,
@@ -85,6 +90,57 @@ ROWS: list[Row] = [
         baseline=NAIVE_LIST,
     ),
 ]
+
+ENGINES = ("sqlite", "postgresql")
+ENGINE_LABELS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+
+
+def on_engine(name: str, engine: str) -> str:
+    """A row's name on another engine: ``GET /health/ready (SELECT 1) [PostgreSQL]``."""
+    return name if engine == "sqlite" else f"{name} [{ENGINE_LABELS[engine]}]"
+
+
+def _twin(row: Row, engine: str) -> Row:
+    baseline = on_engine(row.baseline, engine) if row.baseline else None
+    return replace(row, name=on_engine(row.name, engine), engine=engine, baseline=baseline)
+
+
+# Every row that reads the database runs again against the local PostgreSQL server
+# (scripts/postgres.sh, database bangkom_bench): same servers, same data, same rows.
+ROWS += [_twin(r, "postgresql") for r in ROWS if r.reads_db]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A goal checked in every run, as a ratio between rows of that run."""
+
+    text: str
+    row: str
+    measure: str  # "p99/p50", "p99/ceiling p99", "rps/ceiling rps"
+    limit: float
+    at_most: bool = True
+
+
+def targets(engines: tuple[str, ...]) -> list[Target]:
+    """The issue's goals: every Bangkom read row's p99 at most 3x its own p50 (on every
+    engine); /health/live's p99 at most 2x the FastAPI ceiling's; the 304 row at least
+    0.45 of the FastAPI ceiling's req/s (on every engine)."""
+    found = [Target("p99 <= 2x FastAPI ceiling p99", HEALTH_LIVE, "p99/ceiling p99", 2.0)]
+    for engine in engines:
+        found.append(
+            Target(
+                ">= 0.45x FastAPI ceiling req/s",
+                on_engine(NOT_MODIFIED, engine),
+                "rps/ceiling rps",
+                0.45,
+                at_most=False,
+            )
+        )
+    for r in ROWS:
+        if r.server == "bangkom" and r.method == "GET" and r.engine in engines:
+            found.append(Target("p99 <= 3x own p50", r.name, "p99/p50", 3.0))
+    return found
+
 
 SETUPS: dict[str, setups.Setup] = {
     "bearer_token": setups.bearer_token,

@@ -1,8 +1,10 @@
 """`make bench`: Bangkom's endpoints against two ceilings, measured in one run.
 
-Starts every server once (SQLite, N uvicorn workers, 127.0.0.1 only), drives each
-row with wrk (64 connections, warm-up then a timed run), repeats in interleaved
-rounds if asked, and prints one table of medians. See bench/README.md.
+Starts every server once per database engine (SQLite, and the local PostgreSQL that
+scripts/postgres.sh starts; N uvicorn workers, 127.0.0.1 only), drives each row with
+wrk (64 connections, warm-up then a timed run), repeats in interleaved rounds if
+asked, and prints one table of medians and the targets, met or not. See
+bench/README.md.
 """
 
 from __future__ import annotations
@@ -22,11 +24,23 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # `python bench/run.py` puts bench/, not the repo, on the path
 
 from bench import machine, wrk  # noqa: E402
-from bench.rows import FASTAPI_CEILING, RAW_CEILING, ROWS, SERVERS, SETUPS, Row  # noqa: E402
+from bench.rows import (  # noqa: E402
+    ENGINE_LABELS,
+    ENGINES,
+    FASTAPI_CEILING,
+    RAW_CEILING,
+    ROWS,
+    SERVERS,
+    SETUPS,
+    Row,
+    Target,
+    targets,
+)
 from bench.servers import Running  # noqa: E402
 from bench.setups import Context  # noqa: E402
 
 MAX_TOTAL_SECONDS = 600
+PG_DATABASE = "bangkom_bench"
 RESULTS = ROOT / "bench" / "results" / "latest.md"
 
 
@@ -39,6 +53,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
     p.add_argument("--repeat", type=int, default=1, help="rounds; the table shows medians (1)")
     p.add_argument("--only", help="regex: run only matching rows (the ceilings always run)")
+    p.add_argument(
+        "--engines",
+        default=",".join(ENGINES),
+        help="databases, comma-separated: sqlite,postgresql (both; PostgreSQL from "
+        f"scripts/postgres.sh, database {PG_DATABASE})",
+    )
     p.add_argument("--list", action="store_true", help="list the rows and exit")
     p.add_argument("--output", type=Path, default=RESULTS, help="Markdown copy of the table")
     args = p.parse_args(argv)
@@ -46,10 +66,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("keep --duration in 1..60, --warmup in 0..10 and --repeat in 1..10")
     if args.connections < 1 or args.threads < 1 or args.workers < 1:
         p.error("--connections, --threads and --workers must be positive")
+    args.engines = tuple(e.strip() for e in args.engines.split(",") if e.strip())
+    if not args.engines or not set(args.engines) <= set(ENGINES):
+        p.error(f"--engines: a comma-separated subset of {','.join(ENGINES)}")
+    if "sqlite" not in args.engines:
+        args.engines = ("sqlite", *args.engines)  # the ceilings and /health/live run there
     return args
 
 
-def select_rows(pattern: str | None) -> list[Row]:
+def select_rows(pattern: str | None, engines: tuple[str, ...] = ENGINES) -> list[Row]:
     names = {r.name for r in ROWS}
     for r in ROWS:
         if r.server not in SERVERS:
@@ -59,10 +84,11 @@ def select_rows(pattern: str | None) -> list[Row]:
         for s in r.setup:
             if s not in SETUPS:
                 raise SystemExit(f"row {r.name!r}: unknown setup {s!r}")
-    chosen = [r for r in ROWS if not pattern or re.search(pattern, r.name)]
+    rows = [r for r in ROWS if r.engine in engines]
+    chosen = [r for r in rows if not pattern or re.search(pattern, r.name)]
     wanted = {r.name for r in chosen} | {RAW_CEILING, FASTAPI_CEILING}
     wanted |= {r.baseline for r in chosen if r.baseline}
-    return [r for r in ROWS if r.name in wanted]
+    return [r for r in rows if r.name in wanted]
 
 
 def bench_env(database_url: str) -> dict[str, str]:
@@ -78,7 +104,36 @@ def bench_env(database_url: str) -> dict[str, str]:
     return env
 
 
+def postgres_url() -> tuple[str, str]:
+    """The local PostgreSQL (installed and started by scripts/postgres.sh), emptied, and
+    its server version."""
+    out = subprocess.run(
+        [str(ROOT / "scripts" / "postgres.sh"), PG_DATABASE],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    url = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
+    if out.returncode != 0 or not url.startswith("postgresql"):
+        raise SystemExit(
+            f"could not start PostgreSQL (scripts/postgres.sh): {out.stderr[-2000:]}\n"
+            "run with --engines sqlite to measure SQLite only"
+        )
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:  # a fresh schema: the setup hooks insert fixed codes
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+        version = str(conn.execute(text("SHOW server_version")).scalar())
+    engine.dispose()
+    return url, version
+
+
 def prepare_database(env: dict[str, str], rows: list[Row]) -> dict[str, str]:
+    from app.core.config import get_settings
+    from app.core.db import get_engine
+
     subprocess.run(
         [sys.executable, "-m", "app.cli", "migrate"],
         cwd=ROOT,
@@ -87,9 +142,13 @@ def prepare_database(env: dict[str, str], rows: list[Row]) -> dict[str, str]:
         stdout=subprocess.DEVNULL,
     )
     os.environ.update({k: v for k, v in env.items() if k.startswith("BANGKOM_")})
+    get_engine().dispose()  # the hooks of the previous engine used it
+    get_engine.cache_clear()
+    get_settings.cache_clear()
     ctx = Context(database_url=env["BANGKOM_DATABASE_URL"])
     for name in dict.fromkeys(s for r in rows for s in r.setup):
         SETUPS[name](ctx)
+    get_engine().dispose()
     return ctx.vars
 
 
@@ -108,7 +167,11 @@ def check_row(base: str, row: Row, variables: dict[str, str]) -> tuple[str, dict
 
 
 def render(
-    rows: list[Row], res: dict[str, wrk.Result], facts: list[tuple[str, str]], settings: str
+    rows: list[Row],
+    res: dict[str, wrk.Result],
+    facts: list[tuple[str, str]],
+    settings: str,
+    engines: tuple[str, ...] = ("sqlite",),
 ) -> str:
     def ratio(name: str, other: str | None) -> str:
         if not other or other not in res or res[other].rps == 0:
@@ -129,9 +192,42 @@ def render(
             f"{ratio(r.name, RAW_CEILING)} | {ratio(r.name, FASTAPI_CEILING)} | {baseline} | "
             f"{errors} |"
         )
-    lines += ["", settings, ""]
+    lines += ["", *render_targets(targets(engines), res), "", settings, ""]
     lines += [f"- {k}: {v}" for k, v in facts]
     return "\n".join(lines) + "\n"
+
+
+def render_targets(goals: list[Target], res: dict[str, wrk.Result]) -> list[str]:
+    """The issue's targets as ratios within this run, each met or not met."""
+    ceiling = res.get(FASTAPI_CEILING)
+    lines = ["| target | row | measured | limit | verdict |", "|---|---|---:|---:|---|"]
+    for t in goals:
+        x = res.get(t.row)
+        if x is None or ceiling is None:
+            continue
+        if t.measure == "p99/p50":
+            value = x.p99_ms / x.p50_ms if x.p50_ms else float("inf")
+        elif t.measure == "p99/ceiling p99":
+            value = x.p99_ms / ceiling.p99_ms if ceiling.p99_ms else float("inf")
+        else:
+            value = x.rps / ceiling.rps if ceiling.rps else 0.0
+        met = value <= t.limit if t.at_most else value >= t.limit
+        sign = "<=" if t.at_most else ">="
+        lines.append(
+            f"| {t.text} | {t.row} | {t.measure} {value:.2f} | {sign} {t.limit:g} | "
+            f"{'met' if met else '**not met**'} |"
+        )
+    if ceiling is not None and ceiling.p50_ms:
+        spread = ceiling.p99_ms / ceiling.p50_ms
+        lines.append(
+            f"| (reference, not a target) | {FASTAPI_CEILING} | p99/p50 {spread:.2f} | <= 3 | "
+            + (
+                "quiet enough to judge the p99 targets |"
+                if spread <= 3
+                else "**the ceiling itself is over 3: the machine is too busy to judge p99** |"
+            )
+        )
+    return lines
 
 
 def median(results: list[wrk.Result]) -> wrk.Result:
@@ -146,12 +242,14 @@ def median(results: list[wrk.Result]) -> wrk.Result:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    rows = select_rows(args.only)
+    rows = select_rows(args.only, args.engines)
+    engines = tuple(e for e in args.engines if any(r.engine == e for r in rows))
     if args.list:
         for r in rows:
-            print(f"{r.name}  [{r.server}] {r.method} {r.path}")
+            print(f"{r.name}  [{r.server}, {r.engine}] {r.method} {r.path}")
         return 0
-    estimate = len(rows) * args.repeat * (args.duration + args.warmup) + 20
+    setup_seconds = 30 * len(engines)  # migrations and 2,000 courses per database
+    estimate = len(rows) * args.repeat * (args.duration + args.warmup) + setup_seconds
     if estimate > MAX_TOTAL_SECONDS:
         raise SystemExit(f"about {estimate:.0f} s of load: over the {MAX_TOTAL_SECONDS} s budget")
     wrk_bin = wrk.ensure_wrk()
@@ -160,19 +258,34 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bangkom-bench-") as tmp:
-        env = bench_env(f"sqlite:///{Path(tmp) / 'bench.db'}")
-        variables = prepare_database(env, rows)
-        servers: dict[str, Running] = {}
+        urls = {"sqlite": f"sqlite:///{Path(tmp) / 'bench.db'}"}
+        if "postgresql" in engines:
+            urls["postgresql"], pg_version = postgres_url()
+            facts.insert(5, ("postgresql", f"{pg_version} (local, fsync off)"))
+        variables: dict[str, dict[str, str]] = {}
+        envs: dict[str, dict[str, str]] = {}
+        for engine in engines:
+            envs[engine] = bench_env(urls[engine])
+            variables[engine] = prepare_database(
+                envs[engine], [r for r in rows if r.engine == engine]
+            )
+        servers: dict[tuple[str, str], Running] = {}
         try:
-            for name in dict.fromkeys(r.server for r in rows):
-                servers[name] = Running(SERVERS[name], args.workers, env, Path(tmp))
+            for key in dict.fromkeys((r.server, r.engine) for r in rows):
+                name, engine = key
+                servers[key] = Running(
+                    SERVERS[name], args.workers, envs[engine], Path(tmp), label=engine
+                )
             for s in servers.values():
                 s.wait_ready()
-            targets = {r.name: check_row(servers[r.server].base, r, variables) for r in rows}
+            urls_by_row = {
+                r.name: check_row(servers[r.server, r.engine].base, r, variables[r.engine])
+                for r in rows
+            }
             runs: dict[str, list[wrk.Result]] = {r.name: [] for r in rows}
             for round_no in range(1, args.repeat + 1):
                 for r in rows:  # interleaved rounds: drift on a shared machine hits all rows
-                    url, headers = targets[r.name]
+                    url, headers = urls_by_row[r.name]
                     opts = {"connections": args.connections, "threads": args.threads}
                     if args.warmup:
                         wrk.run(wrk_bin, url, headers=headers, seconds=args.warmup, **opts)
@@ -190,13 +303,14 @@ def main(argv: list[str] | None = None) -> int:
     results = {name: median(rs) for name, rs in runs.items()}
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     facts.append(("load average at end", load))
+    databases = " and ".join(ENGINE_LABELS[e] for e in engines)
     settings = (
-        f"{args.workers} uvicorn worker(s) per server (uvloop + httptools), SQLite, "
+        f"{args.workers} uvicorn worker(s) per server (uvloop + httptools), {databases}, "
         f"wrk -t{args.threads} -c{args.connections}, {args.warmup:g} s warm-up + "
         f"{args.duration:g} s per run, median of {args.repeat} round(s); "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, took {time.monotonic() - started:.0f} s."
     )
-    table = render(rows, results, facts, settings)
+    table = render(rows, results, facts, settings, engines)
     print()
     print(table)
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,15 @@ def free_port() -> int:
 
 
 class Running:
-    def __init__(self, server: Server, workers: int, env: dict[str, str], logdir: Path) -> None:
+    def __init__(
+        self,
+        server: Server,
+        workers: int,
+        env: dict[str, str],
+        logdir: Path,
+        *,
+        label: str = "",
+    ) -> None:
         self.server = server
         self.port = free_port()
         self.base = f"http://{HOST}:{self.port}"
@@ -41,7 +49,7 @@ class Running:
             if server.factory:
                 cmd.append("--factory")
         # A file, not a pipe: a full pipe would block the server mid-run.
-        self.log_path = logdir / f"{server.name}.log"
+        self.log_path = logdir / f"{server.name}-{label or 'default'}.log"
         self.log = self.log_path.open("wb")
         # Own process group, so stop() also ends uvicorn's worker processes.
         self.proc = subprocess.Popen(

@@ -4,12 +4,19 @@ sync routes in the thread pool, after the route, while the request's session is 
 
 from __future__ import annotations
 
+import asyncio
+import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import Engine
 from sqlmodel import Session
 
+from app.core.config import get_settings
+from app.main import create_app
+from app.services import auth
 from tests.factories import auth_headers, make_agency, make_user
 
 
@@ -84,3 +91,56 @@ def test_first_requests_of_a_new_token_do_not_deadlock_a_small_pool(
     with ThreadPoolExecutor(max_workers=32) as pool:
         statuses = list(pool.map(fetch, range(64)))
     assert statuses == [200] * 64
+
+
+def test_pool_lends_a_connection_to_every_admitted_request_and_every_worker_thread(
+    engine: Engine,
+) -> None:
+    # Admission (SessionDep) lets db_pool_size sessions at the database; the account
+    # look-up of a new token, /health/ready and course reads run outside it, one per
+    # worker thread plus one on the event loop. If the pool could not lend all of them a
+    # connection at once, a worker thread would wait for one held by a request that
+    # waits for a thread, or the event loop would block on the pool.
+    settings = get_settings()
+    wanted = settings.db_pool_size + settings.threadpool_size + 1
+    held = []
+    try:
+        for _ in range(wanted):
+            held.append(engine.pool.connect())  # raises TimeoutError when the pool is dry
+    finally:
+        for conn in held:
+            conn.close()
+    assert len(held) == wanted
+
+
+def test_requests_of_one_token_that_miss_the_account_cache_together_read_it_once(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The cached account state of a busy token expires for all its in-flight requests at
+    # once. Each of them reading it again (a thread and a connection apiece) stalled the
+    # worker every auth_recheck_seconds; one read must serve them all.
+    user = make_user(session, make_agency(session), "viewer")
+    session.rollback()
+    headers = auth_headers(user)
+    loads: list[str] = []
+    real = auth.load_account_state
+
+    def slow_counting_load(db: Session, user_id: str, ttl: float) -> Any:
+        loads.append(user_id)
+        time.sleep(0.05)  # long enough for every request to arrive meanwhile
+        return real(db, user_id, ttl)
+
+    monkeypatch.setattr(auth, "load_account_state", slow_counting_load)
+    auth.forget_account()
+    app = create_app()
+
+    async def together() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bangkom") as client:
+            # a course read resolves its caller before it is admitted to the database
+            calls = [client.get("/v1/courses/no-such-course", headers=headers) for _ in range(16)]
+            return list(await asyncio.gather(*calls))
+
+    responses = asyncio.run(together())
+    assert [r.status_code for r in responses] == [404] * 16
+    assert loads == [user.id]

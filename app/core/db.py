@@ -20,7 +20,6 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
 
 from app.core.config import Settings, get_settings
@@ -30,7 +29,12 @@ WRITE_OPTION = "bangkom_write"
 
 
 def build_engine(settings: Settings) -> Engine:
+    """The pool holds ``db_pool_size`` connections for the sessions admitted to the
+    database (``SessionDep`` in app/deps.py), plus one per worker thread
+    (``threadpool_size``) and one for the event loop, for database work done outside a
+    session: that never waits for a connection."""
     url = make_url(settings.database_url)
+    headroom = settings.threadpool_size + 1
     if url.get_backend_name() == "sqlite":
         database = url.database or ""
         if database and database != ":memory:":
@@ -42,7 +46,7 @@ def build_engine(settings: Settings) -> Engine:
                 "timeout": settings.sqlite_busy_timeout_ms / 1000,
             },
             pool_size=settings.db_pool_size,
-            max_overflow=0,
+            max_overflow=headroom,
             pool_timeout=30,
         )
         _configure_sqlite(engine, settings)
@@ -50,7 +54,7 @@ def build_engine(settings: Settings) -> Engine:
     return create_engine(
         url,
         pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
+        max_overflow=headroom,
         pool_pre_ping=True,
     )
 
@@ -72,15 +76,6 @@ def _configure_sqlite(engine: Engine, settings: Settings) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")
-
-
-def pool_capacity(engine: Engine) -> int:
-    """How many connections the engine's pool hands out at most."""
-    pool = engine.pool
-    if isinstance(pool, QueuePool):
-        overflow = pool._max_overflow  # noqa: SLF001 (no public accessor)
-        return pool.size() + overflow if overflow >= 0 else 1_000_000
-    return 1_000_000
 
 
 @lru_cache

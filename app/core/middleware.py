@@ -13,7 +13,6 @@ import logging
 import re
 import time
 import uuid
-from typing import Any
 
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -152,11 +151,25 @@ class RequestContextMiddleware:
 
 
 def _route(scope: Scope) -> str:
-    """The matched route template with its router's prefix (``/v1/courses/{course_id}``).
+    """The matched route template with its routers' prefix (``/v1/courses/{course_id}``).
 
-    FastAPI >= 0.16x puts the route as declared (without the ``/v1`` prefix) in
-    ``scope["route"]``; the prefixed template is on its effective route context.
+    From public data only: the route Starlette matched (``scope["route"]``) knows its
+    template without the prefix it was included under; the prefix is the part of the
+    request path before the part that the route's own pattern matches.
     """
-    effective: Any = (scope.get("fastapi") or {}).get("effective_route_context")
-    path = getattr(effective, "path_format", None) or getattr(scope.get("route"), "path", None)
-    return str(path) if path else "unmatched"
+    route = scope.get("route")
+    template = getattr(route, "path_format", None)
+    pattern = getattr(route, "path_regex", None)
+    if not template:
+        return "unmatched"
+    path = str(scope.get("path", ""))
+    root = str(scope.get("root_path", ""))
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    if pattern is not None:
+        start = 0
+        while start != -1:  # the shortest prefix (a literal) whose remainder is the route
+            if pattern.match(path[start:]):
+                return path[:start] + str(template)
+            start = path.find("/", start + 1)
+    return str(template)
