@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
 from app.core.config import Settings, get_settings
-from app.core.errors import install_error_handlers
+from app.core.errors import install_error_handlers, reject_unknown_query
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.openapi import install_openapi, operation_id
@@ -81,7 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     for router in V1_ROUTERS:
-        app.include_router(router, prefix="/v1")
+        # The API's query parameters are the contract's: an unknown one is a 422.
+        app.include_router(router, prefix="/v1", dependencies=[Depends(reject_unknown_query)])
     app.include_router(health.router)
     app.include_router(well_known.router)
     install_openapi(app)

@@ -9,10 +9,11 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from fastapi import Query, Request
+from fastapi import Request
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import Session, SQLModel
 from sqlmodel.sql.expression import SelectOfScalar
@@ -20,11 +21,32 @@ from sqlmodel.sql.expression import SelectOfScalar
 from app.core.config import get_settings
 from app.core.errors import ProblemError
 
-# Query parameters of every keyset-paginated list.
-PageLimit = Annotated[int | None, Query(ge=1, description="Page size (default 50, max 200)")]
-PageCursor = Annotated[
-    str | None, Query(max_length=200, description="next_cursor of the previous page")
-]
+MAX_PAGE_LIMIT = 1000  # the contract's bound; the page-size setting caps below it
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"
+
+
+class PageQuery(BaseModel):
+    """Page parameters of every keyset-paginated list; a list's query model extends it.
+
+    ``extra="forbid"``: a parameter the list does not know is a 422 naming it.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    cursor: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        pattern=CURSOR_PATTERN,
+        description="`next_cursor` of the previous page",
+    )
+    limit: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_PAGE_LIMIT,
+        description="Page size (default 50; above the server's maximum, 200 by default, "
+        "the maximum is used)",
+    )
 
 
 @dataclass(frozen=True)
@@ -48,18 +70,27 @@ def decode_cursor(token: str | None, sort: str) -> Cursor | None:
         if not isinstance(ident, str) or not isinstance(sort_of, str):
             raise ValueError("bad cursor")
     except Exception as exc:
-        raise _bad_cursor("The cursor is not one this service gave out.") from exc
+        raise _bad_cursor(
+            "The cursor is not one this service gave out; start again without it.",
+            "Cursor ini tidak pernah diberikan layanan ini; mulai lagi tanpa cursor.",
+        ) from exc
     if sort_of != sort:
-        raise _bad_cursor("The cursor belongs to another sort order; start again without it.")
+        raise _bad_cursor(
+            "The cursor belongs to another sort order; start again without it.",
+            "Cursor ini milik urutan lain; mulai lagi tanpa cursor.",
+        )
     return Cursor(sort_of, key, ident)
 
 
-def _bad_cursor(msg: str) -> ProblemError:
+def _bad_cursor(msg: str, msg_id: str) -> ProblemError:
     return ProblemError(
         422,
         "invalid_cursor",
         msg,
-        errors=[{"loc": ["query", "cursor"], "msg": msg, "type": "invalid_cursor"}],
+        detail_id=msg_id,
+        errors=[
+            {"loc": ["query", "cursor"], "msg": msg, "msg_id": msg_id, "type": "invalid_cursor"}
+        ],
     )
 
 

@@ -11,6 +11,7 @@ from app.core.errors import error_responses
 from app.core.etag import json_response, list_etag
 from app.deps import AgencyAdmin, IfMatch, IfNoneMatch, OptionalPrincipal, SessionDep
 from app.models.cohort import CohortSessionCreate, CohortSessionPublic, CohortSessionUpdate
+from app.routers.params import IdPath
 from app.services import cohort_sessions as service
 
 router = APIRouter(tags=["sessions"])
@@ -47,7 +48,7 @@ def _reply(found: tuple[CohortSessionPublic, str], *, status_code: int = 200) ->
     },
 )
 def list_sessions(
-    cohort_id: str,
+    cohort_id: IdPath,
     principal: OptionalPrincipal,
     session: SessionDep,
     if_none_match: IfNoneMatch = None,
@@ -65,8 +66,8 @@ def list_sessions(
     responses={**_DOC, 304: {"description": "Not modified"}, **error_responses(401, 404)},
 )
 def get_session(
-    cohort_id: str,
-    session_id: str,
+    cohort_id: IdPath,
+    session_id: IdPath,
     principal: OptionalPrincipal,
     session: SessionDep,
     if_none_match: IfNoneMatch = None,
@@ -86,7 +87,7 @@ def get_session(
     responses={201: {"model": CohortSessionPublic}, **error_responses(401, 403, 404, 409, 422)},
 )
 def create_session(
-    cohort_id: str, data: CohortSessionCreate, principal: AgencyAdmin, session: SessionDep
+    cohort_id: IdPath, data: CohortSessionCreate, principal: AgencyAdmin, session: SessionDep
 ) -> Response:
     item = service.create_session(
         session=session, principal=principal, cohort_id=cohort_id, data=data
@@ -101,8 +102,8 @@ def create_session(
     responses={**_DOC, **error_responses(401, 403, 404, 409, 412, 422)},
 )
 def update_session(
-    cohort_id: str,
-    session_id: str,
+    cohort_id: IdPath,
+    session_id: IdPath,
     data: CohortSessionUpdate,
     principal: AgencyAdmin,
     session: SessionDep,
@@ -127,7 +128,7 @@ def update_session(
     responses=error_responses(401, 403, 404),
 )
 def delete_session(
-    cohort_id: str, session_id: str, principal: AgencyAdmin, session: SessionDep
+    cohort_id: IdPath, session_id: IdPath, principal: AgencyAdmin, session: SessionDep
 ) -> Response:
     service.delete_session(
         session=session, principal=principal, cohort_id=cohort_id, session_id=session_id

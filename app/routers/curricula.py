@@ -12,6 +12,7 @@ from app.core.etag import json_response, list_etag
 from app.deps import AgencyAdmin, IfMatch, IfNoneMatch, OptionalPrincipal, SessionDep
 from app.models import Course, Curriculum, CurriculumModule
 from app.models.curriculum import CurriculumCreate, CurriculumPublic, CurriculumUpdate
+from app.routers.params import IdPath, VersionPath
 from app.services import curricula as service
 
 router = APIRouter(tags=["curricula"])
@@ -55,7 +56,7 @@ def _reply(
     },
 )
 def list_curricula(
-    course_id: str,
+    course_id: IdPath,
     principal: OptionalPrincipal,
     session: SessionDep,
     if_none_match: IfNoneMatch = None,
@@ -74,8 +75,8 @@ def list_curricula(
     responses={**_DOC, 304: {"description": "Not modified"}, **error_responses(401, 404)},
 )
 def get_curriculum(
-    course_id: str,
-    version: int,
+    course_id: IdPath,
+    version: VersionPath,
     principal: OptionalPrincipal,
     session: SessionDep,
     if_none_match: IfNoneMatch = None,
@@ -94,7 +95,7 @@ def get_curriculum(
     responses={201: {"model": CurriculumPublic}, **error_responses(401, 403, 404, 409, 422)},
 )
 def create_curriculum(
-    course_id: str, data: CurriculumCreate, principal: AgencyAdmin, session: SessionDep
+    course_id: IdPath, data: CurriculumCreate, principal: AgencyAdmin, session: SessionDep
 ) -> Response:
     found = service.create_draft(
         session=session, principal=principal, course_id=course_id, data=data
@@ -109,8 +110,8 @@ def create_curriculum(
     responses={**_DOC, **error_responses(401, 403, 404, 409, 412, 422)},
 )
 def update_curriculum(
-    course_id: str,
-    version: int,
+    course_id: IdPath,
+    version: VersionPath,
     data: CurriculumUpdate,
     principal: AgencyAdmin,
     session: SessionDep,
@@ -135,7 +136,7 @@ def update_curriculum(
     responses={**_DOC, **error_responses(401, 403, 404, 409, 422)},
 )
 def publish_curriculum(
-    course_id: str, version: int, principal: AgencyAdmin, session: SessionDep
+    course_id: IdPath, version: int, principal: AgencyAdmin, session: SessionDep
 ) -> Response:
     found = service.publish(
         session=session, principal=principal, course_id=course_id, version=version
