@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 from zoneinfo import available_timezones
 
 from pydantic import (
@@ -25,6 +25,7 @@ from pydantic import (
     PlainValidator,
     Strict,
     WithJsonSchema,
+    model_validator,
 )
 from pydantic import Field as PField
 from pydantic_core import PydanticCustomError
@@ -68,10 +69,44 @@ i18n.PATTERN_MESSAGES.update(
 TIMEZONES = tuple(sorted(z for z in available_timezones() if "/" in z or z == "UTC"))
 
 
+_NOT_AN_INT = object()  # fails int validation, so the error keeps the field's location
+
+
 class StrictInput(BaseModel):
-    """Request bodies and query models: an unknown field is a 422 naming it."""
+    """Request bodies: an unknown field is a 422 naming it; integers are JSON integers.
+
+    pydantic's lax int takes ``true`` and ``"3"``; its strict int refuses ``3.0``, which
+    JSON Schema counts as an integer. So ints stay lax and ``true``/``"3"`` are swapped for
+    a value that fails int validation here (a field-level validator would hide the
+    field's bounds from the JSON schema of an optional field).
+    """
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _json_integers(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        fields = _int_fields(cls)
+        if not fields or not any(isinstance(data.get(f), bool | str) for f in fields):
+            return data
+        return {
+            k: _NOT_AN_INT if k in fields and isinstance(v, bool | str) else v
+            for k, v in data.items()
+        }
+
+
+def _int_fields(model: type[BaseModel]) -> frozenset[str]:
+    found = model.__dict__.get("_int_field_names")
+    if found is None:
+        found = frozenset(
+            name
+            for name, field in model.model_fields.items()
+            if field.annotation is int or set(get_args(field.annotation)) == {int, type(None)}
+        )
+        model._int_field_names = found  # type: ignore[attr-defined]
+    return found  # type: ignore[no-any-return]
 
 
 # --- text -----------------------------------------------------------------------
@@ -116,8 +151,8 @@ StrictBool = Annotated[bool, Strict()]
 
 
 def integer(*, ge: int, le: int, **extra: Any) -> Any:
-    """A JSON integer (not a boolean, not a string, not 1.0) within bounds."""
-    return PField(ge=ge, le=le, strict=True, **extra)
+    """Bounds of an int field (a StrictInput refuses booleans and strings for it)."""
+    return PField(ge=ge, le=le, **extra)
 
 
 def _number(value: Any) -> Any:

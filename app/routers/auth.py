@@ -78,7 +78,8 @@ def token(
         "RFC 7009. Always 200 for unknown or already revoked tokens. Access tokens cannot be "
         "revoked (`unsupported_token_type`): they expire within their short lifetime."
     ),
-    responses=error_responses(400),
+    response_class=Response,
+    responses={200: {"description": "Revoked (or unknown); no body."}, **error_responses(400)},
 )
 def revoke(
     session: SessionDep,

@@ -136,7 +136,7 @@ def update_curriculum(
     responses={**_DOC, **error_responses(401, 403, 404, 409, 422)},
 )
 def publish_curriculum(
-    course_id: IdPath, version: int, principal: AgencyAdmin, session: SessionDep
+    course_id: IdPath, version: VersionPath, principal: AgencyAdmin, session: SessionDep
 ) -> Response:
     found = service.publish(
         session=session, principal=principal, course_id=course_id, version=version
