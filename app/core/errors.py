@@ -100,8 +100,9 @@ def build_problem(
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     generic = i18n.message(code, lang) or i18n.message(i18n.STATUS_CODES.get(status, ""), lang)
-    if lang == "id" and detail_id:
-        detail = detail_id
+    if lang == "id" and detail:
+        # never an English sentence under Accept-Language: id; the generic detail at worst
+        detail = detail_id or (generic[1] if generic else i18n.FALLBACK_ID)
     body: dict[str, Any] = {
         "type": problem_type(code),
         "title": title or (generic[0] if generic else "Error"),

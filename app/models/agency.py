@@ -12,7 +12,7 @@ from sqlmodel import Field, SQLModel
 
 from app.core import i18n
 from app.models.base import created_at_field, enum_type, id_field, updated_at_field
-from app.models.types import StrictBool, StrictInput, line
+from app.models.types import UNSET, StrictBool, StrictInput, line
 
 
 class AgencyKind(StrEnum):
@@ -77,9 +77,9 @@ class AgencyUpdate(StrictInput):
     """Only the fields sent change."""
 
     name: str = line(min_length=2, max_length=200, default=None)
-    kind: AgencyKind = PField(default=None)
-    timezone: AgencyZone = PField(default=None)
-    is_active: StrictBool = PField(default=None)
+    kind: AgencyKind = PField(default=UNSET)
+    timezone: AgencyZone = PField(default=UNSET)
+    is_active: StrictBool = PField(default=UNSET)
 
 
 class AgencyPublic(AgencyBase):

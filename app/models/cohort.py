@@ -18,6 +18,7 @@ from app.models.course import CompetencyType, CourseKind, Delivery
 from app.models.curriculum import LearningMode
 from app.models.types import (
     MAX_INT,
+    UNSET,
     AwareDateTime,
     Date,
     Ident,
@@ -70,9 +71,9 @@ class CohortUpdate(StrictInput):
 
     number: int = integer(ge=1, le=3999, default=None)
     year: int = integer(ge=2000, le=2100, default=None)
-    starts_on: Date = PField(default=None)
-    ends_on: Date = PField(default=None)
-    timezone: TimeZone = PField(default=None)
+    starts_on: Date = PField(default=UNSET)
+    ends_on: Date = PField(default=UNSET)
+    timezone: TimeZone = PField(default=UNSET)
     capacity: int | None = integer(ge=1, le=100000, default=None)
     enrollment_opens_at: AwareDateTime | None = None
     enrollment_closes_at: AwareDateTime | None = None
@@ -166,11 +167,11 @@ class CohortSessionUpdate(StrictInput):
     """Only the fields sent change; null only where the field may be empty."""
 
     module_id: Ident | None = None
-    starts_at: AwareDateTime = PField(default=None)
-    ends_at: AwareDateTime = PField(default=None)
-    mode: LearningMode = PField(default=None)
-    jp: SessionJP = PField(default=None)
-    instructor_ids: list[Ident] = PField(default=None, max_length=20)
+    starts_at: AwareDateTime = PField(default=UNSET)
+    ends_at: AwareDateTime = PField(default=UNSET)
+    mode: LearningMode = PField(default=UNSET)
+    jp: SessionJP = PField(default=UNSET)
+    instructor_ids: list[Ident] = PField(default=UNSET, max_length=20)
     location: str | None = line(max_length=500, default=None)
     meeting_url: str | None = line(max_length=500, default=None)
 

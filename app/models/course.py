@@ -18,6 +18,7 @@ from app.models.base import created_at_field, enum_type, id_field, updated_at_fi
 from app.models.catalogue import JPNumber
 from app.models.curriculum import LearningMode
 from app.models.types import (
+    UNSET,
     Date,
     Ident,
     JPAllowance,
@@ -110,7 +111,9 @@ class CourseCreate(StrictInput):
     total_jp: JPTotal = PField(description="Total JP (> 0, steps of 0.5)")
     minutes_per_jp: int = integer(ge=1, le=120, default=45)
     passing_score: Score = PField(
-        default=Decimal("70.01"), description="0-100, rounded to two decimals"
+        default=Decimal("70.01"),
+        description="0-100, rounded to two decimals",
+        json_schema_extra={"default": 70.01},
     )
     max_absence_jp: JPAllowance | None = None
     grade_bands: list[GradeBand] = PField(
@@ -137,21 +140,21 @@ class CourseUpdate(StrictInput):
     title: str = line(min_length=2, max_length=250, default=None)
     summary: str | None = text(max_length=1000, default=None)
     description: str | None = text(max_length=20000, default=None)
-    kind: CourseKind = PField(default=None)
-    competency_type: CompetencyType = PField(default=None)
+    kind: CourseKind = PField(default=UNSET)
+    competency_type: CompetencyType = PField(default=UNSET)
     level: str | None = line(max_length=60, default=None)
-    delivery: Delivery = PField(default=None)
+    delivery: Delivery = PField(default=UNSET)
     legal_basis: str | None = text(max_length=2000, default=None)
-    open_to_non_asn: StrictBool = PField(default=None)
-    total_jp: JPTotal = PField(default=None)
+    open_to_non_asn: StrictBool = PField(default=UNSET)
+    total_jp: JPTotal = PField(default=UNSET)
     minutes_per_jp: int = integer(ge=1, le=120, default=None)
-    passing_score: Score = PField(default=None)
+    passing_score: Score = PField(default=UNSET)
     max_absence_jp: JPAllowance | None = None
-    grade_bands: list[GradeBand] = PField(default=None, min_length=1, max_length=20)
-    partner_agency_ids: list[Ident] = PField(default=None, max_length=20)
-    partners: list[PartnerName] = PField(default=None, max_length=20)
-    tags: list[Tag] = PField(default=None, max_length=30)
-    status: CourseStatus = PField(default=None)
+    grade_bands: list[GradeBand] = PField(default=UNSET, min_length=1, max_length=20)
+    partner_agency_ids: list[Ident] = PField(default=UNSET, max_length=20)
+    partners: list[PartnerName] = PField(default=UNSET, max_length=20)
+    tags: list[Tag] = PField(default=UNSET, max_length=30)
+    status: CourseStatus = PField(default=UNSET)
 
     _bands = field_validator("grade_bands")(_check_bands)
 

@@ -35,7 +35,9 @@ class ModuleIn(StrictInput):
     mode: LearningMode
     assessed: StrictBool = False
     weight: Score = PField(
-        default=Decimal(0), description="Share of the final score (0-100, two decimals)"
+        default=Decimal(0),
+        description="Share of the final score (0-100, two decimals)",
+        json_schema_extra={"default": 0},
     )
 
 

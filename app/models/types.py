@@ -69,6 +69,10 @@ i18n.PATTERN_MESSAGES.update(
 TIMEZONES = tuple(sorted(z for z in available_timezones() if "/" in z or z == "UTC"))
 
 
+# Default of an update field that may be left out but not sent as null: absent means
+# "unchanged" (model_dump(exclude_unset=True)); the contract does not say nullable.
+UNSET: Any = None
+
 _NOT_AN_INT = object()  # fails int validation, so the error keeps the field's location
 
 
@@ -97,16 +101,18 @@ class StrictInput(BaseModel):
         }
 
 
+_INT_FIELDS: dict[type[BaseModel], frozenset[str]] = {}
+
+
 def _int_fields(model: type[BaseModel]) -> frozenset[str]:
-    found = model.__dict__.get("_int_field_names")
+    found = _INT_FIELDS.get(model)
     if found is None:
-        found = frozenset(
+        found = _INT_FIELDS[model] = frozenset(
             name
             for name, field in model.model_fields.items()
             if field.annotation is int or set(get_args(field.annotation)) == {int, type(None)}
         )
-        model._int_field_names = found  # type: ignore[attr-defined]
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 # --- text -----------------------------------------------------------------------

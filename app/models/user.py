@@ -16,7 +16,7 @@ from sqlmodel import Field, SQLModel
 from app.core.pagination import PageQuery
 from app.models.agency import AgencyPublic
 from app.models.base import UTCDateTime, created_at_field, id_field, updated_at_field
-from app.models.types import Ident, StrictBool, StrictInput, line
+from app.models.types import UNSET, Ident, StrictBool, StrictInput, line
 
 
 class Role(StrEnum):
@@ -143,9 +143,9 @@ class UserUpdate(StrictInput):
     """Only the fields sent change."""
 
     full_name: str = line(min_length=1, max_length=200, default=None)
-    roles: Roles = PField(default=None)
+    roles: Roles = PField(default=UNSET)
     is_active: StrictBool = PField(
-        default=None, description="false disables the account and revokes its refresh tokens"
+        default=UNSET, description="false disables the account and revokes its refresh tokens"
     )
 
 

@@ -53,20 +53,31 @@ def token(
     response.headers.update(_NO_STORE)
     if grant_type == "password":
         if not username or password is None:
-            raise auth.oauth_error("invalid_request", "username and password are required.")
+            raise auth.oauth_error(
+                "invalid_request",
+                "username and password are required.",
+                "username dan password wajib diisi.",
+            )
         address = request.client.host if request.client else "unknown"
         return auth.password_grant(
             session=session, username=username, password=password, address=address
         )
     if grant_type == "refresh_token":
         if not refresh_token:
-            raise auth.oauth_error("invalid_request", "refresh_token is required.")
+            raise auth.oauth_error(
+                "invalid_request", "refresh_token is required.", "refresh_token wajib diisi."
+            )
         return auth.refresh_grant(session=session, refresh_token=refresh_token)
     if not grant_type:
-        raise auth.oauth_error("invalid_request", "grant_type is required (a form field).")
+        raise auth.oauth_error(
+            "invalid_request",
+            "grant_type is required (a form field).",
+            "grant_type wajib diisi (sebagai isian formulir).",
+        )
     raise auth.oauth_error(
         "unsupported_grant_type",
         f"grant_type must be one of: {', '.join(auth.SUPPORTED_GRANTS)}.",
+        f"grant_type harus salah satu dari: {', '.join(auth.SUPPORTED_GRANTS)}.",
     )
 
 
@@ -87,6 +98,10 @@ def revoke(
     token_type_hint: Annotated[str | None, Form(examples=["refresh_token"])] = None,
 ) -> Response:
     if not token:
-        raise auth.oauth_error("invalid_request", "token is required (a form field).")
+        raise auth.oauth_error(
+            "invalid_request",
+            "token is required (a form field).",
+            "token wajib diisi (sebagai isian formulir).",
+        )
     auth.revoke(session=session, token=token, token_type_hint=token_type_hint)
     return Response(status_code=200, headers=_NO_STORE)

@@ -36,22 +36,24 @@ from app.models.user import MAX_PASSWORD_LENGTH, TokenResponse, normalize_email
 SUPPORTED_GRANTS = ("password", "refresh_token")
 
 
-def oauth_error(error: str, detail: str, *, status: int = 400) -> ProblemError:
+def oauth_error(error: str, detail: str, detail_id: str, *, status: int = 400) -> ProblemError:
     """An RFC 6749 §5.2 error, as problem+json with the OAuth ``error`` field too."""
     return ProblemError(
         status,
         error,
         detail,
+        detail_id=detail_id,
         extra={"error": error, "error_description": detail},
         headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
     )
 
 
-def _invalid_grant(detail: str) -> ProblemError:
-    return oauth_error("invalid_grant", detail)
+def _invalid_grant(detail: str, detail_id: str) -> ProblemError:
+    return oauth_error("invalid_grant", detail, detail_id)
 
 
 _BAD_LOGIN = "The email or password is wrong, or the account is disabled."
+_BAD_LOGIN_ID = "Email atau kata sandi salah, atau akunnya dinonaktifkan."
 
 
 # --- throttling -----------------------------------------------------------------
@@ -155,7 +157,7 @@ def password_grant(
     if not ok or user is None or agency is None or not (user.is_active and agency.is_active):
         _record_failure(session, email, address, settings)
         session.commit()
-        raise _invalid_grant(_BAD_LOGIN)
+        raise _invalid_grant(_BAD_LOGIN, _BAD_LOGIN_ID)
     session.exec(delete(LoginAttempt).where(col(LoginAttempt.email_normalized) == email))
     session.exec(  # expired ones are useless, even for reuse detection
         delete(RefreshToken).where(
@@ -195,20 +197,28 @@ def refresh_grant(
         .with_for_update()
     ).first()
     if token is None:
-        raise _invalid_grant("The refresh token is not valid.")
+        raise _invalid_grant(
+            "The refresh token is not valid.", "Refresh token tidak sah; masuk lagi."
+        )
     if token.used_at is not None:
         revoke_family(session, token.family_id)
         session.commit()
         raise _invalid_grant(
-            "The refresh token was already used; every token of this login is now revoked."
+            "The refresh token was already used; every token of this login is now revoked.",
+            "Refresh token ini sudah pernah dipakai; semua token sesi masuk ini kini dicabut.",
         )
     if token.revoked_at is not None or token.expires_at <= utcnow():
-        raise _invalid_grant("The refresh token is revoked or expired.")
+        raise _invalid_grant(
+            "The refresh token is revoked or expired.",
+            "Refresh token sudah dicabut atau kedaluwarsa; masuk lagi.",
+        )
     found = _user_with_agency(session, col(User.id) == token.user_id)
     if found is None or not (found[0].is_active and found[1].is_active):
         revoke_family(session, token.family_id)
         session.commit()
-        raise _invalid_grant("The account is disabled.")
+        raise _invalid_grant(
+            "The account is disabled.", "Akun ini dinonaktifkan; hubungi admin instansi Anda."
+        )
     token.used_at = utcnow()
     session.add(token)
     tokens = _issue(session, found[0], family_id=token.family_id, settings=settings)
@@ -222,6 +232,7 @@ def revoke(*, session: Session, token: str, token_type_hint: str | None = None) 
         raise oauth_error(
             "unsupported_token_type",
             "Access tokens cannot be revoked; they expire on their own. Revoke the refresh token.",
+            "Access token tidak dapat dicabut; ia kedaluwarsa sendiri. Cabut refresh token-nya.",
         )
     row = session.exec(
         select(RefreshToken).where(col(RefreshToken.token_hash) == hash_refresh_token(token))

@@ -80,11 +80,13 @@ SortSpec = tuple[Any, bool, Callable[[Any], Any]]
 def _sort_spec(sorts: dict[str, SortSpec], sort: str) -> SortSpec:
     if sort not in sorts:
         msg = f"sort must be one of: {', '.join(sorts)}."
+        msg_id = f"sort harus salah satu dari: {', '.join(sorts)}."
         raise ProblemError(
             422,
             "validation_error",
             msg,
-            errors=[{"loc": ["query", "sort"], "msg": msg, "type": "enum"}],
+            detail_id=msg_id,
+            errors=[{"loc": ["query", "sort"], "msg": msg, "msg_id": msg_id, "type": "enum"}],
         )
     return sorts[sort]
 
@@ -93,7 +95,12 @@ def _parse_key(sorts: dict[str, SortSpec], sort: str, raw: Any) -> Any:
     try:
         return sorts[sort][2](raw)
     except (TypeError, ValueError) as exc:
-        raise ProblemError(422, "invalid_cursor", "The cursor is damaged.") from exc
+        raise ProblemError(
+            422,
+            "invalid_cursor",
+            "The cursor is damaged; start again without it.",
+            detail_id="Cursor rusak; mulai lagi tanpa cursor.",
+        ) from exc
 
 
 def _keyset(

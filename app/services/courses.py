@@ -114,8 +114,13 @@ def _check_partners(session: Session, ids: list[str]) -> None:
     found = set(session.execute(select(col(Agency.id)).where(col(Agency.id).in_(ids))).scalars())
     missing = [i for i in ids if i not in found]
     if missing:
-        msg = f"No agency has id {', '.join(missing)}."
-        raise invalid("partner_agency_ids", msg, kind="not_found")
+        shown = ", ".join(missing)
+        raise invalid(
+            "partner_agency_ids",
+            f"No agency has id {shown}.",
+            f"Tidak ada instansi dengan id {shown}.",
+            kind="not_found",
+        )
 
 
 def _duplicate_code(code: str) -> ProblemError:

@@ -254,19 +254,39 @@ def publish(
             f"modules add up to {_fmt(total)} JP; the course requires {_fmt(course.total_jp_halves)}"
             f" ({_fmt(abs(diff))} JP {'missing' if diff > 0 else 'too many'})"
         )
-        errors.append({"loc": ["body", "modules", "jp"], "msg": msg, "type": "jp_total"})
+        msg_id = (
+            f"jumlah JP modul {_fmt(total)}; pelatihan memerlukan {_fmt(course.total_jp_halves)}"
+            f" ({'kurang' if diff > 0 else 'lebih'} {_fmt(abs(diff))} JP)"
+        )
+        errors.append(
+            {"loc": ["body", "modules", "jp"], "msg": msg, "msg_id": msg_id, "type": "jp_total"}
+        )
     assessed = [m for m in modules if m.assessed]
     weights = sum(m.weight_centi for m in assessed)
     if assessed and weights != 10000:
         msg = f"weights of assessed modules add up to {_fmt(weights, centi=True)}; they must add up to 100"
-        errors.append({"loc": ["body", "modules", "weight"], "msg": msg, "type": "weight_total"})
+        msg_id = f"jumlah bobot modul yang dinilai {_fmt(weights, centi=True)}; harus 100"
+        errors.append(
+            {
+                "loc": ["body", "modules", "weight"],
+                "msg": msg,
+                "msg_id": msg_id,
+                "type": "weight_total",
+            }
+        )
     if not modules:
         errors.append(
-            {"loc": ["body", "modules"], "msg": "a curriculum needs modules", "type": "empty"}
+            {
+                "loc": ["body", "modules"],
+                "msg": "a curriculum needs modules",
+                "msg_id": "kurikulum memerlukan modul",
+                "type": "empty",
+            }
         )
     if errors:
         detail = "; ".join(e["msg"] for e in errors) + "."
-        raise ProblemError(422, "curriculum_invalid", detail, errors=errors)
+        detail_id = "; ".join(e["msg_id"] for e in errors) + "."
+        raise ProblemError(422, "curriculum_invalid", detail, detail_id=detail_id, errors=errors)
     now = utcnow()
     curriculum.status = CurriculumStatus.published
     curriculum.published_at = now

@@ -114,7 +114,12 @@ def update_user(*, session: Session, principal: Principal, user_id: str, data: U
     user = get_user(session=session, principal=principal, user_id=user_id, for_update=True)
     changes = data.model_dump(exclude_unset=True)
     if any(value is None for value in changes.values()):
-        raise ProblemError(422, "validation_error", "Fields cannot be set to null.")
+        raise ProblemError(
+            422,
+            "validation_error",
+            "Fields cannot be set to null.",
+            detail_id="Isian tidak boleh diisi null.",
+        )
     if "platform_admin" in user.roles and not principal.is_platform_admin:
         raise _forbidden(
             "Only platform admins can change a platform admin.",
@@ -159,7 +164,12 @@ def change_password(
                 "The current password is wrong.",
                 detail_id="Kata sandi saat ini salah.",
                 errors=[
-                    {"loc": ["body", "current_password"], "msg": "is wrong", "type": "invalid"}
+                    {
+                        "loc": ["body", "current_password"],
+                        "msg": "is wrong; type your current password",
+                        "msg_id": "salah; ketik kata sandi Anda saat ini",
+                        "type": "invalid",
+                    }
                 ],
             )
     elif "platform_admin" in user.roles and not principal.is_platform_admin:
@@ -173,7 +183,16 @@ def change_password(
             422,
             "validation_error",
             f"new_password {problem}.",
-            errors=[{"loc": ["body", "new_password"], "msg": problem, "type": "password_policy"}],
+            detail_id="Kata sandi baru tidak memenuhi aturan (paling sedikit 12 karakter, "
+            "bukan alamat email).",
+            errors=[
+                {
+                    "loc": ["body", "new_password"],
+                    "msg": problem,
+                    "msg_id": "pilih kata sandi lain: paling sedikit 12 karakter, bukan alamat email",
+                    "type": "password_policy",
+                }
+            ],
         )
     new_hash = hash_password(data.new_password)
     user = get_user(session=session, principal=principal, user_id=user_id, for_update=True)
