@@ -11,6 +11,7 @@ from pydantic import field_validator
 from sqlmodel import Field, SQLModel
 
 from app.core import i18n
+from app.core.pagination import PageQuery
 from app.models.base import created_at_field, enum_type, id_field, updated_at_field
 from app.models.types import UNSET, StrictBool, StrictInput, line
 
@@ -93,3 +94,7 @@ class AgencyPage(SQLModel):
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null at the end"
     )
+
+
+class AgencyQuery(PageQuery):
+    """Page of the agency list (no filters yet; unknown parameters are a 422)."""

@@ -7,9 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from app.core.errors import error_responses
-from app.core.pagination import PageQuery, clamp_limit, link_header
+from app.core.pagination import clamp_limit, link_header
 from app.deps import CurrentPrincipal, PlatformAdmin, SessionDep
-from app.models.agency import AgencyCreate, AgencyPage, AgencyPublic, AgencyUpdate
+from app.models.agency import (
+    AgencyCreate,
+    AgencyPage,
+    AgencyPublic,
+    AgencyQuery,
+    AgencyUpdate,
+)
 from app.routers.params import AgencyPath
 from app.services import agencies
 
@@ -27,7 +33,7 @@ def list_agencies(
     response: Response,
     session: SessionDep,
     principal: CurrentPrincipal,
-    query: Annotated[PageQuery, Query()],
+    query: Annotated[AgencyQuery, Query()],
 ) -> AgencyPage:
     rows, next_cursor = agencies.list_agencies(
         session=session, principal=principal, limit=clamp_limit(query.limit), cursor=query.cursor
