@@ -265,12 +265,9 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(methods)
 
 
-_QUERY_NAMES: dict[int, frozenset[str]] = {}
-
-
 def _declared_query(route: Any) -> frozenset[str]:
     """The query parameter names a route declares (a query model's fields included)."""
-    names = _QUERY_NAMES.get(id(route))
+    names: frozenset[str] | None = getattr(route, "bangkom_query_names", None)
     if names is None:
         found: set[str] = set()
         pending = [route.dependant]
@@ -283,7 +280,7 @@ def _declared_query(route: Any) -> frozenset[str]:
                     found.update(f.alias or n for n, f in annotation.model_fields.items())
                 else:
                     found.add(field.alias)
-        names = _QUERY_NAMES[id(route)] = frozenset(found)
+        names = route.bangkom_query_names = frozenset(found)  # cached on the route itself
     return names
 
 
