@@ -51,12 +51,13 @@ def _move(client: TestClient, ctx: dict[str, Any], *statuses: str, headers: Any 
 
 
 def _session(client: TestClient, ctx: dict[str, Any], start: str, end: str, **body: Any) -> Any:
+    extra_headers = body.pop("extra_headers", {})
     body.setdefault("mode", "classroom")
     body.setdefault("jp", 2)
     return client.post(
         f"{ctx['url']}/sessions",
         json={"starts_at": start, "ends_at": end, **body},
-        headers={**ctx["headers"], **body.pop("extra_headers", {})},
+        headers={**ctx["headers"], **extra_headers},
     )
 
 

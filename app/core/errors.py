@@ -110,8 +110,9 @@ def build_problem(
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     generic = i18n.message(code, lang) or i18n.message(i18n.STATUS_CODES.get(status, ""), lang)
-    if lang == "id" and detail_id:
-        detail = detail_id
+    if lang == "id" and detail:
+        # never an English sentence under Accept-Language: id; the generic detail at worst
+        detail = detail_id or (generic[1] if generic else i18n.FALLBACK_ID)
     body: dict[str, Any] = {
         "type": problem_type(code),
         "title": title or (generic[0] if generic else "Error"),
@@ -157,7 +158,7 @@ def problem_response(request: Request, exc: ProblemError) -> Response:
         detail=exc.detail,
         detail_id=exc.detail_id,
         title=exc.title,
-        errors=[dict(e) for e in exc.errors] if exc.errors is not None else None,
+        errors=localized_errors(exc.errors, _lang(request)) if exc.errors is not None else None,
         extra=exc.extra,
     )
     headers = dict(exc.headers)
@@ -169,16 +170,38 @@ def problem_response(request: Request, exc: ProblemError) -> Response:
 
 
 def _field_errors(raw: Iterable[Any]) -> list[dict[str, Any]]:
+    """pydantic's errors as ``{loc, msg, msg_id, type}``, the messages from the i18n table."""
     out = []
     for err in raw:
         loc = [p if isinstance(p, int) else str(p) for p in err.get("loc", ())]
+        kind = str(err.get("type", "invalid"))
+        fallback = str(err.get("msg", "invalid")).removeprefix("Value error, ")
         out.append(
             {
                 "loc": loc,
-                "msg": str(err.get("msg", "invalid")),
-                "type": str(err.get("type", "invalid")),
+                "msg": i18n.field_message(kind, err.get("ctx"), "en", fallback),
+                "msg_id": i18n.field_message(kind, err.get("ctx"), "id", fallback),
+                "type": kind,
             }
         )
+    return out
+
+
+def localized_errors(errors: Iterable[Mapping[str, Any]], lang: str) -> list[dict[str, Any]]:
+    """A ProblemError's ``errors`` in ``lang``: ``msg_id`` is the Indonesian ``msg``.
+
+    An entry without ``msg_id`` takes the table's sentence for its ``type``.
+    """
+    out = []
+    for entry in errors:
+        item = {k: v for k, v in entry.items() if k != "msg_id"}
+        if lang == "id":
+            given = entry.get("msg_id")
+            item["msg"] = given or i18n.field_message(
+                str(entry.get("type", "")), entry.get("ctx"), "id", ""
+            )
+        item.pop("ctx", None)
+        out.append(item)
     return out
 
 
@@ -196,25 +219,26 @@ async def _handle_validation(request: Request, exc: Exception) -> Response:
         content_type == "application/json" or content_type.endswith("+json")
     ):
         shown = content_type or "no Content-Type"
+        shown_id = content_type or "tanpa Content-Type"
         return problem_response(
             request,
             ProblemError(
                 415,
                 "unsupported_media_type",
                 f"This endpoint takes a JSON body; send 'Content-Type: application/json' (got {shown}).",
-                detail_id=f"Endpoint ini menerima badan JSON; kirim 'Content-Type: application/json' (diterima: {shown}).",
+                detail_id=f"Endpoint ini menerima badan JSON; kirim 'Content-Type: application/json' (diterima: {shown_id}).",
             ),
         )
     body_errors = [e for e in errors if e["type"] == "json_invalid"]
     if body_errors:
-        reasons = "; ".join(e["msg"] for e in body_errors)
+        reasons = "; ".join(str(e.get("ctx", {}).get("error", "")) for e in exc.errors())
         return problem_response(
             request,
             ProblemError(
                 400,
                 "invalid_json",
                 f"The body is not valid JSON: {reasons}",
-                detail_id=f"Badan permintaan bukan JSON yang valid: {reasons}",
+                detail_id="Badan permintaan bukan JSON yang valid; perbaiki sintaksnya.",
                 errors=errors,
             ),
         )
@@ -256,6 +280,43 @@ def _allowed_methods(request: Request) -> str:
         if any(r.matches(probe)[0] == Match.FULL for r in request.app.router.routes):
             methods.append(method)
     return ", ".join(methods)
+
+
+def _declared_query(route: Any) -> frozenset[str]:
+    """The query parameter names a route declares (a query model's fields included)."""
+    names: frozenset[str] | None = getattr(route, "bangkom_query_names", None)
+    if names is None:
+        found: set[str] = set()
+        pending = [route.dependant]
+        while pending:
+            dependant = pending.pop()
+            pending.extend(dependant.dependencies)
+            for field in dependant.query_params:
+                annotation = field.field_info.annotation
+                if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                    found.update(f.alias or n for n, f in annotation.model_fields.items())
+                else:
+                    found.add(field.alias)
+        names = route.bangkom_query_names = frozenset(found)  # cached on the route itself
+    return names
+
+
+def reject_unknown_query(request: Request) -> None:
+    """An app-wide dependency: a query parameter the route does not declare is a 422.
+
+    A typo (``?stauts=open``) must not silently return the unfiltered list.
+    """
+    route = request.scope.get("route")
+    if route is None or not hasattr(route, "dependant"):
+        return
+    unknown = sorted(set(request.query_params.keys()) - _declared_query(route))
+    if unknown:
+        raise RequestValidationError(
+            [
+                {"loc": ("query", name), "msg": "unknown", "type": "unknown_query_parameter"}
+                for name in unknown
+            ]
+        )
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -113,3 +113,148 @@ def message(code: str, lang: str) -> tuple[str, str] | None:
     if entry is None:
         return None
     return entry.get(lang) or entry["en"]
+
+
+# --- field errors ------------------------------------------------------------------
+# Every validation ``type`` the service produces (pydantic's and its own), as
+# ``(English, Indonesian)`` templates filled from the error's ``ctx``. Each says how to
+# fix the field. A type missing here still gets an Indonesian sentence (FALLBACK_ID).
+
+FIELD_MESSAGES: dict[str, tuple[str, str]] = {
+    "missing": ("Fill in this field.", "Isian ini wajib diisi."),
+    "extra_forbidden": (
+        "Remove this field: the contract does not know it (check the spelling).",
+        "Hapus isian ini: kontrak tidak mengenalnya (periksa ejaannya).",
+    ),
+    "unknown_query_parameter": (
+        "Remove this query parameter: the contract does not know it (check the spelling).",
+        "Hapus parameter kueri ini: kontrak tidak mengenalnya (periksa ejaannya).",
+    ),
+    "string_type": ("Send a text string.", "Kirim berupa teks (string)."),
+    "string_too_short": (
+        "Write at least {min_length} character(s).",
+        "Tulis paling sedikit {min_length} karakter.",
+    ),
+    "string_too_long": (
+        "Shorten it to at most {max_length} characters.",
+        "Persingkat menjadi paling banyak {max_length} karakter.",
+    ),
+    "string_pattern_mismatch": (
+        "Write it in the form the pattern {pattern} allows.",
+        "Tulis dalam bentuk yang diizinkan pola {pattern}.",
+    ),
+    "int_type": ("Send a whole number, e.g. 3.", "Kirim bilangan bulat, misalnya 3."),
+    "int_parsing": ("Send a whole number, e.g. 3.", "Kirim bilangan bulat, misalnya 3."),
+    "int_from_float": (
+        "Send a whole number without a fraction, e.g. 3.",
+        "Kirim bilangan bulat tanpa pecahan, misalnya 3.",
+    ),
+    "number_type": ("Send a JSON number, e.g. 1.5.", "Kirim angka JSON, misalnya 1.5."),
+    "bool_type": ("Send true or false.", "Kirim true atau false."),
+    "bool_parsing": ("Send true or false.", "Kirim true atau false."),
+    "greater_than": ("Use a number greater than {gt}.", "Gunakan angka lebih besar dari {gt}."),
+    "greater_than_equal": (
+        "Use a number of at least {ge}.",
+        "Gunakan angka paling sedikit {ge}.",
+    ),
+    "less_than": ("Use a number less than {lt}.", "Gunakan angka lebih kecil dari {lt}."),
+    "less_than_equal": (
+        "Use a number of at most {le}.",
+        "Gunakan angka paling banyak {le}.",
+    ),
+    "multiple_of": (
+        "Use a multiple of {multiple_of} (e.g. 1, 1.5, 2).",
+        "Gunakan kelipatan {multiple_of} (misalnya 1; 1,5; 2).",
+    ),
+    "decimal_max_places": (
+        "Use at most {decimal_places} decimal places.",
+        "Gunakan paling banyak {decimal_places} angka di belakang koma.",
+    ),
+    "enum": ("Use one of: {expected}.", "Gunakan salah satu dari: {expected}."),
+    "literal_error": ("Use one of: {expected}.", "Gunakan salah satu dari: {expected}."),
+    "list_type": ("Send a JSON array.", "Kirim berupa larik JSON (array)."),
+    "too_short": (
+        "Give at least {min_length} item(s).",
+        "Berikan paling sedikit {min_length} butir.",
+    ),
+    "too_long": (
+        "Give at most {max_length} items.",
+        "Berikan paling banyak {max_length} butir.",
+    ),
+    "model_type": ("Send a JSON object.", "Kirim berupa objek JSON."),
+    "model_attributes_type": ("Send a JSON object.", "Kirim berupa objek JSON."),
+    "dict_type": ("Send a JSON object.", "Kirim berupa objek JSON."),
+    "json_invalid": ("Fix the JSON syntax.", "Perbaiki sintaks JSON."),
+    "date_format": (
+        "Write the date as YYYY-MM-DD, e.g. 2025-03-17.",
+        "Tulis tanggal sebagai YYYY-MM-DD, misalnya 2025-03-17.",
+    ),
+    "datetime_format": (
+        "Write the time as YYYY-MM-DDTHH:MM:SS with an offset, e.g. 2025-03-17T08:00:00+07:00.",
+        "Tulis waktu sebagai YYYY-MM-DDTHH:MM:SS dengan offset, misalnya 2025-03-17T08:00:00+07:00.",
+    ),
+    "datetime_offset": (
+        "Add the time and a UTC offset such as +07:00 (WIB) or Z.",
+        "Tambahkan jam dan offset UTC seperti +07:00 (WIB) atau Z.",
+    ),
+    "date_out_of_range": (
+        "Use a date between {min_year} and {max_year}.",
+        "Gunakan tanggal antara tahun {min_year} dan {max_year}.",
+    ),
+    "timezone_unknown": (
+        "Use an IANA time zone name such as Asia/Jakarta.",
+        "Gunakan nama zona waktu IANA seperti Asia/Jakarta.",
+    ),
+    "email_format": (
+        "Write an email address such as nama@instansi.go.id.",
+        "Tulis alamat email seperti nama@instansi.go.id.",
+    ),
+    "password_is_email": (
+        "Choose a password that is not the email address.",
+        "Pilih kata sandi yang bukan alamat email.",
+    ),
+    "grade_bands_floor": (
+        "Give the last band above=null (it takes every other score).",
+        "Beri predikat terakhir above=null (untuk semua nilai lainnya).",
+    ),
+    "grade_bands_order": (
+        "Order the bands from the highest threshold down.",
+        "Urutkan predikat dari ambang tertinggi ke bawah.",
+    ),
+    "invalid_cursor": (
+        "Start again without the cursor: this one was not given out for this list.",
+        "Mulai lagi tanpa cursor: cursor ini tidak diberikan untuk daftar ini.",
+    ),
+}
+
+# How to fix a pattern mismatch, by pattern (the generic template names the pattern).
+PATTERN_MESSAGES: dict[str, tuple[str, str]] = {}
+
+FALLBACK_ID = "Nilai ini tidak valid; periksa dokumentasi API untuk bentuk yang benar."
+
+_WORDS_ID = {" or ": " atau ", " and ": " dan "}
+
+
+def field_message(kind: str, ctx: dict[str, object] | None, lang: str, fallback: str) -> str:
+    """The message for one field error of ``kind`` in ``lang``; ``fallback`` is pydantic's."""
+    ctx = dict(ctx or {})
+    if kind == "string_pattern_mismatch" and str(ctx.get("pattern")) in PATTERN_MESSAGES:
+        en, id_ = PATTERN_MESSAGES[str(ctx["pattern"])]
+    elif kind in FIELD_MESSAGES:
+        en, id_ = FIELD_MESSAGES[kind]
+    else:
+        return fallback if lang == "en" else FALLBACK_ID
+    template = id_ if lang == "id" else en
+    values = {k: _shown(v, lang) for k, v in ctx.items()}
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return (en if lang == "en" else id_).split("{")[0].rstrip(" :(") + "."
+
+
+def _shown(value: object, lang: str) -> str:
+    text = str(value)
+    if lang == "id":
+        for en, id_ in _WORDS_ID.items():
+            text = text.replace(en, id_)
+    return text

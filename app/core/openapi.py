@@ -38,12 +38,16 @@ def _problemize(schema: dict[str, Any]) -> dict[str, Any]:
     accepted, 400 (not JSON) and 415 (not sent as JSON) where the body is JSON. Routes
     declare the rest with ``error_responses``.
     """
-    for path_item in schema.get("paths", {}).values():
+    for path, path_item in schema.get("paths", {}).items():
         for operation in path_item.values():
             if not isinstance(operation, dict):
                 continue
             responses = operation.setdefault("responses", {})
             responses.setdefault("500", {"description": "Unexpected error; quote the request id."})
+            if path.startswith("/v1/"):  # an unknown query parameter is a 422 on every route
+                responses.setdefault(
+                    "422", {"description": "Invalid input; `errors` names each field."}
+                )
             body = operation.get("requestBody")
             if body is not None:
                 responses.setdefault(

@@ -10,11 +10,11 @@ import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 
-from fastapi import Query, Request
-from pydantic import BaseModel
+from fastapi import Request
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import Session, SQLModel
 from sqlmodel.sql.expression import SelectOfScalar
@@ -22,11 +22,32 @@ from sqlmodel.sql.expression import SelectOfScalar
 from app.core.config import get_settings
 from app.core.errors import ProblemError
 
-# Query parameters of every keyset-paginated list.
-PageLimit = Annotated[int | None, Query(ge=1, description="Page size (default 50, max 200)")]
-PageCursor = Annotated[
-    str | None, Query(max_length=200, description="next_cursor of the previous page")
-]
+MAX_PAGE_LIMIT = 1000  # the contract's bound; the page-size setting caps below it
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"
+
+
+class PageQuery(BaseModel):
+    """Page parameters of every keyset-paginated list; a list's query model extends it.
+
+    ``extra="forbid"``: a parameter the list does not know is a 422 naming it.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    cursor: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        pattern=CURSOR_PATTERN,
+        description="`next_cursor` of the previous page",
+    )
+    limit: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_PAGE_LIMIT,
+        description="Page size (default 50; above the server's maximum, 200 by default, "
+        "the maximum is used)",
+    )
 
 
 T = TypeVar("T")
@@ -86,7 +107,9 @@ def bad_cursor(
         "invalid_cursor",
         msg,
         detail_id=msg_id,
-        errors=[{"loc": ["query", "cursor"], "msg": msg, "type": "invalid_cursor"}],
+        errors=[
+            {"loc": ["query", "cursor"], "msg": msg, "msg_id": msg_id, "type": "invalid_cursor"}
+        ],
     )
 
 

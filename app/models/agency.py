@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
+from pydantic import Field as PField
 from pydantic import field_validator
 from sqlmodel import Field, SQLModel
 
+from app.core import i18n
+from app.core.pagination import PageQuery
 from app.models.base import created_at_field, enum_type, id_field, updated_at_field
+from app.models.types import UNSET, StrictBool, StrictInput, line
 
 
 class AgencyKind(StrEnum):
@@ -20,6 +25,12 @@ class AgencyKind(StrEnum):
 
 
 INDONESIAN_TIMEZONES = ("Asia/Jakarta", "Asia/Pontianak", "Asia/Makassar", "Asia/Jayapura")
+AgencyZone = Literal["Asia/Jakarta", "Asia/Pontianak", "Asia/Makassar", "Asia/Jayapura"]
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+i18n.PATTERN_MESSAGES[SLUG_PATTERN] = (
+    "Use lowercase letters and digits, joined by single hyphens, e.g. bkpsdm-kab-tangerang.",
+    "Gunakan huruf kecil dan angka, disambung satu tanda hubung, misalnya bkpsdm-kab-tangerang.",
+)
 
 
 class AgencyBase(SQLModel):
@@ -27,7 +38,7 @@ class AgencyBase(SQLModel):
     slug: str = Field(
         min_length=2,
         max_length=60,
-        schema_extra={"pattern": r"^[a-z0-9]+(?:-[a-z0-9]+)*$"},
+        schema_extra={"pattern": SLUG_PATTERN},
         description="Short code, lowercase letters, digits and hyphens, e.g. 'bkpsdm-kab-tangerang'",
     )
     kind: AgencyKind = AgencyKind.other
@@ -50,22 +61,26 @@ class Agency(AgencyBase, table=True):
     updated_at: datetime = updated_at_field()
 
 
-class AgencyCreate(AgencyBase):
-    pass
+class AgencyCreate(StrictInput):
+    name: str = line(min_length=2, max_length=200, description="e.g. 'BKPSDM Kabupaten Tangerang'")
+    slug: str = PField(
+        min_length=2,
+        max_length=60,
+        pattern=SLUG_PATTERN,
+        description="Short code, lowercase letters, digits and hyphens, e.g. 'bkpsdm-kab-tangerang'",
+    )
+    kind: AgencyKind = AgencyKind.other
+    timezone: AgencyZone = "Asia/Jakarta"
+    is_active: StrictBool = True
 
 
-class AgencyUpdate(SQLModel):
-    name: str | None = Field(default=None, min_length=2, max_length=200)
-    kind: AgencyKind | None = None
-    timezone: str | None = None
-    is_active: bool | None = None
+class AgencyUpdate(StrictInput):
+    """Only the fields sent change."""
 
-    @field_validator("timezone")
-    @classmethod
-    def _indonesian_zone(cls, value: str | None) -> str | None:
-        if value is not None and value not in INDONESIAN_TIMEZONES:
-            raise ValueError(f"must be one of {', '.join(INDONESIAN_TIMEZONES)}")
-        return value
+    name: str = line(min_length=2, max_length=200, default=None)
+    kind: AgencyKind = PField(default=UNSET)
+    timezone: AgencyZone = PField(default=UNSET)
+    is_active: StrictBool = PField(default=UNSET)
 
 
 class AgencyPublic(AgencyBase):
@@ -79,3 +94,7 @@ class AgencyPage(SQLModel):
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null at the end"
     )
+
+
+class AgencyQuery(PageQuery):
+    """Page of the agency list (no filters yet; unknown parameters are a 422)."""

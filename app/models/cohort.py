@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from enum import StrEnum
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, field_validator
+from pydantic import BaseModel
 from pydantic import Field as PField
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from app.core.pagination import PageQuery
 from app.models.base import UTCDateTime, created_at_field, enum_type, id_field, updated_at_field
 from app.models.catalogue import JPNumber
+from app.models.course import CompetencyType, CourseKind, Delivery
 from app.models.curriculum import LearningMode
+from app.models.types import (
+    MAX_INT,
+    UNSET,
+    AwareDateTime,
+    Date,
+    Ident,
+    SessionJP,
+    StrictInput,
+    TimeZone,
+    integer,
+    line,
+)
 
 
 class CohortStatus(StrEnum):
@@ -27,59 +40,52 @@ class CohortStatus(StrEnum):
     cancelled = "cancelled"
 
 
-def _zone(value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError("not an IANA time zone, e.g. 'Asia/Jakarta'") from exc
-    return value
+_URL = "https://... (at most 500 characters)"
 
 
-class _CohortFields(SQLModel):
-    starts_on: date
-    ends_on: date
-    capacity: int | None = Field(default=None, ge=1, le=100000)
-    enrollment_opens_at: AwareDatetime | None = None
-    enrollment_closes_at: AwareDatetime | None = None
-    platform: str | None = Field(default=None, max_length=120, description="e.g. 'ASN Berpijar'")
-    meeting_url: str | None = Field(default=None, max_length=500)
-    venue: str | None = Field(default=None, max_length=500)
-
-
-class CohortCreate(_CohortFields):
-    course_id: str = Field(max_length=40)
-    number: int = Field(ge=1, le=3999, description="Angkatan number, written in Roman numerals")
-    year: int = Field(ge=2000, le=2100)
-    timezone: str | None = Field(default=None, description="IANA zone; defaults to the agency's")
-    curriculum_version: int | None = Field(
-        default=None, ge=1, description="Published version to pin; defaults to the latest"
+class CohortCreate(StrictInput):
+    course_id: Ident
+    number: int = integer(ge=1, le=3999, description="Angkatan number, written in Roman numerals")
+    year: int = integer(ge=2000, le=2100)
+    starts_on: Date
+    ends_on: Date
+    timezone: TimeZone | None = PField(
+        default=None, description="IANA zone; defaults to the agency's"
+    )
+    capacity: int | None = integer(ge=1, le=100000, default=None)
+    enrollment_opens_at: AwareDateTime | None = None
+    enrollment_closes_at: AwareDateTime | None = None
+    platform: str | None = line(max_length=120, default=None, description="e.g. 'ASN Berpijar'")
+    meeting_url: str | None = line(max_length=500, default=None, description=_URL)
+    venue: str | None = line(max_length=500, default=None)
+    curriculum_version: int | None = integer(
+        ge=1,
+        le=MAX_INT,
+        default=None,
+        description="Published version to pin; defaults to the latest",
     )
 
-    _tz = field_validator("timezone")(_zone)
 
+class CohortUpdate(StrictInput):
+    """Only the fields sent change; null only where the field may be empty."""
 
-class CohortUpdate(SQLModel):
-    number: int | None = Field(default=None, ge=1, le=3999)
-    year: int | None = Field(default=None, ge=2000, le=2100)
-    starts_on: date | None = None
-    ends_on: date | None = None
-    timezone: str | None = None
-    capacity: int | None = Field(default=None, ge=1, le=100000)
-    enrollment_opens_at: AwareDatetime | None = None
-    enrollment_closes_at: AwareDatetime | None = None
-    platform: str | None = Field(default=None, max_length=120)
-    meeting_url: str | None = Field(default=None, max_length=500)
-    venue: str | None = Field(default=None, max_length=500)
-    curriculum_version: int | None = Field(
-        default=None, ge=1, description="Only while the cohort is a draft"
+    number: int = integer(ge=1, le=3999, default=None)
+    year: int = integer(ge=2000, le=2100, default=None)
+    starts_on: Date = PField(default=UNSET)
+    ends_on: Date = PField(default=UNSET)
+    timezone: TimeZone = PField(default=UNSET)
+    capacity: int | None = integer(ge=1, le=100000, default=None)
+    enrollment_opens_at: AwareDateTime | None = None
+    enrollment_closes_at: AwareDateTime | None = None
+    platform: str | None = line(max_length=120, default=None)
+    meeting_url: str | None = line(max_length=500, default=None)
+    venue: str | None = line(max_length=500, default=None)
+    curriculum_version: int | None = integer(
+        ge=1, le=MAX_INT, default=None, description="Only while the cohort is a draft; null unpins"
     )
 
-    _tz = field_validator("timezone")(_zone)
 
-
-class CohortTransition(BaseModel):
+class CohortTransition(StrictInput):
     to: CohortStatus
 
 
@@ -146,32 +152,28 @@ class Cohort(SQLModel, table=True):
 # --- sessions -----------------------------------------------------------------
 
 
-class CohortSessionCreate(SQLModel):
-    module_id: str | None = Field(default=None, max_length=40)
-    starts_at: AwareDatetime = Field(description="ISO 8601 with an offset; stored in UTC")
-    ends_at: AwareDatetime
-    mode: LearningMode | None = Field(default=None, description="Defaults to the module's mode")
-    jp: Decimal | None = Field(
-        default=None,
-        gt=0,
-        le=24,
-        multiple_of=0.5,
-        description="Defaults to the module's",
-    )
-    instructor_ids: list[str] = Field(default_factory=list, max_length=20)
-    location: str | None = Field(default=None, max_length=500)
-    meeting_url: str | None = Field(default=None, max_length=500)
+class CohortSessionCreate(StrictInput):
+    module_id: Ident | None = None
+    starts_at: AwareDateTime = PField(description="ISO 8601 with an offset; stored in UTC")
+    ends_at: AwareDateTime
+    mode: LearningMode | None = PField(default=None, description="Defaults to the module's mode")
+    jp: SessionJP | None = PField(default=None, description="Defaults to the module's")
+    instructor_ids: list[Ident] = PField(default_factory=list, max_length=20)
+    location: str | None = line(max_length=500, default=None)
+    meeting_url: str | None = line(max_length=500, default=None)
 
 
-class CohortSessionUpdate(SQLModel):
-    module_id: str | None = Field(default=None, max_length=40)
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
-    mode: LearningMode | None = None
-    jp: Decimal | None = Field(default=None, gt=0, le=24, multiple_of=0.5)
-    instructor_ids: list[str] | None = Field(default=None, max_length=20)
-    location: str | None = Field(default=None, max_length=500)
-    meeting_url: str | None = Field(default=None, max_length=500)
+class CohortSessionUpdate(StrictInput):
+    """Only the fields sent change; null only where the field may be empty."""
+
+    module_id: Ident | None = None
+    starts_at: AwareDateTime = PField(default=UNSET)
+    ends_at: AwareDateTime = PField(default=UNSET)
+    mode: LearningMode = PField(default=UNSET)
+    jp: SessionJP = PField(default=UNSET)
+    instructor_ids: list[Ident] = PField(default=UNSET, max_length=20)
+    location: str | None = line(max_length=500, default=None)
+    meeting_url: str | None = line(max_length=500, default=None)
 
 
 class CohortSessionPublic(BaseModel):
@@ -216,3 +218,29 @@ class CohortSessionInstructor(SQLModel, table=True):
 
     session_id: str = Field(foreign_key="cohort_session.id", primary_key=True, max_length=40)
     user_id: str = Field(foreign_key="user.id", primary_key=True, max_length=40)
+
+
+CohortSort = Literal["starts_on", "-starts_on", "created_at", "-created_at"]
+
+
+class CohortQuery(PageQuery):
+    """Filters, order and page of the cohort list (all optional; unknown ones are a 422)."""
+
+    q: str | None = line(
+        min_length=1, max_length=200, default=None, description="Course title, code, summary"
+    )
+    course_id: Ident | None = None
+    agency: Ident | None = PField(default=None, description="Organiser agency id or slug")
+    status: CohortStatus | None = None
+    year: int | None = PField(default=None, ge=2000, le=2100)
+    kind: CourseKind | None = None
+    competency_type: CompetencyType | None = None
+    delivery: Delivery | None = None
+    mode: LearningMode | None = PField(
+        default=None, description="Curriculum has a module of this mode"
+    )
+    starts_after: Date | None = PField(default=None, description="Starts on or after")
+    starts_before: Date | None = PField(default=None, description="Starts on or before")
+    sort: CohortSort = PField(
+        default="starts_on", description="Sort key; `-` for descending; id breaks ties"
+    )

@@ -5,14 +5,34 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, field_validator
 from pydantic import Field as PField
+from pydantic_core import PydanticCustomError
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from app.core.pagination import PageQuery
 from app.models.base import created_at_field, enum_type, id_field, updated_at_field
 from app.models.catalogue import JPNumber
+from app.models.curriculum import LearningMode
+from app.models.types import (
+    UNSET,
+    Date,
+    Ident,
+    JPAllowance,
+    JPTotal,
+    PartnerName,
+    QueryBool,
+    Score,
+    StrictBool,
+    StrictInput,
+    Tag,
+    integer,
+    line,
+    text,
+)
 
 
 class CourseKind(StrEnum):
@@ -44,11 +64,11 @@ class CourseStatus(StrEnum):
     archived = "archived"
 
 
-class GradeBand(BaseModel):
+class GradeBand(StrictInput):
     """A grade (*predikat*): scores strictly above ``above`` get ``label``; null is the floor."""
 
-    label: str = PField(min_length=1, max_length=60)
-    above: Decimal | None = PField(default=None, ge=0, le=100, decimal_places=2)
+    label: str = line(min_length=1, max_length=60)
+    above: Score | None = None
 
 
 DEFAULT_GRADE_BANDS: list[dict[str, object]] = [
@@ -63,70 +83,78 @@ def _check_bands(bands: list[GradeBand] | None) -> list[GradeBand] | None:
     if bands is None:
         return None
     if not bands or bands[-1].above is not None:
-        raise ValueError("the last band must have above=null (everything else)")
+        raise PydanticCustomError(
+            "grade_bands_floor", "Give the last band above=null (it takes every other score)"
+        )
     limits = [b.above for b in bands[:-1]]
     if any(a is None for a in limits) or limits != sorted(limits, reverse=True):  # type: ignore[type-var]
-        raise ValueError("bands must be ordered from the highest threshold down")
+        raise PydanticCustomError(
+            "grade_bands_order", "Order the bands from the highest threshold down"
+        )
     return bands
 
 
-class _CourseFields(SQLModel):
-    code: str = Field(
-        min_length=1, max_length=40, description="Unique within the agency, e.g. 'PSK-2025'"
-    )
-    title: str = Field(min_length=2, max_length=250)
-    summary: str | None = Field(default=None, max_length=1000)
-    description: str | None = Field(default=None, max_length=20000)
+_CODE = "Unique within the agency, e.g. 'PSK-2025'"
+
+
+class CourseCreate(StrictInput):
+    code: str = line(min_length=1, max_length=40, description=_CODE)
+    title: str = line(min_length=2, max_length=250)
+    summary: str | None = text(max_length=1000, default=None)
+    description: str | None = text(max_length=20000, default=None)
     kind: CourseKind
     competency_type: CompetencyType
-    level: str | None = Field(default=None, max_length=60, description="Jenjang, if any")
+    level: str | None = line(max_length=60, default=None, description="Jenjang, if any")
     delivery: Delivery
-    legal_basis: str | None = Field(default=None, max_length=2000)
-    open_to_non_asn: bool = False
-
-
-class CourseCreate(_CourseFields):
-    total_jp: Decimal = Field(
-        gt=0, le=10000, multiple_of=0.5, description="Total JP (> 0, steps of 0.5)"
+    legal_basis: str | None = text(max_length=2000, default=None)
+    open_to_non_asn: StrictBool = False
+    total_jp: JPTotal = PField(description="Total JP (> 0, steps of 0.5)")
+    minutes_per_jp: int = integer(ge=1, le=120, default=45)
+    passing_score: Score = PField(
+        default=Decimal("70.01"),
+        description="0-100, rounded to two decimals",
+        json_schema_extra={"default": 70.01},
     )
-    minutes_per_jp: int = Field(default=45, ge=1, le=120)
-    passing_score: Decimal = Field(default=Decimal("70.01"), ge=0, le=100, decimal_places=2)
-    max_absence_jp: Decimal | None = Field(default=None, ge=0, multiple_of=0.5)
-    grade_bands: list[GradeBand] = Field(
-        default_factory=lambda: [GradeBand.model_validate(b) for b in DEFAULT_GRADE_BANDS]
+    max_absence_jp: JPAllowance | None = None
+    grade_bands: list[GradeBand] = PField(
+        default_factory=lambda: [GradeBand.model_validate(b) for b in DEFAULT_GRADE_BANDS],
+        min_length=1,
+        max_length=20,
     )
-    partner_agency_ids: list[str] = Field(
+    partner_agency_ids: list[Ident] = PField(
         default_factory=list, max_length=20, description="Co-organising agencies in Bangkom"
     )
-    partners: list[str] = Field(
+    partners: list[PartnerName] = PField(
         default_factory=list, max_length=20, description="Co-organisers by name (e.g. 'BKN')"
     )
-    tags: list[str] = Field(default_factory=list, max_length=30)
+    tags: list[Tag] = PField(default_factory=list, max_length=30)
     status: CourseStatus = CourseStatus.draft
 
     _bands = field_validator("grade_bands")(_check_bands)
 
 
-class CourseUpdate(SQLModel):
-    code: str | None = Field(default=None, min_length=1, max_length=40)
-    title: str | None = Field(default=None, min_length=2, max_length=250)
-    summary: str | None = Field(default=None, max_length=1000)
-    description: str | None = Field(default=None, max_length=20000)
-    kind: CourseKind | None = None
-    competency_type: CompetencyType | None = None
-    level: str | None = Field(default=None, max_length=60)
-    delivery: Delivery | None = None
-    legal_basis: str | None = Field(default=None, max_length=2000)
-    open_to_non_asn: bool | None = None
-    total_jp: Decimal | None = Field(default=None, gt=0, le=10000, multiple_of=0.5)
-    minutes_per_jp: int | None = Field(default=None, ge=1, le=120)
-    passing_score: Decimal | None = Field(default=None, ge=0, le=100, decimal_places=2)
-    max_absence_jp: Decimal | None = Field(default=None, ge=0, multiple_of=0.5)
-    grade_bands: list[GradeBand] | None = None
-    partner_agency_ids: list[str] | None = Field(default=None, max_length=20)
-    partners: list[str] | None = Field(default=None, max_length=20)
-    tags: list[str] | None = Field(default=None, max_length=30)
-    status: CourseStatus | None = None
+class CourseUpdate(StrictInput):
+    """Only the fields sent change; null only where the field may be empty."""
+
+    code: str = line(min_length=1, max_length=40, default=None)
+    title: str = line(min_length=2, max_length=250, default=None)
+    summary: str | None = text(max_length=1000, default=None)
+    description: str | None = text(max_length=20000, default=None)
+    kind: CourseKind = PField(default=UNSET)
+    competency_type: CompetencyType = PField(default=UNSET)
+    level: str | None = line(max_length=60, default=None)
+    delivery: Delivery = PField(default=UNSET)
+    legal_basis: str | None = text(max_length=2000, default=None)
+    open_to_non_asn: StrictBool = PField(default=UNSET)
+    total_jp: JPTotal = PField(default=UNSET)
+    minutes_per_jp: int = integer(ge=1, le=120, default=None)
+    passing_score: Score = PField(default=UNSET)
+    max_absence_jp: JPAllowance | None = None
+    grade_bands: list[GradeBand] = PField(default=UNSET, min_length=1, max_length=20)
+    partner_agency_ids: list[Ident] = PField(default=UNSET, max_length=20)
+    partners: list[PartnerName] = PField(default=UNSET, max_length=20)
+    tags: list[Tag] = PField(default=UNSET, max_length=30)
+    status: CourseStatus = PField(default=UNSET)
 
     _bands = field_validator("grade_bands")(_check_bands)
 
@@ -217,3 +245,36 @@ class Course(SQLModel, table=True):
     )
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
+
+
+CourseSort = Literal["created_at", "-created_at", "title", "-title", "code", "-code"]
+
+
+class CourseQuery(PageQuery):
+    """Filters, order and page of the course list (all optional; unknown ones are a 422)."""
+
+    q: str | None = line(
+        min_length=1,
+        max_length=200,
+        default=None,
+        description="Title, code, summary; case- and accent-insensitive",
+    )
+    kind: CourseKind | None = None
+    competency_type: CompetencyType | None = None
+    delivery: Delivery | None = None
+    agency: Ident | None = PField(default=None, description="Organiser agency id or slug")
+    status: CourseStatus | None = None
+    year: int | None = PField(
+        default=None, ge=2000, le=2100, description="Has a cohort in this year"
+    )
+    mode: LearningMode | None = PField(
+        default=None, description="Has a module of this learning mode"
+    )
+    starts_after: Date | None = PField(default=None, description="Has a cohort starting on/after")
+    starts_before: Date | None = PField(default=None, description="Has a cohort starting on/before")
+    has_open_cohort: QueryBool | None = PField(
+        default=None, description="Has a cohort open for enrolment"
+    )
+    sort: CourseSort = PField(
+        default="created_at", description="Sort key; `-` for descending; id breaks ties"
+    )

@@ -13,6 +13,7 @@ from sqlmodel import Field, SQLModel
 
 from app.models.base import UTCDateTime, created_at_field, enum_type, id_field, updated_at_field
 from app.models.catalogue import JPNumber
+from app.models.types import JPTotal, Score, StrictBool, StrictInput, line, text
 
 
 class LearningMode(StrEnum):
@@ -27,25 +28,27 @@ class CurriculumStatus(StrEnum):
     published = "published"
 
 
-class ModuleIn(SQLModel):
-    title: str = Field(min_length=2, max_length=250)
-    description: str | None = Field(default=None, max_length=5000)
-    jp: Decimal = Field(gt=0, le=10000, multiple_of=0.5, description="> 0, steps of 0.5")
+class ModuleIn(StrictInput):
+    title: str = line(min_length=2, max_length=250)
+    description: str | None = text(max_length=5000, default=None)
+    jp: JPTotal = PField(description="> 0, steps of 0.5")
     mode: LearningMode
-    assessed: bool = False
-    weight: Decimal = Field(
-        default=Decimal(0), ge=0, le=100, decimal_places=2, description="Share of the final score"
+    assessed: StrictBool = False
+    weight: Score = PField(
+        default=Decimal(0),
+        description="Share of the final score (0-100, two decimals)",
+        json_schema_extra={"default": 0},
     )
 
 
-class CurriculumCreate(SQLModel):
+class CurriculumCreate(StrictInput):
     """A new draft version. Without ``modules`` it starts as a copy of the latest version."""
 
-    modules: list[ModuleIn] | None = Field(default=None, max_length=500)
+    modules: list[ModuleIn] | None = PField(default=None, max_length=500)
 
 
-class CurriculumUpdate(SQLModel):
-    modules: list[ModuleIn] = Field(max_length=500, description="Replaces the ordered module list")
+class CurriculumUpdate(StrictInput):
+    modules: list[ModuleIn] = PField(max_length=500, description="Replaces the ordered module list")
 
 
 class ModulePublic(BaseModel):

@@ -5,13 +5,18 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import field_validator, model_validator
+from pydantic import AfterValidator, model_validator
+from pydantic import Field as PField
+from pydantic_core import PydanticCustomError
 from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
+from app.core.pagination import PageQuery
 from app.models.agency import AgencyPublic
 from app.models.base import UTCDateTime, created_at_field, id_field, updated_at_field
+from app.models.types import UNSET, Ident, StrictBool, StrictInput, line
 
 
 class Role(StrEnum):
@@ -97,7 +102,9 @@ def password_problem(password: str, email: str) -> str | None:
 def _valid_email(value: str) -> str:
     value = value.strip()
     if not _EMAIL.match(value):
-        raise ValueError("is not an email address")
+        raise PydanticCustomError(
+            "email_format", "Write an email address such as nama@instansi.go.id"
+        )
     return value
 
 
@@ -105,63 +112,53 @@ def _valid_roles(value: list[Role]) -> list[Role]:
     return sorted(set(value), key=list(Role).index)
 
 
-class UserBase(SQLModel):
-    email: str = Field(max_length=254, description="Login name; unique regardless of case")
-    full_name: str = Field(
+Email = Annotated[
+    str,
+    PField(max_length=254, json_schema_extra={"format": "email"}),
+    AfterValidator(_valid_email),
+]
+Roles = Annotated[list[Role], PField(min_length=1, max_length=4), AfterValidator(_valid_roles)]
+Password = Annotated[str, PField(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)]
+
+
+class UserCreate(StrictInput):
+    email: Email = PField(description="Login name; unique regardless of case")
+    full_name: str = line(
         min_length=1, max_length=200, description="As written, titles included: 'Dr. Siti, M.Si.'"
     )
-    roles: list[Role] = Field(min_length=1, description="At least one role")
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str) -> str:
-        return _valid_email(value)
-
-    @field_validator("roles")
-    @classmethod
-    def _roles(cls, value: list[Role]) -> list[Role]:
-        return _valid_roles(value)
-
-
-class UserCreate(UserBase):
-    password: str = Field(
-        min_length=MIN_PASSWORD_LENGTH,
-        max_length=MAX_PASSWORD_LENGTH,
-        description="At least 12 characters, not the email address",
-    )
-    agency_id: str | None = Field(
+    roles: Roles = PField(description="At least one role")
+    password: Password = PField(description="At least 12 characters, not the email address")
+    agency_id: Ident | None = PField(
         default=None,
         description="Defaults to the caller's agency; only platform admins set another",
     )
 
     @model_validator(mode="after")
     def _password_policy(self) -> UserCreate:
-        problem = password_problem(self.password, self.email)
-        if problem:
-            raise ValueError(f"password {problem}")
+        if password_problem(self.password, self.email):
+            raise PydanticCustomError(
+                "password_is_email", "Choose a password that is not the email address"
+            )
         return self
 
 
-class UserUpdate(SQLModel):
-    full_name: str | None = Field(default=None, min_length=1, max_length=200)
-    roles: list[Role] | None = Field(default=None, min_length=1)
-    is_active: bool | None = Field(
-        default=None, description="false disables the account and revokes its refresh tokens"
+class UserUpdate(StrictInput):
+    """Only the fields sent change."""
+
+    full_name: str = line(min_length=1, max_length=200, default=None)
+    roles: Roles = PField(default=UNSET)
+    is_active: StrictBool = PField(
+        default=UNSET, description="false disables the account and revokes its refresh tokens"
     )
 
-    @field_validator("roles")
-    @classmethod
-    def _roles(cls, value: list[Role] | None) -> list[Role] | None:
-        return None if value is None else _valid_roles(value)
 
-
-class PasswordChange(SQLModel):
-    current_password: str | None = Field(
+class PasswordChange(StrictInput):
+    current_password: str | None = PField(
         default=None,
         max_length=MAX_PASSWORD_LENGTH,
         description="Required when changing your own password",
     )
-    new_password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
+    new_password: Password
 
 
 class UserPublic(SQLModel):
@@ -202,3 +199,9 @@ class TokenResponse(SQLModel):
         default="",
         description="Space-separated scopes granted. Empty for people, whose rights come from roles",
     )
+
+
+class UserQuery(PageQuery):
+    """Page of the user list, optionally one agency's (platform admins)."""
+
+    agency_id: Ident | None = None

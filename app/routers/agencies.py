@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
 
 from app.core.errors import error_responses
-from app.core.pagination import PageCursor, PageLimit, clamp_limit, link_header
+from app.core.pagination import clamp_limit, link_header
 from app.deps import CurrentPrincipal, PlatformAdmin, SessionDep
-from app.models.agency import AgencyCreate, AgencyPage, AgencyPublic, AgencyUpdate
+from app.models.agency import (
+    AgencyCreate,
+    AgencyPage,
+    AgencyPublic,
+    AgencyQuery,
+    AgencyUpdate,
+)
+from app.routers.params import AgencyPath
 from app.services import agencies
 
 router = APIRouter(prefix="/agencies", tags=["agencies"])
@@ -24,11 +33,10 @@ def list_agencies(
     response: Response,
     session: SessionDep,
     principal: CurrentPrincipal,
-    limit: PageLimit = None,
-    cursor: PageCursor = None,
+    query: Annotated[AgencyQuery, Query()],
 ) -> AgencyPage:
     rows, next_cursor = agencies.list_agencies(
-        session=session, principal=principal, limit=clamp_limit(limit), cursor=cursor
+        session=session, principal=principal, limit=clamp_limit(query.limit), cursor=query.cursor
     )
     response.headers.update(link_header(request, next_cursor))
     return AgencyPage(items=[AgencyPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
@@ -51,7 +59,9 @@ def create_agency(session: SessionDep, _admin: PlatformAdmin, data: AgencyCreate
     summary="One agency",
     responses=error_responses(401, 404),
 )
-def get_agency(session: SessionDep, principal: CurrentPrincipal, agency_id: str) -> AgencyPublic:
+def get_agency(
+    session: SessionDep, principal: CurrentPrincipal, agency_id: AgencyPath
+) -> AgencyPublic:
     agency = agencies.get_agency(session=session, principal=principal, agency_id=agency_id)
     return AgencyPublic.model_validate(agency)
 
@@ -63,7 +73,7 @@ def get_agency(session: SessionDep, principal: CurrentPrincipal, agency_id: str)
     responses=error_responses(401, 403, 404, 422),
 )
 def update_agency(
-    session: SessionDep, admin: PlatformAdmin, agency_id: str, data: AgencyUpdate
+    session: SessionDep, admin: PlatformAdmin, agency_id: AgencyPath, data: AgencyUpdate
 ) -> AgencyPublic:
     agency = agencies.update_agency(
         session=session, principal=admin, agency_id=agency_id, data=data

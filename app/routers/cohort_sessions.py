@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import TypeAdapter
 
 from app.core.errors import error_responses
 from app.core.etag import json_response, list_etag
-from app.core.pagination import Page, PageCursor, PageLimit, clamp_limit, link_header
+from app.core.pagination import Page, PageQuery, clamp_limit, link_header
 from app.deps import AgencyAdmin, IfMatch, IfNoneMatch, OptionalPrincipal, SessionDep
 from app.models.cohort import CohortSessionCreate, CohortSessionPublic, CohortSessionUpdate
+from app.routers.params import IdPath
 from app.services import cohort_sessions as service
 
 router = APIRouter(tags=["sessions"])
@@ -48,24 +49,23 @@ def _reply(found: tuple[CohortSessionPublic, str], *, status_code: int = 200) ->
 )
 def list_sessions(
     request: Request,
-    cohort_id: str,
+    cohort_id: IdPath,
     principal: OptionalPrincipal,
     session: SessionDep,
-    limit: PageLimit = None,
-    cursor: PageCursor = None,
+    query: Annotated[PageQuery, Query()],
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     items, next_cursor = service.list_sessions(
         session=session,
         principal=principal,
         cohort_id=cohort_id,
-        limit=clamp_limit(limit),
-        cursor=cursor,
+        limit=clamp_limit(query.limit),
+        cursor=query.cursor,
     )
     page = Page[CohortSessionPublic](items=items, next_cursor=next_cursor)
     # starts_at carries the cohort's offset, which a zone change alters
     etag = list_etag(
-        [cohort_id, cursor, next_cursor]
+        [cohort_id, query.cursor, next_cursor]
         + [f"{i.id}:{i.version}:{i.starts_at.isoformat()}" for i in items]
     )
     return json_response(
@@ -83,8 +83,8 @@ def list_sessions(
     responses={**_DOC, 304: {"description": "Not modified"}, **error_responses(401, 404)},
 )
 def get_session(
-    cohort_id: str,
-    session_id: str,
+    cohort_id: IdPath,
+    session_id: IdPath,
     principal: OptionalPrincipal,
     session: SessionDep,
     if_none_match: IfNoneMatch = None,
@@ -105,7 +105,7 @@ def get_session(
     responses={201: {"model": CohortSessionPublic}, **error_responses(401, 403, 404, 409, 422)},
 )
 def create_session(
-    cohort_id: str, data: CohortSessionCreate, principal: AgencyAdmin, session: SessionDep
+    cohort_id: IdPath, data: CohortSessionCreate, principal: AgencyAdmin, session: SessionDep
 ) -> Response:
     item = service.create_session(
         session=session, principal=principal, cohort_id=cohort_id, data=data
@@ -120,8 +120,8 @@ def create_session(
     responses={**_DOC, **error_responses(401, 403, 404, 409, 412, 422)},
 )
 def update_session(
-    cohort_id: str,
-    session_id: str,
+    cohort_id: IdPath,
+    session_id: IdPath,
     data: CohortSessionUpdate,
     principal: AgencyAdmin,
     session: SessionDep,
@@ -146,7 +146,7 @@ def update_session(
     responses=error_responses(401, 403, 404, 409),
 )
 def delete_session(
-    cohort_id: str, session_id: str, principal: AgencyAdmin, session: SessionDep
+    cohort_id: IdPath, session_id: IdPath, principal: AgencyAdmin, session: SessionDep
 ) -> Response:
     service.delete_session(
         session=session, principal=principal, cohort_id=cohort_id, session_id=session_id

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -15,16 +14,14 @@ from app.models.cohort import (
     CohortCreate,
     CohortPage,
     CohortPublic,
-    CohortStatus,
+    CohortQuery,
     CohortTransition,
     CohortUpdate,
 )
-from app.models.course import CompetencyType, CourseKind, Delivery
-from app.models.curriculum import LearningMode
+from app.routers.params import IdPath
 from app.services import cohorts as service
 
 router = APIRouter(tags=["cohorts"])
-CohortSort = Literal["starts_on", "-starts_on", "created_at", "-created_at"]
 _DOC: dict[int | str, dict[str, Any]] = {
     200: {"model": CohortPublic, "description": "The cohort; ETag header set."}
 }
@@ -58,48 +55,29 @@ def list_cohorts(
     request: Request,
     principal: OptionalPrincipal,
     session: SessionDep,
+    query: Annotated[CohortQuery, Query()],
     if_none_match: IfNoneMatch = None,
-    q: Annotated[
-        str | None, Query(max_length=200, description="Course title, code, summary")
-    ] = None,
-    course_id: str | None = None,
-    agency: Annotated[str | None, Query(description="Organiser agency id or slug")] = None,
-    status: CohortStatus | None = None,
-    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
-    kind: CourseKind | None = None,
-    competency_type: CompetencyType | None = None,
-    delivery: Delivery | None = None,
-    mode: Annotated[
-        LearningMode | None, Query(description="Curriculum has a module of this mode")
-    ] = None,
-    starts_after: Annotated[date | None, Query(description="Starts on or after")] = None,
-    starts_before: Annotated[date | None, Query(description="Starts on or before")] = None,
-    sort: Annotated[
-        CohortSort, Query(description="Sort key; `-` for descending; id breaks ties")
-    ] = "starts_on",
-    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
-    limit: Annotated[int | None, Query(ge=1, description="Page size (default 50, max 200)")] = None,
 ) -> Response:
     filters = service.CohortFilters(
-        q=q,
-        course_id=course_id,
-        agency=agency,
-        status=status.value if status else None,
-        year=year,
-        kind=kind.value if kind else None,
-        competency_type=competency_type.value if competency_type else None,
-        delivery=delivery.value if delivery else None,
-        mode=mode.value if mode else None,
-        starts_after=starts_after,
-        starts_before=starts_before,
+        q=query.q,
+        course_id=query.course_id,
+        agency=query.agency,
+        status=query.status.value if query.status else None,
+        year=query.year,
+        kind=query.kind.value if query.kind else None,
+        competency_type=query.competency_type.value if query.competency_type else None,
+        delivery=query.delivery.value if query.delivery else None,
+        mode=query.mode.value if query.mode else None,
+        starts_after=query.starts_after,
+        starts_before=query.starts_before,
     )
     items, next_cursor, etag = service.list_cohorts(
         conn=session.connection(),
         principal=principal,
         filters=filters,
-        sort=sort,
-        cursor=cursor,
-        limit=clamp_limit(limit),
+        sort=query.sort,
+        cursor=query.cursor,
+        limit=clamp_limit(query.limit),
     )
     body = service.PAGE.dump_json(items).decode()
     next_json = f'"{next_cursor}"' if next_cursor else "null"
@@ -115,7 +93,7 @@ def list_cohorts(
     responses={**_DOC, 304: {"description": "Not modified"}, **error_responses(401, 404)},
 )
 def get_cohort(
-    cohort_id: str,
+    cohort_id: IdPath,
     principal: OptionalPrincipal,
     session: SessionDep,
     if_none_match: IfNoneMatch = None,
@@ -148,7 +126,7 @@ def create_cohort(data: CohortCreate, principal: AgencyAdmin, session: SessionDe
     responses={**_DOC, **error_responses(401, 403, 404, 409, 412, 422)},
 )
 def update_cohort(
-    cohort_id: str,
+    cohort_id: IdPath,
     data: CohortUpdate,
     principal: AgencyAdmin,
     session: SessionDep,
@@ -171,7 +149,7 @@ def update_cohort(
     responses={**_DOC, **error_responses(401, 403, 404, 409, 412, 422)},
 )
 def transition_cohort(
-    cohort_id: str,
+    cohort_id: IdPath,
     data: CohortTransition,
     principal: AgencyAdmin,
     session: SessionDep,

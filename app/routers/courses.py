@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, Field
 
 from app.core.db import get_engine
 from app.core.errors import error_responses
@@ -20,56 +18,15 @@ from app.deps import (
     OptionalPrincipal,
     SessionDep,
 )
-from app.models.course import (
-    CompetencyType,
-    CourseCreate,
-    CourseKind,
-    CoursePage,
-    CoursePublic,
-    CourseStatus,
-    CourseUpdate,
-    Delivery,
-)
-from app.models.curriculum import LearningMode
+from app.models.course import CourseCreate, CoursePage, CoursePublic, CourseQuery, CourseUpdate
+from app.routers.params import IdPath
 from app.services import courses as service
 
 router = APIRouter(tags=["courses"])
 
-CourseSort = Literal["created_at", "-created_at", "title", "-title", "code", "-code"]
 _ONE: dict[int | str, dict[str, Any]] = {
     200: {"model": CoursePublic, "description": "The course; ETag header set."}
 }
-
-
-class CourseQuery(BaseModel):
-    """Filters, order and page of the course list (all optional)."""
-
-    q: str | None = Field(
-        default=None,
-        max_length=200,
-        description="Title, code, summary; case- and accent-insensitive",
-    )
-    kind: CourseKind | None = None
-    competency_type: CompetencyType | None = None
-    delivery: Delivery | None = None
-    agency: str | None = Field(default=None, description="Organiser agency id or slug")
-    status: CourseStatus | None = None
-    year: int | None = Field(
-        default=None, ge=2000, le=2100, description="Has a cohort in this year"
-    )
-    mode: LearningMode | None = Field(
-        default=None, description="Has a module of this learning mode"
-    )
-    starts_after: date | None = Field(default=None, description="Has a cohort starting on/after")
-    starts_before: date | None = Field(default=None, description="Has a cohort starting on/before")
-    has_open_cohort: bool | None = Field(
-        default=None, description="Has a cohort open for enrolment"
-    )
-    sort: CourseSort = Field(
-        default="created_at", description="Sort key; `-` for descending; id breaks ties"
-    )
-    cursor: str | None = Field(default=None, description="`next_cursor` of the previous page")
-    limit: int | None = Field(default=None, ge=1, description="Page size (default 50, max 200)")
 
 
 @router.get(
@@ -125,7 +82,7 @@ def list_courses(  # sync: ~1 ms of DB work would stall the event loop (p99 1.3 
     responses={**_ONE, 304: {"description": "Not modified"}, **error_responses(401, 404)},
 )
 async def get_course(
-    course_id: str,
+    course_id: IdPath,
     principal: OptionalPrincipal,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
@@ -165,7 +122,7 @@ def create_course(data: CourseCreate, principal: AgencyAdmin, session: SessionDe
     responses={**_ONE, **error_responses(401, 403, 404, 409, 412, 422)},
 )
 def update_course(
-    course_id: str,
+    course_id: IdPath,
     data: CourseUpdate,
     principal: AgencyAdmin,
     session: SessionDep,
@@ -184,6 +141,6 @@ def update_course(
     status_code=204,
     responses=error_responses(401, 403, 404, 409),
 )
-def delete_course(course_id: str, principal: AgencyAdmin, session: SessionDep) -> Response:
+def delete_course(course_id: IdPath, principal: AgencyAdmin, session: SessionDep) -> Response:
     service.delete_course(session=session, principal=principal, course_id=course_id)
     return Response(status_code=204)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import TypeAdapter
 
 from app.core.errors import error_responses
 from app.core.etag import json_response, list_etag
-from app.core.pagination import Page, PageCursor, PageLimit, clamp_limit, link_header
+from app.core.pagination import Page, PageQuery, clamp_limit, link_header
 from app.deps import AgencyAdmin, IfMatch, IfNoneMatch, OptionalPrincipal, SessionDep
 from app.models.curriculum import CurriculumCreate, CurriculumPublic, CurriculumUpdate
+from app.routers.params import IdPath, VersionPath
 from app.services import curricula as service
 
 router = APIRouter(tags=["curricula"])
@@ -52,23 +53,22 @@ def _reply(
 )
 def list_curricula(
     request: Request,
-    course_id: str,
+    course_id: IdPath,
     principal: OptionalPrincipal,
     session: SessionDep,
-    limit: PageLimit = None,
-    cursor: PageCursor = None,
+    query: Annotated[PageQuery, Query()],
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     items, next_cursor = service.list_curricula(
         session=session,
         principal=principal,
         course_id=course_id,
-        limit=clamp_limit(limit),
-        cursor=cursor,
+        limit=clamp_limit(query.limit),
+        cursor=query.cursor,
     )
     page = Page[CurriculumPublic](items=items, next_cursor=next_cursor)
     etag = list_etag(
-        [course_id, cursor, next_cursor]
+        [course_id, query.cursor, next_cursor]
         + [f"{c.id}:{c.updated_at.isoformat()}:{c.total_hours}" for c in items]
     )
     return json_response(
@@ -86,8 +86,8 @@ def list_curricula(
     responses={**_DOC, 304: {"description": "Not modified"}, **error_responses(401, 404)},
 )
 def get_curriculum(
-    course_id: str,
-    version: int,
+    course_id: IdPath,
+    version: VersionPath,
     principal: OptionalPrincipal,
     session: SessionDep,
     if_none_match: IfNoneMatch = None,
@@ -106,7 +106,7 @@ def get_curriculum(
     responses={201: {"model": CurriculumPublic}, **error_responses(401, 403, 404, 409, 422)},
 )
 def create_curriculum(
-    course_id: str, data: CurriculumCreate, principal: AgencyAdmin, session: SessionDep
+    course_id: IdPath, data: CurriculumCreate, principal: AgencyAdmin, session: SessionDep
 ) -> Response:
     found = service.create_draft(
         session=session, principal=principal, course_id=course_id, data=data
@@ -121,8 +121,8 @@ def create_curriculum(
     responses={**_DOC, **error_responses(401, 403, 404, 409, 412, 422)},
 )
 def update_curriculum(
-    course_id: str,
-    version: int,
+    course_id: IdPath,
+    version: VersionPath,
     data: CurriculumUpdate,
     principal: AgencyAdmin,
     session: SessionDep,
@@ -147,7 +147,7 @@ def update_curriculum(
     responses={**_DOC, **error_responses(401, 403, 404, 409, 422)},
 )
 def publish_curriculum(
-    course_id: str, version: int, principal: AgencyAdmin, session: SessionDep
+    course_id: IdPath, version: VersionPath, principal: AgencyAdmin, session: SessionDep
 ) -> Response:
     found = service.publish(
         session=session, principal=principal, course_id=course_id, version=version

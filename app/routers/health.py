@@ -39,7 +39,12 @@ def ready() -> Health:
             conn.execute(text("SELECT 1"))
     except Exception as exc:
         log.warning("readiness check failed: %s", type(exc).__name__)
-        raise ProblemError(503, "database_unavailable", "The database does not answer.") from exc
+        raise ProblemError(
+            503,
+            "database_unavailable",
+            "The database does not answer.",
+            detail_id="Basis data tidak menjawab.",
+        ) from exc
     return Health(status="ok", database=engine.dialect.name)
 
 

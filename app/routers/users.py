@@ -7,9 +7,17 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from app.core.errors import error_responses
-from app.core.pagination import PageCursor, PageLimit, clamp_limit, link_header
+from app.core.pagination import clamp_limit, link_header
 from app.deps import AgencyAdmin, CurrentPrincipal, SessionDep
-from app.models.user import PasswordChange, UserCreate, UserPage, UserPublic, UserUpdate
+from app.models.user import (
+    PasswordChange,
+    UserCreate,
+    UserPage,
+    UserPublic,
+    UserQuery,
+    UserUpdate,
+)
+from app.routers.params import IdPath
 from app.services import users
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -26,16 +34,14 @@ def list_users(
     response: Response,
     session: SessionDep,
     principal: CurrentPrincipal,
-    limit: PageLimit = None,
-    cursor: PageCursor = None,
-    agency_id: Annotated[str | None, Query(max_length=40)] = None,
+    query: Annotated[UserQuery, Query()],
 ) -> UserPage:
     rows, next_cursor = users.list_users(
         session=session,
         principal=principal,
-        limit=clamp_limit(limit),
-        cursor=cursor,
-        agency_id=agency_id,
+        limit=clamp_limit(query.limit),
+        cursor=query.cursor,
+        agency_id=query.agency_id,
     )
     response.headers.update(link_header(request, next_cursor))
     return UserPage(items=[UserPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
@@ -58,7 +64,7 @@ def create_user(session: SessionDep, admin: AgencyAdmin, data: UserCreate) -> Us
     summary="One user",
     responses=error_responses(401, 404),
 )
-def get_user(session: SessionDep, principal: CurrentPrincipal, user_id: str) -> UserPublic:
+def get_user(session: SessionDep, principal: CurrentPrincipal, user_id: IdPath) -> UserPublic:
     user = users.get_user(session=session, principal=principal, user_id=user_id)
     return UserPublic.model_validate(user)
 
@@ -71,7 +77,7 @@ def get_user(session: SessionDep, principal: CurrentPrincipal, user_id: str) -> 
     responses=error_responses(401, 403, 404, 409, 422),
 )
 def update_user(
-    session: SessionDep, admin: AgencyAdmin, user_id: str, data: UserUpdate
+    session: SessionDep, admin: AgencyAdmin, user_id: IdPath, data: UserUpdate
 ) -> UserPublic:
     user = users.update_user(session=session, principal=admin, user_id=user_id, data=data)
     return UserPublic.model_validate(user)
@@ -86,7 +92,7 @@ def update_user(
     responses=error_responses(401, 403, 404, 422),
 )
 def change_password(
-    session: SessionDep, principal: CurrentPrincipal, user_id: str, data: PasswordChange
+    session: SessionDep, principal: CurrentPrincipal, user_id: IdPath, data: PasswordChange
 ) -> Response:
     users.change_password(session=session, principal=principal, user_id=user_id, data=data)
     return Response(status_code=204)

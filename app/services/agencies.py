@@ -55,7 +55,15 @@ def update_agency(
                 422,
                 "validation_error",
                 f"{key} cannot be null.",
-                errors=[{"loc": ["body", key], "msg": "cannot be null", "type": "null"}],
+                detail_id=f"{key} tidak boleh null.",
+                errors=[
+                    {
+                        "loc": ["body", key],
+                        "msg": "cannot be null",
+                        "msg_id": "tidak boleh null",
+                        "type": "null",
+                    }
+                ],
             )
         setattr(agency, key, value)
     if changes:

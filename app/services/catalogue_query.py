@@ -79,12 +79,13 @@ SortSpec = tuple[Any, bool, Callable[[Any], Any]]
 def _sort_spec(sorts: dict[str, SortSpec], sort: str) -> SortSpec:
     if sort not in sorts:
         msg = f"sort must be one of: {', '.join(sorts)}."
+        msg_id = f"sort harus salah satu dari: {', '.join(sorts)}."
         raise ProblemError(
             422,
             "validation_error",
             msg,
-            detail_id=f"sort harus salah satu dari: {', '.join(sorts)}.",
-            errors=[{"loc": ["query", "sort"], "msg": msg, "type": "enum"}],
+            detail_id=msg_id,
+            errors=[{"loc": ["query", "sort"], "msg": msg, "msg_id": msg_id, "type": "enum"}],
         )
     return sorts[sort]
 

@@ -180,7 +180,12 @@ def change_password(
                 detail_id="Kata sandi saat ini salah; kirim kata sandi Anda yang sekarang pada "
                 "current_password.",
                 errors=[
-                    {"loc": ["body", "current_password"], "msg": "is wrong", "type": "invalid"}
+                    {
+                        "loc": ["body", "current_password"],
+                        "msg": "is wrong; type your current password",
+                        "msg_id": "salah; ketik kata sandi Anda saat ini",
+                        "type": "invalid",
+                    }
                 ],
             )
     elif "platform_admin" in user.roles and not principal.is_platform_admin:
@@ -195,7 +200,14 @@ def change_password(
             "validation_error",
             f"new_password {problem}; choose another.",
             detail_id=f"new_password {_PROBLEM_ID.get(problem, problem)}; pilih yang lain.",
-            errors=[{"loc": ["body", "new_password"], "msg": problem, "type": "password_policy"}],
+            errors=[
+                {
+                    "loc": ["body", "new_password"],
+                    "msg": problem,
+                    "msg_id": _PROBLEM_ID.get(problem, problem),
+                    "type": "password_policy",
+                }
+            ],
         )
     new_hash = hash_password(data.new_password)
     user = get_user(session=session, principal=principal, user_id=user_id, for_update=True)
