@@ -29,8 +29,15 @@ import schemathesis
 TOLERATED_CODES = {"invalid_cursor", "wrong_password", "precondition_failed", "curriculum_invalid"}
 # Rules across fields or rows: grade bands in order; ends after starts; a session inside
 # the cohort's dates and of a module in its pinned curriculum (value_error, raised by the
-# services); referenced partner agencies or instructors that do not exist (not_found).
-CROSS_FIELD_TYPES = {"grade_bands_floor", "grade_bands_order", "value_error", "not_found"}
+# services); instructors that do not exist (not_found); partner agency ids that are not
+# active agencies (partner_unavailable).
+CROSS_FIELD_TYPES = {
+    "grade_bands_floor",
+    "grade_bands_order",
+    "value_error",
+    "not_found",
+    "partner_unavailable",
+}
 OAUTH_CODES = {"invalid_grant", "invalid_request", "unsupported_grant_type"}
 SELF_ID = os.environ.get("BANGKOM_ST_SELF_ID", "")
 
