@@ -1,4 +1,4 @@
-"""Demo catalogue from the news articles in shared/seeds (idempotent; demo mode only).
+"""Demo catalogue from five news articles about real trainings (idempotent; demo mode only).
 
 Where an article gives no JP or module split, the values are illustrative and
 the course description says so.

@@ -1,4 +1,4 @@
-"""Demo data from the news articles in shared/seeds. Idempotent: safe to run at every start."""
+"""Demo data from five news articles about real trainings. Idempotent: safe to run at every start."""
 
 from __future__ import annotations
 
