@@ -132,3 +132,37 @@ def make_cohort(
     created = client.post("/v1/cohorts", json=values, headers=headers)
     assert created.status_code == 201, created.text
     return dict(created.json())
+
+
+# --- learners ----------------------------------------------------------------
+
+
+def nip(
+    birth: str = "19800101", start: str = "200501", gender: str = "1", seq: int | None = None
+) -> str:
+    """A valid NIP (18 digits); each call without ``seq`` gets a fresh sequence number."""
+    number = seq if seq is not None else next(_seq) % 999 + 1
+    return f"{birth}{start}{gender}{number:03d}"
+
+
+def learner_payload(**overrides: Any) -> dict[str, Any]:
+    n = next(_seq)
+    values: dict[str, Any] = {
+        "asn_type": "pns",
+        "name": f"Peserta Uji {'abcdefghij'[n % 10]}",
+        "position_type": "pelaksana",
+        "rank": "III/a",
+        "work_unit": "Bidang Pengembangan Kompetensi",
+    }
+    values.update(overrides)
+    return values
+
+
+def make_learner(
+    client: Any, headers: dict[str, str], key: str | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """PUT a learner (a PNS with a fresh NIP unless ``key`` says otherwise)."""
+    key = key or nip()
+    created = client.put(f"/v1/learners/{key}", json=learner_payload(**overrides), headers=headers)
+    assert created.status_code == 201, created.text
+    return dict(created.json())

@@ -12,7 +12,14 @@ cohort                 course published and cohort  every status
 curriculum version     published only (of a         every status
                        visible course)
 session                as its cohort                as its cohort
+learner                nobody (404; auth required)  home agency (any role: with birth
+                                                    date, email, phone), platform admin
 =====================  ===========================  ====================================
+
+Learners are the one kind of row another agency may see only through a relation: the
+organiser of a cohort (and its partner agencies) sees the learners enrolled in it,
+read-only and without personal data. Enrolments do not exist yet, so that branch is
+marked in ``learner_visible`` / ``learner_branches``: it is one more condition there.
 
 Each rule has a Python form (for a row already loaded: single reads) and an SQL
 form (for lists and filters) side by side; tests/test_visibility_rule.py checks
@@ -27,10 +34,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, or_, true
+from sqlalchemy import and_, false, or_, true
 
 from app.core.security import Principal
-from app.models import Cohort, Course, Curriculum
+from app.models import Cohort, Course, Curriculum, Learner
 from app.models.cohort import CohortStatus
 from app.models.course import CourseStatus
 from app.models.curriculum import CurriculumStatus
@@ -38,6 +45,7 @@ from app.models.curriculum import CurriculumStatus
 C = Course.__table__.c  # type: ignore[attr-defined]
 H = Cohort.__table__.c  # type: ignore[attr-defined]
 K = Curriculum.__table__.c  # type: ignore[attr-defined]
+L = Learner.__table__.c  # type: ignore[attr-defined]
 
 PUBLISHED = CourseStatus.published.value
 HIDDEN_COHORT_STATUSES = (CohortStatus.draft.value, CohortStatus.cancelled.value)
@@ -81,6 +89,17 @@ def curriculum_visible(principal: Principal | None, course_agency_id: str, statu
     return status == CurriculumStatus.published.value or owns(principal, course_agency_id)
 
 
+def learner_visible(principal: Principal | None, home_agency_id: str) -> bool:
+    """The home agency and platform admins. Enrolments will add: ``or`` the caller's
+    agency organises (or partners in) a cohort the learner is enrolled in."""
+    return owns(principal, home_agency_id)
+
+
+def learner_personal_visible(principal: Principal | None, home_agency_id: str) -> bool:
+    """Birth date, email and phone: the home agency's staff (any role), platform admins."""
+    return owns(principal, home_agency_id)
+
+
 # --- SQL forms (over the tables C course, H cohort, K curriculum) ---------------------
 
 
@@ -119,3 +138,18 @@ def curriculum_visible_sql(caller: Who, me: Any = None) -> Any:
     if caller is Who.platform:
         return true()
     return or_(published, K.agency_id == me)
+
+
+def learner_branches(caller: Who, me: Any = None) -> list[Any]:
+    """Disjoint conditions on L whose union is the visible learners. Enrolments will add
+    ``and_(L.agency_id != me, L.id.in_(<learners enrolled in cohorts me organises or
+    partners>))``."""
+    if caller is Who.anonymous:
+        return [false()]
+    if caller is Who.platform:
+        return [true()]
+    return [L.agency_id == me]
+
+
+def learner_visible_sql(caller: Who, me: Any = None) -> Any:
+    return or_(*learner_branches(caller, me))

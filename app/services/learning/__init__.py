@@ -1,0 +1,1 @@
+"""Learning: learners, and later enrolments, progress, attendance, certificates."""
