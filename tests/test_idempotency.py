@@ -9,6 +9,7 @@ from sqlalchemy import Engine, func, select, update
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
+from app.cli import main
 from app.core import idempotency
 from app.core.config import get_settings
 from app.models.base import utcnow
@@ -247,3 +248,26 @@ def test_the_contract_declares_the_header_on_every_creating_post(client: TestCli
                 text = next(o for o in options if o.get("type") == "string")
                 assert text["maxLength"] == 255 and text["pattern"] == idempotency.KEY_PATTERN
     assert found == creating
+
+
+def test_purge_deletes_expired_keys_only(
+    client: TestClient, session: Session, engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    headers = _admin(session)
+    for key in ("k-old", "k-new"):
+        r = client.post(
+            "/v1/courses", json=course_payload(), headers={**headers, "Idempotency-Key": key}
+        )
+        assert r.status_code == 201
+    ttl = get_settings().idempotency_ttl_seconds
+    with Session(engine) as s:
+        s.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.key == "k-old")  # type: ignore[arg-type]
+            .values(created_at=utcnow() - timedelta(seconds=ttl + 1))
+        )
+        s.commit()
+    assert main(["purge-idempotency-keys"]) == 0
+    assert "deleted 1 idempotency keys" in capsys.readouterr().out
+    with Session(engine) as s:
+        assert [r.key for r in s.scalars(select(IdempotencyRecord))] == ["k-new"]

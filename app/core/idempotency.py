@@ -15,14 +15,16 @@ retry changes nothing and answers what the first request answered, with
   same key: answers given before the handler ran (invalid body or header, 401, 403, 413)
   and 5xx (a failure of ours is worth another try).
 
-How: a route opts in with :func:`idempotent` (which also declares the header in the
-contract); :func:`install` wraps those routes' ASGI apps, so GETs and other routes never
-pay for it. The key is claimed with an INSERT in a short transaction of its own,
-committed before the route's session begins (on SQLite the route's write transaction is
-``BEGIN IMMEDIATE``: claiming inside it, or completing while it is open, would queue on
-our own lock). The unique (caller, key) primary key settles races: the loser sees the
-winner's row. The response is held until the route's session is closed and the record
-completed, so a client that has the answer can only ever get the replay.
+How: a route opts in with :func:`idempotent`, which declares the header in the contract
+and claims the key when the endpoint is called, i.e. after the body, the header and the
+token were accepted and before the handler's session has begun. The claim is an INSERT
+in a short transaction of its own (on SQLite the route's write transaction is
+``BEGIN IMMEDIATE``: claiming or completing while it is open would queue on our own
+lock). The (caller, key) primary key settles races: the loser reads the winner's row.
+:class:`IdempotencyMiddleware` (a POST with the header, nothing else: GETs pay one
+comparison) hashes the body as it streams in and, for a claimed key, holds the answer
+until the route is done (its session closed) and the answer stored: a client that has
+the answer can only ever get the replay after it.
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ import functools
 import hashlib
 import inspect
 import json
-import logging
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -54,10 +55,7 @@ from app.core.security import Principal
 from app.models.base import utcnow
 from app.models.idempotency import IdempotencyRecord
 
-log = logging.getLogger("bangkom.idempotency")
-
 HEADER = "Idempotency-Key"
-REPLAYED = b"idempotent-replayed"
 KEY_PATTERN = r"^[!-~]{1,255}$"  # visible ASCII: no spaces (HTTP trims them), no controls
 KEY_MAX = 255
 # A claim whose request never finished (the process died mid-request) frees its key
