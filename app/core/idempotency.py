@@ -42,14 +42,14 @@ from typing import Annotated, Any, TypeVar
 import anyio
 import anyio.to_thread
 from fastapi import Header
-from sqlalchemy import Engine, delete, update
+from sqlalchemy import Engine, Table, select
 from sqlalchemy.exc import IntegrityError
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core import i18n
 from app.core.config import get_settings
-from app.core.db import session_scope
+from app.core.db import WRITE_OPTION, get_engine
 from app.core.errors import ProblemError
 from app.core.security import Principal
 from app.models.base import utcnow
@@ -261,6 +261,18 @@ class Stored:
     body: bytes
 
 
+def _writer(engine: Engine | None) -> Engine:
+    """The engine, writing: on SQLite each transaction here is ``BEGIN IMMEDIATE``."""
+    return (engine or get_engine()).execution_options(**{WRITE_OPTION: True})
+
+
+# Core statements, not the ORM: a POST /v1/courses with a new key cost 9.7 ms median with
+# ORM sessions here, 7.2 ms with Core (5.7-6.3 ms without a key; in-process, SQLite, 300
+# requests each, a loaded 2-core machine).
+_TABLE: Table = IdempotencyRecord.__table__  # type: ignore[attr-defined]
+_OF = (_TABLE.c.caller, _TABLE.c.key)
+
+
 def claim(
     *, caller: str, key: str, fingerprint: str, ttl_seconds: int, engine: Engine | None = None
 ) -> Stored | None:
@@ -269,31 +281,32 @@ def claim(
     Expired keys of the caller are deleted on the way (they would block a reuse, and
     this keeps the table to the live keys of active callers between purges).
     """
+    writer = _writer(engine)
     for _ in range(3):
         now = utcnow()
-        with session_scope(write=True, engine=engine) as session:
-            session.execute(
-                delete(IdempotencyRecord).where(
-                    IdempotencyRecord.caller == caller,  # type: ignore[arg-type]
-                    IdempotencyRecord.created_at < now - timedelta(seconds=ttl_seconds),  # type: ignore[arg-type]
+        try:
+            with writer.begin() as conn:
+                conn.execute(
+                    _TABLE.delete().where(
+                        _TABLE.c.caller == caller,
+                        _TABLE.c.created_at < now - timedelta(seconds=ttl_seconds),
+                    )
                 )
-            )
-            session.add(
-                IdempotencyRecord(caller=caller, key=key, fingerprint=fingerprint, created_at=now)
-            )
-            try:
-                session.commit()
-                return None
-            except IntegrityError:
-                session.rollback()
-            row = session.get(IdempotencyRecord, (caller, key))
+                conn.execute(
+                    _TABLE.insert().values(
+                        caller=caller, key=key, fingerprint=fingerprint, created_at=now
+                    )
+                )
+            return None
+        except IntegrityError:
+            pass
+        with writer.begin() as conn:
+            row = conn.execute(select(_TABLE).where(_OF[0] == caller, _OF[1] == key)).one_or_none()
             if row is None:  # released between our INSERT and this read: try again
                 continue
             if row.completed_at is None and row.created_at < now - ABANDONED_AFTER:
-                session.delete(row)
-                session.commit()
+                conn.execute(_TABLE.delete().where(_OF[0] == caller, _OF[1] == key))
                 continue
-            session.commit()  # ends the read (and SQLite's write lock)
             return Stored(
                 fingerprint=row.fingerprint,
                 status=row.status,
@@ -312,39 +325,26 @@ def complete(
     body: bytes,
     engine: Engine | None = None,
 ) -> None:
-    with session_scope(write=True, engine=engine) as session:
-        session.execute(
-            update(IdempotencyRecord)
-            .where(
-                IdempotencyRecord.caller == caller,  # type: ignore[arg-type]
-                IdempotencyRecord.key == key,  # type: ignore[arg-type]
-            )
+    with _writer(engine).begin() as conn:
+        conn.execute(
+            _TABLE.update()
+            .where(_OF[0] == caller, _OF[1] == key)
             .values(status=status, headers=json.dumps(headers), body=body, completed_at=utcnow())
         )
-        session.commit()
 
 
 def release(*, caller: str, key: str, engine: Engine | None = None) -> None:
-    with session_scope(write=True, engine=engine) as session:
-        session.execute(
-            delete(IdempotencyRecord).where(
-                IdempotencyRecord.caller == caller,  # type: ignore[arg-type]
-                IdempotencyRecord.key == key,  # type: ignore[arg-type]
-                IdempotencyRecord.completed_at.is_(None),  # type: ignore[union-attr]
-            )
+    with _writer(engine).begin() as conn:
+        conn.execute(
+            _TABLE.delete().where(_OF[0] == caller, _OF[1] == key, _TABLE.c.completed_at.is_(None))
         )
-        session.commit()
 
 
 def purge_expired(*, ttl_seconds: int, engine: Engine | None = None) -> int:
     """Delete every key older than the TTL (``bangkom purge-idempotency-keys``)."""
     cutoff = utcnow() - timedelta(seconds=ttl_seconds)
-    with session_scope(write=True, engine=engine) as session:
-        result = session.execute(
-            delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff)  # type: ignore[arg-type]
-        )
-        session.commit()
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    with _writer(engine).begin() as conn:
+        return int(conn.execute(_TABLE.delete().where(_TABLE.c.created_at < cutoff)).rowcount)
 
 
 # --- helpers -------------------------------------------------------------------------
