@@ -271,3 +271,19 @@ def test_purge_deletes_expired_keys_only(
     assert "deleted 1 idempotency keys" in capsys.readouterr().out
     with Session(engine) as s:
         assert [r.key for r in s.scalars(select(IdempotencyRecord))] == ["k-new"]
+
+
+def test_the_answer_is_sent_even_if_it_cannot_be_stored(
+    client: TestClient, session: Session, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    headers = {**_admin(session), "Idempotency-Key": "k-store-fails"}
+
+    def broken(**kwargs: object) -> None:
+        raise RuntimeError("the database fell over")
+
+    monkeypatch.setattr(idempotency, "complete", broken)
+    created = client.post("/v1/courses", json=course_payload(), headers=headers)
+    assert created.status_code == 201, created.text  # the course exists: say so
+    assert _courses(engine) == 1
+    with Session(engine) as s:  # and the key is not left claimed (no 409 for a day)
+        assert s.scalars(select(IdempotencyRecord)).all() == []

@@ -33,6 +33,7 @@ import functools
 import hashlib
 import inspect
 import json
+import logging
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -54,6 +55,8 @@ from app.core.errors import ProblemError
 from app.core.security import Principal
 from app.models.base import utcnow
 from app.models.idempotency import IdempotencyRecord
+
+log = logging.getLogger("bangkom.idempotency")
 
 HEADER = "Idempotency-Key"
 KEY_PATTERN = r"^[!-~]{1,255}$"  # visible ASCII: no spaces (HTTP trims them), no controls
@@ -231,14 +234,17 @@ class IdempotencyMiddleware:
                     body = b"".join(
                         m.get("body", b"") for m in held if m["type"] != "http.response.start"
                     )
-                    with anyio.CancelScope(shield=True):
-                        await anyio.to_thread.run_sync(
-                            functools.partial(
-                                complete, caller=attempt.caller or "", key=key,
-                                status=start["status"], headers=headers, body=body,
-                            )
-                        )  # fmt: skip
-                    stored = True
+                    try:
+                        with anyio.CancelScope(shield=True):
+                            await anyio.to_thread.run_sync(
+                                functools.partial(
+                                    complete, caller=attempt.caller or "", key=key,
+                                    status=start["status"], headers=headers, body=body,
+                                )
+                            )  # fmt: skip
+                        stored = True
+                    except Exception:  # the work is done: answer it; the key is released
+                        log.exception("could not store an idempotent answer")
         finally:
             _attempt.reset(token)
             if attempt.claimed and not stored:
