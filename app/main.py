@@ -122,7 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ],
             max_age=600,
         )
-    # Innermost: sees only what the request context middleware let through (size limit).
+    # Inside the request context middleware: request id set, body size limit applied.
     app.add_middleware(idempotency.IdempotencyMiddleware)
     app.add_middleware(
         RequestContextMiddleware,
