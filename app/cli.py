@@ -1,5 +1,5 @@
 """``bangkom``: serve, migrate, seed the demo data, rebuild stored course JSON, export the
-contract, make accounts."""
+contract, purge expired idempotency keys, make accounts."""
 
 from __future__ import annotations
 
@@ -99,6 +99,15 @@ def _export_openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def _purge_idempotency_keys(_args: argparse.Namespace) -> int:
+    from app.core.idempotency import purge_expired
+
+    ttl = get_settings().idempotency_ttl_seconds
+    removed = purge_expired(ttl_seconds=ttl)
+    print(f"deleted {removed} idempotency keys older than {ttl} s")
+    return 0
+
+
 def _safe_url() -> str:
     from sqlalchemy.engine import make_url
 
@@ -136,6 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export-openapi", help="write the OpenAPI contract")
     export.add_argument("--output", default=str(OPENAPI_PATH))
     export.set_defaults(func=_export_openapi)
+
+    purge = sub.add_parser(
+        "purge-idempotency-keys",
+        help="delete Idempotency-Key records older than BANGKOM_IDEMPOTENCY_TTL_SECONDS (cron)",
+    )
+    purge.set_defaults(func=_purge_idempotency_keys)
 
     for register in EXTRA_COMMANDS:
         register(sub)

@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
+from app.core import idempotency
 from app.core.config import Settings, get_settings
 from app.core.errors import install_error_handlers, reject_unknown_query
 from app.core.logging import configure_logging
@@ -112,9 +113,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "Accept-Language",
                 "X-Request-ID",
             ],
-            expose_headers=["ETag", "Link", "X-Request-ID", "Retry-After", "X-Total-Count"],
+            expose_headers=[
+                "ETag",
+                "Link",
+                "Location",
+                "X-Request-ID",
+                "Retry-After",
+                "X-Total-Count",
+                "Idempotent-Replayed",
+            ],
             max_age=600,
         )
+    # Inside the request context middleware: request id set, body size limit applied.
+    app.add_middleware(idempotency.IdempotencyMiddleware)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,

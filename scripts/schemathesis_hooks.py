@@ -6,6 +6,9 @@ rule (each is listed in the README):
 - ``invalid_cursor`` (422): a well-formed cursor this service never gave out;
 - ``wrong_password`` (422): a current password that is not the account's;
 - ``precondition_failed`` (412): an If-Match that is not the resource's current ETag;
+- ``idempotency_key_reused`` (422) and ``idempotency_in_progress`` (409): the fuzzer sends
+  the same generated Idempotency-Key (often the shortest, ``!``) with different bodies,
+  or twice at once;
 - ``curriculum_invalid`` (422): publishing a draft whose module JP do not add up to the
   course's total_jp or whose assessed weights do not add up to 100;
 - rules across fields or rows (``CROSS_FIELD_TYPES``): e.g. a course's grade bands
@@ -26,7 +29,14 @@ from typing import Any
 
 import schemathesis
 
-TOLERATED_CODES = {"invalid_cursor", "wrong_password", "precondition_failed", "curriculum_invalid"}
+TOLERATED_CODES = {
+    "invalid_cursor",
+    "wrong_password",
+    "precondition_failed",
+    "curriculum_invalid",
+    "idempotency_key_reused",
+    "idempotency_in_progress",
+}
 # Rules across fields or rows: grade bands in order; ends after starts; a session inside
 # the cohort's dates and of a module in its pinned curriculum (value_error, raised by the
 # services); instructors that do not exist (not_found); partner agency ids that are not

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
 
+    # Idempotency-Key (app/core/idempotency.py): how long a key's first answer is replayed;
+    # after that the key is free again (and `bangkom purge-idempotency-keys` deletes it).
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=1)
+
     # JWT (see app/core/security.py)
     jwt_algorithm: Literal["HS256", "RS256", "ES256"] = "HS256"
     jwt_private_key: str | None = None

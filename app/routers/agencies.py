@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from app.core.errors import error_responses
+from app.core.idempotency import idempotent
 from app.core.pagination import clamp_limit, link_header
 from app.deps import CurrentPrincipal, PlatformAdmin, SessionDep
 from app.models.agency import (
@@ -49,6 +50,7 @@ def list_agencies(
     summary="Create an agency (platform admins)",
     responses=error_responses(401, 403, 409, 422),
 )
+@idempotent
 def create_agency(session: SessionDep, _admin: PlatformAdmin, data: AgencyCreate) -> AgencyPublic:
     return AgencyPublic.model_validate(agencies.create_agency(session=session, data=data))
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from app.core.errors import error_responses
 from app.core.etag import json_response
+from app.core.idempotency import idempotent
 from app.core.pagination import clamp_limit, link_header
 from app.deps import AgencyAdmin, IfMatch, IfNoneMatch, OptionalPrincipal, SessionDep
 from app.models.cohort import (
@@ -109,6 +110,7 @@ def get_cohort(
     status_code=201,
     responses={201: {"model": CohortPublic}, **error_responses(401, 403, 404, 409, 422)},
 )
+@idempotent
 def create_cohort(data: CohortCreate, principal: AgencyAdmin, session: SessionDep) -> Response:
     found = service.create_cohort(session=session, principal=principal, data=data)
     return _reply(found, status_code=201)

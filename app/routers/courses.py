@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from app.core.db import get_engine
 from app.core.errors import error_responses
 from app.core.etag import json_response
+from app.core.idempotency import idempotent
 from app.core.pagination import clamp_limit, link_header
 from app.deps import (
     AgencyAdmin,
@@ -108,6 +109,7 @@ async def get_course(
     status_code=201,
     responses={201: {"model": CoursePublic}, **error_responses(401, 403, 409, 422)},
 )
+@idempotent
 def create_course(data: CourseCreate, principal: AgencyAdmin, session: SessionDep) -> Response:
     doc = service.create_course(session=session, principal=principal, data=data)
     return json_response(

@@ -9,6 +9,7 @@ from pydantic import TypeAdapter
 
 from app.core.errors import error_responses
 from app.core.etag import json_response, list_etag
+from app.core.idempotency import idempotent
 from app.core.pagination import Page, PageQuery, clamp_limit, link_header
 from app.deps import AgencyAdmin, IfMatch, IfNoneMatch, OptionalPrincipal, SessionDep
 from app.models.curriculum import CurriculumCreate, CurriculumPublic, CurriculumUpdate
@@ -105,6 +106,7 @@ def get_curriculum(
     status_code=201,
     responses={201: {"model": CurriculumPublic}, **error_responses(401, 403, 404, 409, 422)},
 )
+@idempotent
 def create_curriculum(
     course_id: IdPath, data: CurriculumCreate, principal: AgencyAdmin, session: SessionDep
 ) -> Response:

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from app.core.errors import error_responses
+from app.core.idempotency import idempotent
 from app.core.pagination import clamp_limit, link_header
 from app.deps import AgencyAdmin, CurrentPrincipal, SessionDep
 from app.models.user import (
@@ -54,6 +55,7 @@ def list_users(
     summary="Create a user in your agency (agency admins)",
     responses=error_responses(401, 403, 404, 409, 422),
 )
+@idempotent
 def create_user(session: SessionDep, admin: AgencyAdmin, data: UserCreate) -> UserPublic:
     return UserPublic.model_validate(users.create_user(session=session, principal=admin, data=data))
 
