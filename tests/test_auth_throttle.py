@@ -17,7 +17,7 @@ from app.models import LoginAttempt
 from app.models.base import utcnow
 from tests.conftest import serve, stop
 from tests.factories import PASSWORD, make_agency, make_user
-from tests.test_concurrency import _race
+from tests.parallel import race
 
 WRONG = "wrong-password-123"
 
@@ -44,7 +44,7 @@ def test_parallel_wrong_passwords_for_one_account_are_checked_at_most_five_times
     live_server: str, session: Session
 ) -> None:
     user = make_user(session, make_agency(session), "viewer")
-    responses = _race(30, lambda http, _i: _login(http, live_server, user.email, WRONG))
+    responses = race(30, lambda http, _i: _login(http, live_server, user.email, WRONG))
     statuses = sorted(r.status_code for r in responses)
     assert set(statuses) <= {400, 429}, statuses
     assert 1 <= statuses.count(400) <= 5, statuses  # each 400 cost one Argon2 check

@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import Session
 
 from tests.factories import auth_headers, make_agency, make_user
-from tests.test_concurrency import _race
+from tests.parallel import race
 
 
 @pytest.mark.slow
@@ -43,7 +43,7 @@ def test_parallel_overlapping_sessions_in_one_cohort_give_one_201_and_409s(
                 "ends_at": f"2025-05-14T10:{10 * i:02d}:00+07:00", "mode": "classroom", "jp": 2}  # fmt: skip
         return http.post(url, json=body, headers=headers)
 
-    responses = _race(count, create)
+    responses = race(count, create)
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [201] + [409] * (count - 1), [r.text for r in responses]
     assert all(r.json()["code"] == "session_overlap" for r in responses if r.status_code == 409)
@@ -85,7 +85,7 @@ def test_parallel_patches_of_cohorts_to_one_number_give_one_200_and_409s(
             f"{live_server}/v1/cohorts/{ids[i]}", json={"number": 99}, headers=headers
         )
 
-    responses = _race(count, patch)
+    responses = race(count, patch)
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200] + [409] * (count - 1), [r.text for r in responses]
     assert all(r.json()["code"] == "duplicate_cohort" for r in responses if r.status_code == 409)

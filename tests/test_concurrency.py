@@ -6,30 +6,14 @@ unique constraints on PostgreSQL): one winner, the others told why, nothing lost
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-
 import httpx
 import pytest
 from sqlmodel import Session
 
 from tests.factories import auth_headers, course_payload, make_agency, make_user
+from tests.parallel import race
 
 PROBLEM = "application/problem+json"
-
-
-def _race(count: int, call: Callable[[httpx.Client, int], httpx.Response]) -> list[httpx.Response]:
-    """Run ``call`` ``count`` times at once, each on its own connection, released together."""
-    barrier = threading.Barrier(count)
-
-    def one(i: int) -> httpx.Response:
-        with httpx.Client(timeout=30) as http:
-            barrier.wait()
-            return call(http, i)
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(one, range(count)))
 
 
 @pytest.mark.slow
@@ -56,7 +40,7 @@ def test_two_admins_patching_with_the_same_if_match_one_wins_the_other_gets_412(
                 url, json={"title": titles[i]}, headers={**admins[i], "If-Match": etag}
             )
 
-        responses = _race(2, patch)
+        responses = race(2, patch)
         statuses = sorted(r.status_code for r in responses)
         assert statuses == [200, 412], [r.text for r in responses]
         loser = next(r for r in responses if r.status_code == 412)
@@ -84,7 +68,7 @@ def test_parallel_creations_with_one_code_give_one_201_and_409s(
             body = course_payload(code=code, title=f"Pelatihan Balapan {i}")
             return http.post(f"{live_server}/v1/courses", json=body, headers=headers)
 
-        responses = _race(count, create)
+        responses = race(count, create)
         statuses = sorted(r.status_code for r in responses)
         assert statuses == [201] + [409] * (count - 1), [r.text for r in responses]
         for refused in (r for r in responses if r.status_code == 409):
@@ -113,7 +97,7 @@ def test_parallel_cohort_creations_with_one_number_give_one_201_and_409s(
                 "starts_on": "2025-05-14", "ends_on": "2025-05-26", "capacity": 10 + i}  # fmt: skip
         return http.post(f"{live_server}/v1/cohorts", json=body, headers=headers)
 
-    responses = _race(count, create)
+    responses = race(count, create)
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [201] + [409] * (count - 1), [r.text for r in responses]
     assert all(r.json()["code"] == "duplicate_cohort" for r in responses if r.status_code == 409)
@@ -143,7 +127,7 @@ def test_parallel_cohort_patches_with_the_same_if_match_one_wins(
     def patch(http: httpx.Client, i: int) -> httpx.Response:
         return http.patch(url, json={"capacity": 30 + i}, headers={**headers, "If-Match": etag})
 
-    responses = _race(4, patch)
+    responses = race(4, patch)
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200, 412, 412, 412], [r.text for r in responses]
     winner = next(r for r in responses if r.status_code == 200).json()

@@ -4,9 +4,6 @@ row."""
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import httpx
 import pytest
 from sqlalchemy import Engine, func, select
@@ -15,18 +12,11 @@ from sqlmodel import Session
 from app.models.course import Course
 from app.models.idempotency import IdempotencyRecord
 from tests.factories import auth_headers, course_payload, make_agency, make_user
+from tests.parallel import race
 
 
 def _race(count: int, url: str, **kwargs: object) -> list[httpx.Response]:
-    barrier = threading.Barrier(count)
-
-    def one(_: int) -> httpx.Response:
-        with httpx.Client(timeout=30) as http:
-            barrier.wait()
-            return http.post(url, **kwargs)  # type: ignore[arg-type]
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(one, range(count)))
+    return race(count, lambda http, _i: http.post(url, **kwargs))  # type: ignore[arg-type]
 
 
 @pytest.mark.slow

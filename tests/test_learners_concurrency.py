@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import Session
 
 from tests.factories import auth_headers, learner_payload, make_agency, make_user, nip
-from tests.test_concurrency import _race
+from tests.parallel import race
 
 
 @pytest.mark.slow
@@ -26,7 +26,7 @@ def test_parallel_puts_of_one_new_nip_give_one_201_and_200s(
             body = learner_payload(name="Peserta Balapan", work_unit=f"Unit {i}")
             return http.put(url, json=body, headers=headers)
 
-        responses = _race(count, put)
+        responses = race(count, put)
         statuses = sorted(r.status_code for r in responses)
         assert statuses == [200] * (count - 1) + [201], [r.text for r in responses]
         ids = {r.json()["id"] for r in responses}
