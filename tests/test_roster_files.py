@@ -393,3 +393,94 @@ def test_xlsx_export_never_writes_a_formula_and_keeps_nips_as_text() -> None:
     assert values[4][3] == datetime(1985, 1, 1)
     back = parse_roster(data, XLSX_TYPE)
     assert [r.fields["name"] for r in back.rows][:2] == [DANGEROUS[0]["name"], "-2+3"]
+
+
+# --- workbooks from other tools (hand-written parts, as LibreOffice, WPS, Google write) --
+
+_NS = 'xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def _package(sheet: str, *, strings: str = "", styles: str = "", book_pr: str = "") -> bytes:
+    """A minimal .xlsx: prefixed namespace, absolute and relative targets, no dimension."""
+    parts = {
+        "[Content_Types].xml": "<Types/>",
+        "_rels/.rels": f'<Relationships><Relationship Id="r1" Type="{_R}/officeDocument" '
+        'Target="/xl/book.xml"/></Relationships>',
+        "xl/book.xml": f'<x:workbook {_NS} xmlns:r="{_R}">{book_pr}<x:sheets>'
+        '<x:sheet name="Peserta" sheetId="7" r:id="rS"/><x:sheet name="B" sheetId="1" '
+        'r:id="rT"/></x:sheets></x:workbook>',
+        "xl/_rels/book.xml.rels": f'<Relationships><Relationship Id="rT" Type="{_R}/worksheet" '
+        f'Target="worksheets/other.xml"/><Relationship Id="rS" Type="{_R}/worksheet" '
+        f'Target="/xl/worksheets/roster.xml"/><Relationship Id="rX" Type="{_R}/sharedStrings" '
+        f'Target="strings.xml"/><Relationship Id="rY" Type="{_R}/styles" Target="styles.xml"/>'
+        "</Relationships>",
+        "xl/worksheets/roster.xml": f"<x:worksheet {_NS}><x:sheetData>{sheet}</x:sheetData>"
+        "</x:worksheet>",
+        "xl/worksheets/other.xml": f"<x:worksheet {_NS}><x:sheetData/></x:worksheet>",
+        "xl/strings.xml": f"<x:sst {_NS}>{strings}</x:sst>",
+        "xl/styles.xml": f"<x:styleSheet {_NS}>{styles}</x:styleSheet>",
+    }
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, text in parts.items():
+            archive.writestr(name, '<?xml version="1.0" encoding="UTF-8"?>' + text)
+    return out.getvalue()
+
+
+def test_workbooks_from_other_tools_read_the_first_tab_with_their_cell_kinds() -> None:
+    strings = (
+        "<x:si><x:t>nip</x:t></x:si><x:si><x:t>Nama</x:t></x:si>"
+        "<x:si><x:r><x:t>Siti </x:t></x:r><x:r><x:t>Nur'aini</x:t></x:r>"
+        "<x:rPh><x:t>phonetic</x:t></x:rPh></x:si>"
+    )
+    styles = (
+        '<x:numFmts><x:numFmt numFmtId="164" formatCode="dd/mm/yyyy"/></x:numFmts>'
+        '<x:cellStyleXfs><x:xf numFmtId="14"/></x:cellStyleXfs>'
+        '<x:cellXfs><x:xf numFmtId="0"/><x:xf numFmtId="164"/><x:xf numFmtId="14"/></x:cellXfs>'
+    )
+    sheet = (
+        '<x:row r="1"><x:c r="A1" t="s"><x:v>0</x:v></x:c><x:c r="B1" t="s"><x:v>1</x:v></x:c>'
+        '<x:c r="C1" t="inlineStr"><x:is><x:t>Tanggal Lahir</x:t></x:is></x:c>'
+        '<x:c r="D1" t="inlineStr"><x:is><x:t>Jenis ASN</x:t></x:is></x:c></x:row>'
+        # no r attributes on these cells: each follows the one before
+        f'<x:row r="3"><x:c t="str"><x:f>A9</x:f><x:v>{NIP_A}</x:v></x:c>'
+        '<x:c t="s"><x:v>2</x:v></x:c><x:c s="1"><x:v>31048</x:v></x:c>'
+        '<x:c t="b"><x:v>1</x:v></x:c></x:row>'
+        f'<x:row><x:c r="A4"><x:v>{NIP_B}</x:v></x:c><x:c r="C4" s="2"><x:v>32919</x:v></x:c>'
+        '<x:c r="D4" t="e"><x:v>#N/A</x:v></x:c></x:row>'
+    )
+    roster = parse_roster(_package(sheet, strings=strings, styles=styles), XLSX_TYPE)
+    assert _by_row(roster) == {
+        3: {"nip": NIP_A, "name": "Siti Nur'aini", "birth_date": "1985-01-01", "asn_type": "true"},
+        4: {"nip": NIP_B, "name": None, "birth_date": "1990-02-15", "asn_type": "#N/A"},
+    }
+    # the 1904 calendar (old Mac Excel) moves every serial by 1,462 days
+    mac = _package(sheet, strings=strings, styles=styles, book_pr='<x:workbookPr date1904="1"/>')
+    assert parse_roster(mac, XLSX_TYPE).rows[0].fields["birth_date"] == "1989-01-02"
+
+
+def test_a_workbook_with_a_doctype_is_refused_without_expanding_entities() -> None:
+    bomb = '<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>'
+    data = _package('<x:row r="1"><x:c t="inlineStr"><x:is><x:t>nip</x:t></x:is></x:c></x:row>')
+    source, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            text = source.read(item.filename)
+            if item.filename == "xl/strings.xml":
+                text = text.replace(b"?>", b"?>" + bomb.encode(), 1)
+            target.writestr(item, text)
+    assert _problem(out.getvalue(), XLSX_TYPE).status == 415
+
+
+def test_a_word_document_is_not_a_roster() -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr(
+            "_rels/.rels",
+            f'<Relationships><Relationship Id="r1" Type="{_R}/officeDocument" '
+            'Target="word/document.xml"/></Relationships>',
+        )
+        archive.writestr("word/document.xml", "<document/>")
+        archive.writestr("word/_rels/document.xml.rels", "<Relationships/>")
+    assert _problem(out.getvalue(), "application/octet-stream").status == 415

@@ -5,33 +5,52 @@ enrolment endpoints call :func:`parse_roster` on an upload and :func:`write_rost
 
 Reading: UTF-8 with or without BOM, ``,`` or ``;`` (counted outside quotes in the header
 line: spreadsheets in an Indonesian locale write ``;``), quoted fields with delimiters and
-line breaks inside, CRLF or LF; the first sheet of a workbook (openpyxl ``read_only``,
-cached values rather than formulas). Header names are English field names or their
+line breaks inside, CRLF or LF; the first sheet of a workbook (cached values, never
+formulas). Header names are English field names or their
 Indonesian aliases, in any case and spacing. Whole-file problems raise a
 :class:`ProblemError`; a row's problems are listed on the row, numbered as a spreadsheet
 shows them (the first line is row 1).
 
-Writing: CSV in UTF-8 with a BOM (Excel then reads the accents right) and ``,`` as the
-delimiter (the RFC 4180 one; Excel in an Indonesian locale splits it with Data > From
-Text/CSV), XLSX with openpyxl ``write_only``. A text cell that starts with ``=``, ``+``,
-``-``, ``@``, a tab or a carriage return gets a leading ``'`` (OWASP's CSV-injection
-advice) so a spreadsheet never runs it as a formula; reading a roster strips that ``'``
-again, so an export imports back unchanged.
+Columns and cells: roster_cells; the workbook reader: roster_xlsx; writing CSV and XLSX
+safe from formula injection: roster_export (re-exported here).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import re
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any, Literal
 
 from app.core import i18n
 from app.core.errors import ProblemError
+from app.services.learning.roster_cells import (
+    ALIASES,
+    FIELDS,
+    ID_FIELDS,
+    RowError,
+    cell_value,
+    check_ids,
+    header_key,
+)
+from app.services.learning.roster_export import neutralise, write_roster_csv, write_roster_xlsx
+from app.services.learning.roster_xlsx import first_sheet_rows
+
+__all__ = [
+    "FIELDS",
+    "MAX_ROWS",
+    "XLSX_TYPE",
+    "ParsedRoster",
+    "RosterRow",
+    "RowError",
+    "neutralise",
+    "parse_roster",
+    "sniff_delimiter",
+    "write_roster_csv",
+    "write_roster_xlsx",
+]
 
 MAX_ROWS = 10_000
 # A 10,000-row roster workbook unpacks to a few MB; anything far past this is a zip bomb.
@@ -45,43 +64,6 @@ SNIFFED_TYPES = {"", "application/octet-stream", "multipart/form-data"}
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls of Excel 97-2003
 
-# Canonical field -> the header names accepted for it (English first, then Indonesian).
-FIELDS: dict[str, tuple[str, ...]] = {
-    "nip": ("nip", "nip baru", "nomor induk pegawai"),
-    "ni_pppk": ("ni pppk", "nomor induk pppk"),
-    "name": ("name", "full name", "nama", "nama lengkap", "nama peserta"),
-    "email": ("email", "e-mail", "surel", "alamat email"),
-    "phone": (
-        "phone",
-        "phone number",
-        "nomor hp",
-        "no hp",
-        "telepon",
-        "nomor telepon",
-        "no telepon",
-        "hp",
-    ),
-    "agency": ("agency", "instansi", "nama instansi"),
-    "position_title": ("position title", "position", "jabatan", "nama jabatan"),
-    "rank": ("rank", "golongan", "pangkat", "pangkat/golongan", "golongan ruang"),
-    "asn_type": ("asn type", "jenis asn", "status asn", "jenis pegawai"),
-    "external_ref": ("external ref", "external reference", "referensi", "id eksternal"),
-    "front_title": ("front title", "gelar depan"),
-    "back_title": ("back title", "gelar belakang"),
-    "birth_date": ("birth date", "date of birth", "tanggal lahir", "tgl lahir"),
-    "gender": ("gender", "sex", "jenis kelamin"),
-    "work_unit": ("work unit", "unit kerja", "satuan kerja", "satker"),
-    "position_type": ("position type", "jenis jabatan"),
-}
-ID_FIELDS = ("nip", "ni_pppk")
-
-
-def header_key(name: str) -> str:
-    """Headers compare without case, spaces or punctuation: 'No. HP' == 'no_hp' == 'NOHP'."""
-    return re.sub(r"[\W_]+", "", name.casefold())
-
-
-ALIASES: dict[str, str] = {header_key(a): f for f, names in FIELDS.items() for a in names}
 ACCEPTED_ID_HEADERS = ", ".join(f"'{a}'" for f in ID_FIELDS for a in FIELDS[f])
 
 i18n.MESSAGES.update(
@@ -99,24 +81,6 @@ i18n.MESSAGES.update(
         },
     }
 )
-
-
-@dataclass(frozen=True, slots=True)
-class RowError:
-    """One problem in one cell, in both languages, shaped like the API's ``errors[]``."""
-
-    field: str
-    msg: str
-    msg_id: str
-    type: str
-
-    def as_error(self, row: int) -> dict[str, Any]:
-        return {
-            "loc": ["body", row, self.field],
-            "msg": self.msg,
-            "msg_id": self.msg_id,
-            "type": self.type,
-        }
 
 
 @dataclass(slots=True)
@@ -258,8 +222,6 @@ def _parse_csv(data: bytes, max_rows: int) -> ParsedRoster:
 
 
 def _parse_xlsx(data: bytes, max_rows: int) -> ParsedRoster:
-    from openpyxl import load_workbook  # imported on use: most requests never need it
-
     not_xlsx = _unreadable(
         "The file is a zip archive but not an Excel workbook (.xlsx); open it in a "
         "spreadsheet and save it as 'Excel Workbook (.xlsx)' or as 'CSV UTF-8'.",
@@ -273,8 +235,6 @@ def _parse_xlsx(data: bytes, max_rows: int) -> ParsedRoster:
         unpacked = sum(i.file_size for i in archive.infolist())
     except (zipfile.BadZipFile, ValueError, OSError):
         raise not_xlsx from None
-    if "xl/workbook.xml" not in names:
-        raise not_xlsx
     if unpacked > MAX_XLSX_UNPACKED:
         raise _unreadable(
             f"The workbook unpacks to more than {MAX_XLSX_UNPACKED // 2**20} MB; send only "
@@ -283,21 +243,14 @@ def _parse_xlsx(data: bytes, max_rows: int) -> ParsedRoster:
             f"lembar daftar peserta, paling banyak {MAX_ROWS:,} baris, tanpa gambar.",
             status=413,
         )
+    if "_rels/.rels" not in names:  # every OOXML package has one; .ods and plain zips do not
+        raise not_xlsx
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds for a damaged file; all mean "save again"
-        raise not_xlsx from None
-    try:
-        sheet = book.worksheets[0]
-        sheet.reset_dimensions()  # trust the cells, not a stale A1:XFD1048576 dimension
-        rows = enumerate(sheet.iter_rows(values_only=True), start=1)
-        return _read_rows("xlsx", rows, max_rows)
+        return _read_rows("xlsx", first_sheet_rows(archive), max_rows)
     except ProblemError:
         raise
-    except Exception:
+    except Exception:  # damaged XML, a missing part, a bad index: all mean "save it again"
         raise not_xlsx from None
-    finally:
-        book.close()
 
 
 # --- rows --------------------------------------------------------------------------
@@ -383,8 +336,8 @@ def _read_rows(
         row = RosterRow(number, dict.fromkeys(written))
         for index, canonical in by_index.items():
             value = cells[index] if index < len(cells) else None
-            row.fields[canonical] = _cell(canonical, value, row)
-        _check_ids(row, first_seen)
+            row.fields[canonical] = cell_value(canonical, value, row.errors)
+        check_ids(number, row.fields, row.errors, first_seen)
         parsed.append(row)
     if not parsed:
         raise _unreadable(
@@ -393,199 +346,3 @@ def _read_rows(
             "peserta.",
         )
     return ParsedRoster(kind, parsed, written, unknown, header_row)
-
-
-_SCIENTIFIC = re.compile(r"^\d+(?:[.,]\d+)?[eE]\+?\d+$")
-_DAY_FIRST = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[ T]00:00(?::00)?)?$")
-
-
-def _cell(canonical: str, value: object, row: RosterRow) -> str | None:
-    if value is None:
-        return None
-    if canonical in ID_FIELDS and isinstance(value, float):
-        row.errors.append(_scientific(canonical))
-        return None
-    if isinstance(value, datetime):
-        value = value.date()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        text = "true" if value else "false"
-    elif canonical == "birth_date" and isinstance(value, int | float):
-        return _excel_serial(value, row)  # a date cell that lost its date format
-    elif isinstance(value, float) and value.is_integer():
-        text = str(int(value))
-    else:
-        text = str(value).strip()
-    if len(text) > 1 and text[0] == "'" and text[1] in _TRIGGERS:
-        text = text[1:]  # our own export's neutralising quote
-    if not text:
-        return None
-    if canonical in ID_FIELDS:
-        return _normalise_id(canonical, text, row)
-    if canonical == "birth_date":
-        return _parse_date(text, row)
-    return text
-
-
-def _scientific(canonical: str) -> RowError:
-    label = "NIP" if canonical == "nip" else "NI PPPK"
-    return RowError(
-        canonical,
-        f"The {label} was turned into a number (such as 1.98501E+17) and its last digits are "
-        f"lost. Format the {label} column as Text in the spreadsheet, type the {label}s again "
-        "and save the file once more.",
-        f"{label} berubah menjadi angka (misalnya 1.98501E+17) dan digit terakhirnya hilang. "
-        f"Format kolom {label} sebagai Teks di lembar kerja, ketik ulang {label} lalu simpan "
-        "kembali berkasnya.",
-        "nip_scientific",
-    )
-
-
-def _normalise_id(canonical: str, text: str, row: RosterRow) -> str | None:
-    # TODO(learners): replace with the shared NIP validator in app/services/learning/nip.py
-    # once it lands; this one only strips spaces and checks for 18 digits.
-    if _SCIENTIFIC.match(text.replace(" ", "")):
-        row.errors.append(_scientific(canonical))
-        return None
-    digits = re.sub(r"[\s\u00a0]+", "", text)
-    if not (len(digits) == 18 and digits.isascii() and digits.isdigit()):
-        label = "NIP" if canonical == "nip" else "NI PPPK"
-        row.errors.append(
-            RowError(
-                canonical,
-                f"A {label} is 18 digits (spaces allowed); this one is '{text}'. Correct it.",
-                f"{label} terdiri atas 18 digit (boleh berspasi); nilai ini '{text}'. Perbaiki.",
-                "nip_invalid",
-            )
-        )
-        return None
-    return digits
-
-
-def _check_ids(row: RosterRow, first_seen: dict[tuple[str, str], int]) -> None:
-    ids = [(f, row.fields.get(f)) for f in ID_FIELDS]
-    if all(v is None for _, v in ids):
-        if not any(e.field in ID_FIELDS for e in row.errors):
-            row.errors.append(
-                RowError(
-                    "nip",
-                    "Fill in the NIP (or the NI PPPK for PPPK staff).",
-                    "Isi NIP (atau NI PPPK untuk pegawai PPPK).",
-                    "missing",
-                )
-            )
-        return
-    for canonical, value in ids:
-        if value is None:
-            continue
-        earlier = first_seen.setdefault((canonical, value), row.number)
-        if earlier != row.number:
-            row.errors.append(
-                RowError(
-                    canonical,
-                    f"This learner is already on row {earlier}; remove one of the two rows.",
-                    f"Peserta ini sudah ada di baris {earlier}; hapus salah satu baris.",
-                    "duplicate_row",
-                )
-            )
-
-
-def _parse_date(text: str, row: RosterRow) -> str | None:
-    try:
-        if _ISO_DATE.match(text):  # 1985-01-31, or with a midnight time from some exports
-            return date.fromisoformat(text[:10]).isoformat()
-        if match := _DAY_FIRST.match(text):  # Indonesian order: day first
-            day, month, year = (int(g) for g in match.groups())
-            return date(year, month, day).isoformat()
-    except ValueError:
-        pass
-    row.errors.append(_bad_date(text))
-    return None
-
-
-def _excel_serial(value: float, row: RosterRow) -> str | None:
-    from openpyxl.utils.datetime import from_excel
-
-    try:
-        found = from_excel(value)
-    except (ValueError, OverflowError, TypeError):
-        found = None
-    if isinstance(found, datetime) and 1900 < found.year < 2200:
-        return found.date().isoformat()
-    row.errors.append(_bad_date(str(value)))
-    return None
-
-
-def _bad_date(text: str) -> RowError:
-    return RowError(
-        "birth_date",
-        f"Write the birth date as YYYY-MM-DD or DD/MM/YYYY (got '{text}').",
-        f"Tulis tanggal lahir sebagai YYYY-MM-DD atau DD/MM/YYYY (diterima: '{text}').",
-        "date_format",
-    )
-
-
-# --- export ------------------------------------------------------------------------
-
-_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: object) -> object:
-    """A text cell a spreadsheet would run as a formula gets a leading ``'``."""
-    if isinstance(value, str) and value.startswith(_TRIGGERS):
-        return "'" + value
-    return value
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    return str(neutralise(value))
-
-
-def write_roster_csv(rows: Iterable[Mapping[str, object]], columns: Sequence[str]) -> bytes:
-    """UTF-8 with BOM, ``,``-delimited, CRLF (RFC 4180), header = the column names."""
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([neutralise(c) for c in columns])
-    for row in rows:
-        writer.writerow([_text(row.get(c)) for c in columns])
-    return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
-
-
-def write_roster_xlsx(rows: Iterable[Mapping[str, object]], columns: Sequence[str]) -> bytes:
-    """One sheet; text stays text (an 18-digit NIP never becomes 1.98501E+17), dates are dates."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("Roster")
-    sheet.append([str(neutralise(c)) for c in columns])
-    for row in rows:
-        cells: list[Any] = []
-        for column in columns:
-            value = row.get(column)
-            if isinstance(value, datetime):
-                value = value.replace(tzinfo=None)
-            if isinstance(value, date):
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.number_format = "yyyy-mm-dd"
-                cells.append(cell)
-                continue
-            if value is not None and not isinstance(value, bool | int | float):
-                value = ILLEGAL_CHARACTERS_RE.sub("", str(neutralise(str(value))))
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.data_type = "s"  # never a formula, whatever it starts with
-                value = cell
-            cells.append(value)
-        sheet.append(cells)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
