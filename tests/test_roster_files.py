@@ -484,3 +484,20 @@ def test_a_word_document_is_not_a_roster() -> None:
         archive.writestr("word/document.xml", "<document/>")
         archive.writestr("word/_rels/document.xml.rels", "<Relationships/>")
     assert _problem(out.getvalue(), "application/octet-stream").status == 415
+
+
+def test_a_date_in_the_nip_column_is_no_nip_and_messages_quote_cells_short() -> None:
+    data = _xlsx([["nip", "tanggal lahir"], [datetime(1985, 1, 1), "1985-1-5"], ["9" * 500, None]])
+    roster = parse_roster(data, XLSX_TYPE)
+    assert _errors(roster) == {2: ["nip_invalid"], 3: ["nip_invalid"]}
+    assert roster.rows[0].fields["birth_date"] == "1985-01-05"
+    long = roster.rows[1].errors[0]
+    assert len(long.msg) < 200 and len(long.msg_id) < 200
+
+
+def test_excel_sep_hint_line_and_a_title_line_without_delimiters() -> None:
+    hinted = parse_roster(f"sep=;\r\nnip;nama\r\n{NIP_A};Ani, S.Sos.\r\n".encode(), "text/csv")
+    assert hinted.delimiter == ";" and hinted.header_row == 1
+    assert _by_row(hinted) == {2: {"nip": NIP_A, "name": "Ani, S.Sos."}}
+    titled = parse_roster(f"Daftar Peserta\nnip;nama\n{NIP_A};Ani, S.Sos.\n".encode(), "text/csv")
+    assert titled.delimiter == ";" and _by_row(titled) == {3: {"nip": NIP_A, "name": "Ani, S.Sos."}}

@@ -72,7 +72,7 @@ class RowError:
 
 _SCIENTIFIC = re.compile(r"^\d+(?:[.,]\d+)?[eE]\+?\d+$")
 _DAY_FIRST = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[ T]00:00(?::00)?)?$")
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?$")
 
 
 def cell_value(canonical: str, value: object, errors: list[RowError]) -> str | None:
@@ -85,8 +85,8 @@ def cell_value(canonical: str, value: object, errors: list[RowError]) -> str | N
     if isinstance(value, datetime):
         value = value.date()
     if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, bool):
+        text = value.isoformat()  # still checked below: a date is no NIP
+    elif isinstance(value, bool):
         text = "true" if value else "false"
     elif canonical == "birth_date" and isinstance(value, int | float):
         return _excel_serial(value, errors)  # a date cell that lost its date format
@@ -131,8 +131,10 @@ def _normalise_id(canonical: str, text: str, errors: list[RowError]) -> str | No
         errors.append(
             RowError(
                 canonical,
-                f"A {label} is 18 digits (spaces allowed); this one is '{text}'. Correct it.",
-                f"{label} terdiri atas 18 digit (boleh berspasi); nilai ini '{text}'. Perbaiki.",
+                f"A {label} is 18 digits (spaces allowed); this one is '{_shown(text)}'. "
+                "Correct it.",
+                f"{label} terdiri atas 18 digit (boleh berspasi); nilai ini '{_shown(text)}'. "
+                "Perbaiki.",
                 "nip_invalid",
             )
         )
@@ -176,8 +178,9 @@ def check_ids(
 
 def _parse_date(text: str, errors: list[RowError]) -> str | None:
     try:
-        if _ISO_DATE.match(text):  # 1985-01-31, or with a midnight time from some exports
-            return date.fromisoformat(text[:10]).isoformat()
+        if match := _ISO_DATE.match(text):  # 1985-01-31, or with midnight from some exports
+            year, month, day = (int(g) for g in match.groups())
+            return date(year, month, day).isoformat()
         if match := _DAY_FIRST.match(text):  # Indonesian order: day first
             day, month, year = (int(g) for g in match.groups())
             return date(year, month, day).isoformat()
@@ -203,7 +206,12 @@ def _excel_serial(value: float, errors: list[RowError]) -> str | None:
 def _bad_date(text: str) -> RowError:
     return RowError(
         "birth_date",
-        f"Write the birth date as YYYY-MM-DD or DD/MM/YYYY (got '{text}').",
-        f"Tulis tanggal lahir sebagai YYYY-MM-DD atau DD/MM/YYYY (diterima: '{text}').",
+        f"Write the birth date as YYYY-MM-DD or DD/MM/YYYY (got '{_shown(text)}').",
+        f"Tulis tanggal lahir sebagai YYYY-MM-DD atau DD/MM/YYYY (diterima: '{_shown(text)}').",
         "date_format",
     )
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """A cell quoted back in a message, cut so a huge cell cannot swell the answer."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

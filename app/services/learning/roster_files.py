@@ -198,11 +198,28 @@ def sniff_delimiter(header_line: str) -> str:
     return ";" if counts[";"] > counts[","] else ","
 
 
+def _first_delimiter(text: str) -> str:
+    """Sniffed from the first of the top lines that has one (a title line may have none)."""
+    start = 0
+    for _ in range(HEADER_SEARCH_ROWS):
+        end = text.find("\n", start)
+        line = text[start : end if end >= 0 else len(text)]
+        if "," in line or ";" in line:
+            return sniff_delimiter(line)
+        if end < 0:
+            break
+        start = end + 1
+    return ","
+
+
 def _parse_csv(data: bytes, max_rows: int) -> ParsedRoster:
     text = _decode(data)
-    start = len(text) - len(text.lstrip("\r\n"))
-    first_line = text[start:].split("\n", 1)[0]
-    delimiter = sniff_delimiter(first_line)
+    delimiter = None
+    if text.startswith("sep=") and text[4:5] in (",", ";") and text[5:6] in ("\r", "\n"):
+        delimiter = text[4]  # Excel's hint line, hidden by Excel: the next line is row 1
+        text = text[6:].removeprefix("\n") if text[5] == "\r" else text[6:]
+    if delimiter is None:
+        delimiter = _first_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         roster = _read_rows("csv", enumerate(reader, start=1), max_rows)
