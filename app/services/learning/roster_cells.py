@@ -131,9 +131,9 @@ def _normalise_id(canonical: str, text: str, errors: list[RowError]) -> str | No
         errors.append(
             RowError(
                 canonical,
-                f"A {label} is 18 digits (spaces allowed); this one is '{_shown(text)}'. "
+                f"A {label} is 18 digits (spaces allowed); this one is '{shown(text)}'. "
                 "Correct it.",
-                f"{label} terdiri atas 18 digit (boleh berspasi); nilai ini '{_shown(text)}'. "
+                f"{label} terdiri atas 18 digit (boleh berspasi); nilai ini '{shown(text)}'. "
                 "Perbaiki.",
                 "nip_invalid",
             )
@@ -206,12 +206,12 @@ def _excel_serial(value: float, errors: list[RowError]) -> str | None:
 def _bad_date(text: str) -> RowError:
     return RowError(
         "birth_date",
-        f"Write the birth date as YYYY-MM-DD or DD/MM/YYYY (got '{_shown(text)}').",
-        f"Tulis tanggal lahir sebagai YYYY-MM-DD atau DD/MM/YYYY (diterima: '{_shown(text)}').",
+        f"Write the birth date as YYYY-MM-DD or DD/MM/YYYY (got '{shown(text)}').",
+        f"Tulis tanggal lahir sebagai YYYY-MM-DD atau DD/MM/YYYY (diterima: '{shown(text)}').",
         "date_format",
     )
 
 
-def _shown(text: str, limit: int = 40) -> str:
+def shown(text: str, limit: int = 40) -> str:
     """A cell quoted back in a message, cut so a huge cell cannot swell the answer."""
     return text if len(text) <= limit else text[: limit - 1] + "…"

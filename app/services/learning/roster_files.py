@@ -6,8 +6,8 @@ enrolment endpoints call :func:`parse_roster` on an upload and :func:`write_rost
 Reading: UTF-8 with or without BOM, ``,`` or ``;`` (counted outside quotes in the header
 line: spreadsheets in an Indonesian locale write ``;``), quoted fields with delimiters and
 line breaks inside, CRLF or LF; the first sheet of a workbook (cached values, never
-formulas). Header names are English field names or their
-Indonesian aliases, in any case and spacing. Whole-file problems raise a
+formulas). Header names are English field names or their Indonesian aliases, in any case
+and spacing; title lines above the header are skipped. Whole-file problems raise a
 :class:`ProblemError`; a row's problems are listed on the row, numbered as a spreadsheet
 shows them (the first line is row 1).
 
@@ -34,6 +34,7 @@ from app.services.learning.roster_cells import (
     cell_value,
     check_ids,
     header_key,
+    shown,
 )
 from app.services.learning.roster_export import neutralise, write_roster_csv, write_roster_xlsx
 from app.services.learning.roster_xlsx import first_sheet_rows
@@ -60,7 +61,7 @@ HEADER_SEARCH_ROWS = 10  # title lines above the header are common in agency spr
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # What browsers and clients send for a .csv file (Windows with Excel says vnd.ms-excel).
 CSV_TYPES = {"text/csv", "application/csv", "text/plain", "application/vnd.ms-excel"}
-SNIFFED_TYPES = {"", "application/octet-stream", "multipart/form-data"}
+SNIFFED_TYPES = {"", "application/octet-stream"}
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls of Excel 97-2003
 
@@ -103,7 +104,9 @@ class ParsedRoster:
     def warnings(self) -> list[dict[str, Any]]:
         if not self.unknown_columns:
             return []
-        names = ", ".join(f"'{c}'" for c in self.unknown_columns)
+        names = ", ".join(f"'{shown(c)}'" for c in self.unknown_columns[:20])
+        if len(self.unknown_columns) > 20:
+            names += ", …"
         return [
             {
                 "loc": ["body", self.header_row],
