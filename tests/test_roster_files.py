@@ -246,10 +246,14 @@ def test_no_nip_column_lists_the_accepted_header_names() -> None:
         assert name in (problem.detail or "") and name in (problem.detail_id or "")
 
 
-def test_two_columns_for_one_field_is_a_422_naming_both() -> None:
-    problem = _problem(f"nip;pangkat;golongan\n{NIP_A};Penata;III/c\n".encode())
-    assert problem.status == 422 and "'pangkat'" in (problem.detail or "")
-    assert "'golongan'" in (problem.detail_id or "")
+def test_pangkat_beside_golongan_keeps_golongan_and_warns_in_both_languages() -> None:
+    data = f"nip;Pangkat;Golongan;Email;EMAIL\n{NIP_A};Penata;III/c;a@x.go.id;b@x.go.id\n"
+    roster = parse_roster(data.encode(), "text/csv")
+    assert _by_row(roster) == {2: {"nip": NIP_A, "rank": "III/c", "email": "a@x.go.id"}}
+    assert roster.ignored_columns == {"Pangkat": "Golongan", "EMAIL": "Email"}
+    first = roster.warnings[0]
+    assert first["type"] == "duplicate_column" and "'Pangkat'" in first["msg"]
+    assert "'Golongan'" in first["msg_id"] and first["msg"] != first["msg_id"]
 
 
 def test_an_unclosed_quote_is_a_422_naming_the_line() -> None:

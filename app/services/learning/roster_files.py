@@ -65,6 +65,7 @@ SNIFFED_TYPES = {"", "application/octet-stream"}
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls of Excel 97-2003
 
+_PRIORITY = {header_key(a): rank for names in FIELDS.values() for rank, a in enumerate(names)}
 ACCEPTED_ID_HEADERS = ", ".join(f"'{a}'" for f in ID_FIELDS for a in FIELDS[f])
 
 i18n.MESSAGES.update(
@@ -99,15 +100,30 @@ class ParsedRoster:
     unknown_columns: list[str]  # headers no field knows: a warning, their cells are ignored
     header_row: int
     delimiter: str | None = None
+    # a second column for a field already read: ignored header -> the header kept
+    ignored_columns: dict[str, str] = field(default_factory=dict)
 
     @property
     def warnings(self) -> list[dict[str, Any]]:
+        """Column problems that do not stop the import, in both languages."""
+        found = [
+            {
+                "loc": ["body", self.header_row],
+                "msg": f"Column '{shown(header)}' ignored: column '{shown(kept)}' already "
+                "holds the same field. Remove one of them if this is not the one you meant.",
+                "msg_id": f"Kolom '{shown(header)}' diabaikan: kolom '{shown(kept)}' sudah "
+                "berisi isian yang sama. Hapus salah satunya bila bukan itu yang dimaksud.",
+                "type": "duplicate_column",
+            }
+            for header, kept in self.ignored_columns.items()
+        ]
         if not self.unknown_columns:
-            return []
+            return found
         names = ", ".join(f"'{shown(c)}'" for c in self.unknown_columns[:20])
         if len(self.unknown_columns) > 20:
             names += ", …"
         return [
+            *found,
             {
                 "loc": ["body", self.header_row],
                 "msg": f"Columns ignored (no field has these names): {names}. Rename them to a "
@@ -115,7 +131,7 @@ class ParsedRoster:
                 "msg_id": f"Kolom diabaikan (tidak ada isian dengan nama ini): {names}. Ganti "
                 "namanya menjadi judul kolom yang terdokumentasi bila berisi data peserta.",
                 "type": "unknown_column",
-            }
+            },
         ]
 
 
@@ -307,10 +323,18 @@ def _find_header(
     )
 
 
-def _map_columns(headers: list[str | None]) -> tuple[dict[int, str], dict[str, str], list[str]]:
+def _map_columns(
+    headers: list[str | None],
+) -> tuple[dict[int, str], dict[str, str], list[str], dict[str, str]]:
+    """Column index -> field, field -> header, unknown headers, ignored header -> kept one.
+
+    Two columns for one field (``Pangkat`` 'Penata' beside ``Golongan`` 'III/c') keep the
+    header listed first in FIELDS, then the leftmost; the other is ignored with a warning.
+    """
     by_index: dict[int, str] = {}
     written: dict[str, str] = {}
     unknown: list[str] = []
+    ignored: dict[str, str] = {}
     for index, header in enumerate(headers):
         if not header:
             continue
@@ -319,16 +343,16 @@ def _map_columns(headers: list[str | None]) -> tuple[dict[int, str], dict[str, s
             if header not in unknown:
                 unknown.append(header)
             continue
-        if canonical in written:
-            raise _unreadable(
-                f"Columns '{written[canonical]}' and '{header}' both hold {canonical}; keep "
-                "one of them.",
-                f"Kolom '{written[canonical]}' dan '{header}' sama-sama berisi {canonical}; "
-                "pertahankan salah satunya.",
-            )
+        kept = written.get(canonical)
+        if kept is not None:
+            if _PRIORITY[header_key(header)] >= _PRIORITY[header_key(kept)]:
+                ignored[header] = kept
+                continue
+            ignored[kept] = header
+            del by_index[next(i for i, f in by_index.items() if f == canonical)]
         by_index[index] = canonical
         written[canonical] = header
-    return by_index, written, unknown
+    return by_index, written, unknown, ignored
 
 
 def _read_rows(
@@ -336,7 +360,7 @@ def _read_rows(
 ) -> ParsedRoster:
     rows_iter = iter(source)
     header_row, headers = _find_header(rows_iter)
-    by_index, written, unknown = _map_columns(headers)
+    by_index, written, unknown, ignored = _map_columns(headers)
     parsed: list[RosterRow] = []
     first_seen: dict[tuple[str, str], int] = {}
     for number, cells in rows_iter:
@@ -365,4 +389,4 @@ def _read_rows(
             "Daftar peserta hanya berisi baris judul kolom; tambahkan satu baris untuk setiap "
             "peserta.",
         )
-    return ParsedRoster(kind, parsed, written, unknown, header_row)
+    return ParsedRoster(kind, parsed, written, unknown, header_row, ignored_columns=ignored)
