@@ -403,12 +403,18 @@ def test_xlsx_export_never_writes_a_formula_and_keeps_nips_as_text() -> None:
 
 _NS = 'xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
 _R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
+_SML = "application/vnd.openxmlformats-officedocument.spreadsheetml"
 
 
 def _package(sheet: str, *, strings: str = "", styles: str = "", book_pr: str = "") -> bytes:
-    """A minimal .xlsx: prefixed namespace, absolute and relative targets, no dimension."""
+    """A minimal .xlsx: prefixed namespace, absolute and relative targets, no dimension,
+    and the content types every tool writes (openpyxl finds the workbook part by them)."""
     parts = {
-        "[Content_Types].xml": "<Types/>",
+        "[Content_Types].xml": f'<Types xmlns="{_CT}"><Default Extension="xml" '
+        'ContentType="application/xml"/><Override PartName="/xl/book.xml" ContentType='
+        f'"{_SML}.sheet.main+xml"/><Override PartName="/xl/strings.xml" ContentType='
+        f'"{_SML}.sharedStrings+xml"/></Types>',
         "_rels/.rels": f'<Relationships><Relationship Id="r1" Type="{_R}/officeDocument" '
         'Target="/xl/book.xml"/></Relationships>',
         "xl/book.xml": f'<x:workbook {_NS} xmlns:r="{_R}">{book_pr}<x:sheets>'
@@ -432,11 +438,12 @@ def _package(sheet: str, *, strings: str = "", styles: str = "", book_pr: str = 
     return out.getvalue()
 
 
+@pytest.mark.filterwarnings("ignore:Workbook contains no default style")  # openpyxl's note
 def test_workbooks_from_other_tools_read_the_first_tab_with_their_cell_kinds() -> None:
     strings = (
         "<x:si><x:t>nip</x:t></x:si><x:si><x:t>Nama</x:t></x:si>"
         "<x:si><x:r><x:t>Siti </x:t></x:r><x:r><x:t>Nur'aini</x:t></x:r>"
-        "<x:rPh><x:t>phonetic</x:t></x:rPh></x:si>"
+        '<x:rPh sb="0" eb="4"><x:t>phonetic</x:t></x:rPh></x:si>'
     )
     styles = (
         '<x:numFmts><x:numFmt numFmtId="164" formatCode="dd/mm/yyyy"/></x:numFmts>'
@@ -464,15 +471,17 @@ def test_workbooks_from_other_tools_read_the_first_tab_with_their_cell_kinds() -
     assert parse_roster(mac, XLSX_TYPE).rows[0].fields["birth_date"] == "1989-01-02"
 
 
-def test_a_workbook_with_a_doctype_is_refused_without_expanding_entities() -> None:
+@pytest.mark.parametrize("encoding", ["UTF-8", "UTF-16"])
+def test_a_workbook_with_a_doctype_is_refused_without_expanding_entities(encoding: str) -> None:
     bomb = '<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>'
     data = _package('<x:row r="1"><x:c t="inlineStr"><x:is><x:t>nip</x:t></x:is></x:c></x:row>')
     source, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
     with zipfile.ZipFile(out, "w") as target:
         for item in source.infolist():
             text = source.read(item.filename)
-            if item.filename == "xl/strings.xml":
-                text = text.replace(b"?>", b"?>" + bomb.encode(), 1)
+            if item.filename == "xl/strings.xml":  # an XML parser reads UTF-16 parts too
+                xml = text.decode().replace("?>", "?>" + bomb, 1).replace("UTF-8", encoding)
+                text = xml.encode(encoding.lower().replace("-", "_"))
             target.writestr(item, text)
     assert _problem(out.getvalue(), XLSX_TYPE).status == 415
 

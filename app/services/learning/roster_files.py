@@ -5,14 +5,15 @@ enrolment endpoints call :func:`parse_roster` on an upload and :func:`write_rost
 
 Reading: UTF-8 with or without BOM, ``,`` or ``;`` (counted outside quotes in the header
 line: spreadsheets in an Indonesian locale write ``;``), quoted fields with delimiters and
-line breaks inside, CRLF or LF; the first sheet of a workbook (cached values, never
-formulas). Header names are English field names or their Indonesian aliases, in any case
-and spacing; title lines above the header are skipped. Whole-file problems raise a
+line breaks inside, CRLF or LF; the first sheet of a workbook (openpyxl ``read_only``:
+cached values, never formulas; dates by their number format). Header names are English
+field names or their Indonesian aliases, in any case and spacing; title lines above the
+header are skipped. Whole-file problems raise a
 :class:`ProblemError`; a row's problems are listed on the row, numbered as a spreadsheet
 shows them (the first line is row 1).
 
-Columns and cells: roster_cells; the workbook reader: roster_xlsx; writing CSV and XLSX
-safe from formula injection: roster_export (re-exported here).
+Columns and cells: roster_cells; writing CSV and XLSX safe from formula injection:
+roster_export (re-exported here).
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ from app.services.learning.roster_cells import (
     shown,
 )
 from app.services.learning.roster_export import neutralise, write_roster_csv, write_roster_xlsx
-from app.services.learning.roster_xlsx import first_sheet_rows
 
 __all__ = [
     "FIELDS",
@@ -258,6 +258,8 @@ def _parse_csv(data: bytes, max_rows: int) -> ParsedRoster:
 
 
 def _parse_xlsx(data: bytes, max_rows: int) -> ParsedRoster:
+    from openpyxl import load_workbook  # imported on use: most uploads are CSV
+
     not_xlsx = _unreadable(
         "The file is a zip archive but not an Excel workbook (.xlsx); open it in a "
         "spreadsheet and save it as 'Excel Workbook (.xlsx)' or as 'CSV UTF-8'.",
@@ -267,11 +269,12 @@ def _parse_xlsx(data: bytes, max_rows: int) -> ParsedRoster:
     )
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-        names = {i.filename for i in archive.infolist()}
-        unpacked = sum(i.file_size for i in archive.infolist())
+        members = archive.infolist()
     except (zipfile.BadZipFile, ValueError, OSError):
         raise not_xlsx from None
-    if unpacked > MAX_XLSX_UNPACKED:
+    # zipfile never inflates a member past its declared size, openpyxl included: the sum
+    # of the declared sizes bounds what a workbook can unpack to.
+    if sum(i.file_size for i in members) > MAX_XLSX_UNPACKED:
         raise _unreadable(
             f"The workbook unpacks to more than {MAX_XLSX_UNPACKED // 2**20} MB; send only "
             f"the roster sheet, at most {MAX_ROWS:,} rows, without images.",
@@ -279,14 +282,46 @@ def _parse_xlsx(data: bytes, max_rows: int) -> ParsedRoster:
             f"lembar daftar peserta, paling banyak {MAX_ROWS:,} baris, tanpa gambar.",
             status=413,
         )
-    if "_rels/.rels" not in names:  # every OOXML package has one; .ods and plain zips do not
-        raise not_xlsx
+    # every OOXML package has _rels/.rels (.ods and plain zips do not); an .xlsx never has a
+    # document type declaration, and refusing one means no entity is ever expanded
     try:
-        return _read_rows("xlsx", first_sheet_rows(archive), max_rows)
+        if "_rels/.rels" not in {i.filename for i in members} or any(
+            _declares_doctype(archive, i) for i in members
+        ):
+            raise not_xlsx
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except ProblemError:
         raise
-    except Exception:  # damaged XML, a missing part, a bad index: all mean "save it again"
+    except Exception:  # openpyxl raises many kinds for a damaged file; all mean "save again"
         raise not_xlsx from None
+    try:
+        sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # trust the cells, not a stale or missing dimension
+        rows = enumerate(sheet.iter_rows(values_only=True), start=1)
+        return _read_rows("xlsx", rows, max_rows)
+    except ProblemError:
+        raise
+    except Exception:  # damaged sheet XML, a bad shared-string index: "save it again"
+        raise not_xlsx from None
+    finally:
+        book.close()
+
+
+# "<!DOCTYPE" as expat reads it: UTF-8 (and ASCII, Latin-1) or UTF-16 either way round
+_DOCTYPE = tuple("<!DOCTYPE".encode(codec) for codec in ("utf-8", "utf-16-le", "utf-16-be"))
+
+
+def _declares_doctype(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
+    """Whether a part holds a DOCTYPE anywhere (read in chunks, never whole)."""
+    overlap = max(len(n) for n in _DOCTYPE) - 1
+    tail = b""
+    with archive.open(member) as part:
+        while chunk := part.read(256 * 1024):
+            window = tail + chunk
+            if any(needle in window for needle in _DOCTYPE):
+                return True
+            tail = window[-overlap:]
+    return False
 
 
 # --- rows --------------------------------------------------------------------------
