@@ -1,0 +1,427 @@
+"""Roster files in and out: CSV and Excel (.xlsx) as people really save them, and exports
+that are safe to open in a spreadsheet. Pure functions (no database, no HTTP): the
+enrolment endpoints call :func:`parse_roster` on an upload and :func:`write_roster_csv` /
+:func:`write_roster_xlsx` for an export.
+
+Reading: UTF-8 with or without BOM, ``,`` or ``;`` (counted outside quotes in the header
+line: spreadsheets in an Indonesian locale write ``;``), quoted fields with delimiters and
+line breaks inside, CRLF or LF; the first sheet of a workbook (openpyxl ``read_only``:
+cached values, never formulas; dates by their number format). Header names are English
+field names or their Indonesian aliases, in any case and spacing; title lines above the
+header are skipped. Whole-file problems raise a
+:class:`ProblemError`; a row's problems are listed on the row, numbered as a spreadsheet
+shows them (the first line is row 1).
+
+Columns and cells: roster_cells; writing CSV and XLSX safe from formula injection:
+roster_export (re-exported here).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from app.core import i18n
+from app.core.errors import ProblemError
+from app.services.learning.roster_cells import (
+    ALIASES,
+    FIELDS,
+    ID_FIELDS,
+    RowError,
+    cell_value,
+    check_ids,
+    header_key,
+    shown,
+)
+from app.services.learning.roster_export import neutralise, write_roster_csv, write_roster_xlsx
+
+__all__ = [
+    "FIELDS",
+    "MAX_ROWS",
+    "XLSX_TYPE",
+    "ParsedRoster",
+    "RosterRow",
+    "RowError",
+    "neutralise",
+    "parse_roster",
+    "sniff_delimiter",
+    "write_roster_csv",
+    "write_roster_xlsx",
+]
+
+MAX_ROWS = 10_000
+# A 10,000-row roster workbook unpacks to a few MB; anything far past this is a zip bomb.
+MAX_XLSX_UNPACKED = 64 * 1024 * 1024
+HEADER_SEARCH_ROWS = 10  # title lines above the header are common in agency spreadsheets
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# What browsers and clients send for a .csv file (Windows with Excel says vnd.ms-excel).
+CSV_TYPES = {"text/csv", "application/csv", "text/plain", "application/vnd.ms-excel"}
+SNIFFED_TYPES = {"", "application/octet-stream"}
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls of Excel 97-2003
+
+_PRIORITY = {header_key(a): rank for names in FIELDS.values() for rank, a in enumerate(names)}
+ACCEPTED_ID_HEADERS = ", ".join(f"'{a}'" for f in ID_FIELDS for a in FIELDS[f])
+
+i18n.MESSAGES.update(
+    {
+        "roster_unreadable": {
+            "en": ("Roster file not readable", "Save the roster as CSV UTF-8 or .xlsx."),
+            "id": (
+                "Berkas peserta tidak terbaca",
+                "Simpan daftar peserta sebagai CSV UTF-8 atau .xlsx.",
+            ),
+        },
+        "roster_too_many_rows": {
+            "en": ("Too many roster rows", "Split the roster into smaller files."),
+            "id": ("Baris peserta terlalu banyak", "Bagi daftar peserta menjadi beberapa berkas."),
+        },
+    }
+)
+
+
+@dataclass(slots=True)
+class RosterRow:
+    number: int  # the row as a spreadsheet shows it: the header line is row 1
+    fields: dict[str, str | None]
+    errors: list[RowError] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ParsedRoster:
+    format: Literal["csv", "xlsx"]
+    rows: list[RosterRow]
+    columns: dict[str, str]  # canonical field -> header as written in the file
+    unknown_columns: list[str]  # headers no field knows: a warning, their cells are ignored
+    header_row: int
+    delimiter: str | None = None
+    # a second column for a field already read: ignored header -> the header kept
+    ignored_columns: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def warnings(self) -> list[dict[str, Any]]:
+        """Column problems that do not stop the import, in both languages."""
+        found = [
+            {
+                "loc": ["body", self.header_row],
+                "msg": f"Column '{shown(header)}' ignored: column '{shown(kept)}' already "
+                "holds the same field. Remove one of them if this is not the one you meant.",
+                "msg_id": f"Kolom '{shown(header)}' diabaikan: kolom '{shown(kept)}' sudah "
+                "berisi isian yang sama. Hapus salah satunya bila bukan itu yang dimaksud.",
+                "type": "duplicate_column",
+            }
+            for header, kept in self.ignored_columns.items()
+        ]
+        if not self.unknown_columns:
+            return found
+        names = ", ".join(f"'{shown(c)}'" for c in self.unknown_columns[:20])
+        if len(self.unknown_columns) > 20:
+            names += ", …"
+        return [
+            *found,
+            {
+                "loc": ["body", self.header_row],
+                "msg": f"Columns ignored (no field has these names): {names}. Rename them to a "
+                "documented header if they hold learner data.",
+                "msg_id": f"Kolom diabaikan (tidak ada isian dengan nama ini): {names}. Ganti "
+                "namanya menjadi judul kolom yang terdokumentasi bila berisi data peserta.",
+                "type": "unknown_column",
+            },
+        ]
+
+
+def _unreadable(en: str, id_: str, status: int = 422) -> ProblemError:
+    return ProblemError(status, "roster_unreadable", en, detail_id=id_)
+
+
+def _unsupported(shown: str) -> ProblemError:
+    return ProblemError(
+        415,
+        "unsupported_media_type",
+        f"A roster is a CSV file (text/csv) or an Excel workbook (.xlsx, {XLSX_TYPE}); got "
+        f"{shown}. Save the spreadsheet as 'CSV UTF-8' or as 'Excel Workbook (.xlsx)'.",
+        detail_id=f"Daftar peserta harus berkas CSV (text/csv) atau buku kerja Excel (.xlsx, "
+        f"{XLSX_TYPE}); diterima: {shown}. Simpan lembar kerja sebagai 'CSV UTF-8' atau "
+        "'Excel Workbook (.xlsx)'.",
+    )
+
+
+def parse_roster(data: bytes, content_type: str, *, max_rows: int = MAX_ROWS) -> ParsedRoster:
+    """Read a CSV or XLSX roster; raise a :class:`ProblemError` for a whole-file problem."""
+    media = content_type.split(";")[0].strip().lower()
+    if not data.strip(b" \t\r\n\xef\xbb\xbf"):
+        raise _unreadable(
+            "The roster file is empty; send a file with a header line and one row a learner.",
+            "Berkas daftar peserta kosong; kirim berkas dengan baris judul kolom dan satu "
+            "baris untuk setiap peserta.",
+        )
+    if data.startswith(ZIP_MAGIC):
+        return _parse_xlsx(data, max_rows)
+    if data.startswith(OLE_MAGIC):
+        raise _unsupported("an Excel 97-2003 workbook (.xls)")
+    if media == XLSX_TYPE:
+        raise _unreadable(
+            "The file is not a valid .xlsx workbook; open it in a spreadsheet and save it "
+            "again as 'Excel Workbook (.xlsx)'.",
+            "Berkas ini bukan buku kerja .xlsx yang valid; buka di aplikasi lembar kerja lalu "
+            "simpan ulang sebagai 'Excel Workbook (.xlsx)'.",
+        )
+    if media in CSV_TYPES or media in SNIFFED_TYPES:
+        return _parse_csv(data, max_rows)
+    raise _unsupported(media or "no Content-Type")
+
+
+# --- CSV ---------------------------------------------------------------------------
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise _not_utf8("it is UTF-16 ('Unicode Text')")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise _not_utf8(f"line {line} has bytes that are not UTF-8", line) from None
+
+
+def _not_utf8(why: str, line: int | None = None) -> ProblemError:
+    why_id = (
+        f"baris {line} berisi byte yang bukan UTF-8"
+        if line is not None
+        else "berkas ini UTF-16 ('Unicode Text')"
+    )
+    return _unreadable(
+        f"The CSV file is not UTF-8: {why}. In Excel choose File > Save As > 'CSV UTF-8 "
+        "(Comma delimited) (*.csv)'; in LibreOffice tick 'Edit filter settings' and choose "
+        "'Unicode (UTF-8)'. Then upload it again.",
+        f"Berkas CSV bukan UTF-8: {why_id}. Di Excel pilih File > Save As > 'CSV UTF-8 "
+        "(Comma delimited) (*.csv)'; di LibreOffice centang 'Edit filter settings' lalu pilih "
+        "'Unicode (UTF-8)'. Kemudian unggah ulang.",
+    )
+
+
+def sniff_delimiter(header_line: str) -> str:
+    """``;`` or ``,``, whichever occurs more often outside quotes in the header line."""
+    counts = {",": 0, ";": 0}
+    quoted = False
+    for char in header_line:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in counts:
+            counts[char] += 1
+    return ";" if counts[";"] > counts[","] else ","
+
+
+def _first_delimiter(text: str) -> str:
+    """Sniffed from the first of the top lines that has one (a title line may have none)."""
+    start = 0
+    for _ in range(HEADER_SEARCH_ROWS):
+        end = text.find("\n", start)
+        line = text[start : end if end >= 0 else len(text)]
+        if "," in line or ";" in line:
+            return sniff_delimiter(line)
+        if end < 0:
+            break
+        start = end + 1
+    return ","
+
+
+def _parse_csv(data: bytes, max_rows: int) -> ParsedRoster:
+    text = _decode(data)
+    delimiter = None
+    if text.startswith("sep=") and text[4:5] in (",", ";") and text[5:6] in ("\r", "\n"):
+        delimiter = text[4]  # Excel's hint line, hidden by Excel: the next line is row 1
+        text = text[6:].removeprefix("\n") if text[5] == "\r" else text[6:]
+    if delimiter is None:
+        delimiter = _first_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        roster = _read_rows("csv", enumerate(reader, start=1), max_rows)
+    except csv.Error as exc:
+        line = reader.line_num
+        raise _unreadable(
+            f"The CSV file cannot be read near line {line} ({exc}); check that every quote "
+            "(\") that opens a field also closes it, or save the file again as 'CSV UTF-8'.",
+            f"Berkas CSV tidak dapat dibaca di sekitar baris {line}; pastikan setiap tanda "
+            "kutip (\") pembuka isian juga ditutup, atau simpan ulang berkas sebagai 'CSV UTF-8'.",
+        ) from None
+    roster.delimiter = delimiter
+    return roster
+
+
+# --- XLSX --------------------------------------------------------------------------
+
+
+def _parse_xlsx(data: bytes, max_rows: int) -> ParsedRoster:
+    from openpyxl import load_workbook  # imported on use: most uploads are CSV
+
+    not_xlsx = _unreadable(
+        "The file is a zip archive but not an Excel workbook (.xlsx); open it in a "
+        "spreadsheet and save it as 'Excel Workbook (.xlsx)' or as 'CSV UTF-8'.",
+        "Berkas ini arsip zip tetapi bukan buku kerja Excel (.xlsx); buka di aplikasi lembar "
+        "kerja lalu simpan sebagai 'Excel Workbook (.xlsx)' atau 'CSV UTF-8'.",
+        status=415,
+    )
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise not_xlsx from None
+    # zipfile never inflates a member past its declared size, openpyxl included: the sum
+    # of the declared sizes bounds what a workbook can unpack to.
+    if sum(i.file_size for i in members) > MAX_XLSX_UNPACKED:
+        raise _unreadable(
+            f"The workbook unpacks to more than {MAX_XLSX_UNPACKED // 2**20} MB; send only "
+            f"the roster sheet, at most {MAX_ROWS:,} rows, without images.",
+            f"Buku kerja ini mengembang melebihi {MAX_XLSX_UNPACKED // 2**20} MB; kirim hanya "
+            f"lembar daftar peserta, paling banyak {MAX_ROWS:,} baris, tanpa gambar.",
+            status=413,
+        )
+    # every OOXML package has _rels/.rels (.ods and plain zips do not); an .xlsx never has a
+    # document type declaration, and refusing one means no entity is ever expanded
+    try:
+        if "_rels/.rels" not in {i.filename for i in members} or any(
+            _declares_doctype(archive, i) for i in members
+        ):
+            raise not_xlsx
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except ProblemError:
+        raise
+    except Exception:  # openpyxl raises many kinds for a damaged file; all mean "save again"
+        raise not_xlsx from None
+    try:
+        sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # trust the cells, not a stale or missing dimension
+        rows = enumerate(sheet.iter_rows(values_only=True), start=1)
+        return _read_rows("xlsx", rows, max_rows)
+    except ProblemError:
+        raise
+    except Exception:  # damaged sheet XML, a bad shared-string index: "save it again"
+        raise not_xlsx from None
+    finally:
+        book.close()
+
+
+# "<!DOCTYPE" as expat reads it: UTF-8 (and ASCII, Latin-1) or UTF-16 either way round
+_DOCTYPE = tuple("<!DOCTYPE".encode(codec) for codec in ("utf-8", "utf-16-le", "utf-16-be"))
+
+
+def _declares_doctype(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
+    """Whether a part holds a DOCTYPE anywhere (read in chunks, never whole)."""
+    overlap = max(len(n) for n in _DOCTYPE) - 1
+    tail = b""
+    with archive.open(member) as part:
+        while chunk := part.read(256 * 1024):
+            window = tail + chunk
+            if any(needle in window for needle in _DOCTYPE):
+                return True
+            tail = window[-overlap:]
+    return False
+
+
+# --- rows --------------------------------------------------------------------------
+
+
+def _is_blank(cells: Sequence[object]) -> bool:
+    return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
+
+
+def _find_header(
+    rows: Iterator[tuple[int, Sequence[object]]],
+) -> tuple[int, list[str | None]]:
+    seen = 0
+    for number, cells in rows:
+        if _is_blank(cells):
+            continue
+        seen += 1
+        keys = [ALIASES.get(header_key(str(c))) if c is not None else None for c in cells]
+        if any(k in ID_FIELDS for k in keys):
+            return number, [str(c).strip() if c is not None else None for c in cells]
+        if seen >= HEADER_SEARCH_ROWS:
+            break
+    if seen == 0:
+        raise _unreadable(
+            "The roster file has no rows; send a header line and one row a learner.",
+            "Berkas daftar peserta tidak berisi baris; kirim baris judul kolom dan satu "
+            "baris untuk setiap peserta.",
+        )
+    raise _unreadable(
+        f"No NIP column found in the first {HEADER_SEARCH_ROWS} rows; name the column of "
+        f"NIPs (or NI PPPK) with one of: {ACCEPTED_ID_HEADERS}.",
+        f"Kolom NIP tidak ditemukan pada {HEADER_SEARCH_ROWS} baris pertama; beri judul "
+        f"kolom NIP (atau NI PPPK) salah satu dari: {ACCEPTED_ID_HEADERS}.",
+    )
+
+
+def _map_columns(
+    headers: list[str | None],
+) -> tuple[dict[int, str], dict[str, str], list[str], dict[str, str]]:
+    """Column index -> field, field -> header, unknown headers, ignored header -> kept one.
+
+    Two columns for one field (``Pangkat`` 'Penata' beside ``Golongan`` 'III/c') keep the
+    header listed first in FIELDS, then the leftmost; the other is ignored with a warning.
+    """
+    by_index: dict[int, str] = {}
+    written: dict[str, str] = {}
+    unknown: list[str] = []
+    ignored: dict[str, str] = {}
+    for index, header in enumerate(headers):
+        if not header:
+            continue
+        canonical = ALIASES.get(header_key(header))
+        if canonical is None:
+            if header not in unknown:
+                unknown.append(header)
+            continue
+        kept = written.get(canonical)
+        if kept is not None:
+            if _PRIORITY[header_key(header)] >= _PRIORITY[header_key(kept)]:
+                ignored[header] = kept
+                continue
+            ignored[kept] = header
+            del by_index[next(i for i, f in by_index.items() if f == canonical)]
+        by_index[index] = canonical
+        written[canonical] = header
+    return by_index, written, unknown, ignored
+
+
+def _read_rows(
+    kind: Literal["csv", "xlsx"], source: Iterable[tuple[int, Sequence[object]]], max_rows: int
+) -> ParsedRoster:
+    rows_iter = iter(source)
+    header_row, headers = _find_header(rows_iter)
+    by_index, written, unknown, ignored = _map_columns(headers)
+    parsed: list[RosterRow] = []
+    first_seen: dict[tuple[str, str], int] = {}
+    for number, cells in rows_iter:
+        if _is_blank(cells):
+            continue
+        if len(parsed) >= max_rows:
+            raise ProblemError(
+                413,
+                "roster_too_many_rows",
+                f"The roster has more than {max_rows:,} learner rows; split it into files of "
+                f"at most {max_rows:,} rows and send each one.",
+                detail_id=f"Daftar peserta berisi lebih dari {max_rows:,} baris; bagi menjadi "
+                f"beberapa berkas masing-masing paling banyak {max_rows:,} baris lalu kirim "
+                "satu per satu.",
+                extra={"max_rows": max_rows},
+            )
+        row = RosterRow(number, dict.fromkeys(written))
+        for index, canonical in by_index.items():
+            value = cells[index] if index < len(cells) else None
+            row.fields[canonical] = cell_value(canonical, value, row.errors)
+        check_ids(number, row.fields, row.errors, first_seen)
+        parsed.append(row)
+    if not parsed:
+        raise _unreadable(
+            "The roster has a header line but no learner rows; add one row a learner.",
+            "Daftar peserta hanya berisi baris judul kolom; tambahkan satu baris untuk setiap "
+            "peserta.",
+        )
+    return ParsedRoster(kind, parsed, written, unknown, header_row, ignored_columns=ignored)
