@@ -34,7 +34,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, false, or_, true
+from sqlalchemy import Text, and_, cast, false, or_, true
 
 from app.core.security import Principal
 from app.models import Cohort, Course, Curriculum, Learner
@@ -100,7 +100,29 @@ def learner_personal_visible(principal: Principal | None, home_agency_id: str) -
     return owns(principal, home_agency_id)
 
 
+def partner_of(principal: Principal | None, partner_agency_ids: list[str]) -> bool:
+    return principal is not None and principal.agency_id in partner_agency_ids
+
+
+def enrollment_visible(
+    principal: Principal | None, home_agency_id: str, organiser_id: str, partners: list[str]
+) -> bool:
+    """An enrolment: the learner's home agency, the cohort's organiser and the course's
+    partner agencies (read-only), platform admins."""
+    return (
+        owns(principal, home_agency_id)
+        or owns(principal, organiser_id)
+        or partner_of(principal, partners)
+    )
+
+
 # --- SQL forms (over the tables C course, H cohort, K curriculum) ---------------------
+
+
+def partner_sql(me: str) -> Any:
+    """C's partner_agency_ids (a JSON list) holds ``me``: the JSON text holds ``"me"``, which
+    reads alike on SQLite and PostgreSQL (ids are quoted strings; LIKE wildcards escaped)."""
+    return cast(C.partner_agency_ids, Text).contains(f'"{me}"', autoescape=True)
 
 
 def course_branches(caller: Who, me: Any = None) -> list[Any]:
