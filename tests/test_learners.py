@@ -261,3 +261,33 @@ def test_staff_of_the_home_agency_see_personal_data_viewers_cannot_write(
     )
     assert client.patch(url, json={"name": "Ayu"}, headers=viewer).status_code == 403
     assert client.put(url, json=learner_payload(), headers=viewer).status_code == 403
+
+
+def test_put_with_if_match_updates_only_the_version_read(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    key = nip()
+    url = f"/v1/learners/{key}"
+    missing = client.put(url, json=learner_payload(), headers=admin | {"If-Match": "*"})
+    assert missing.status_code == 412  # If-Match: * means "only if it exists"
+    assert client.get(url, headers=admin).status_code == 404
+    created = client.put(url, json=learner_payload(), headers=admin)
+    etag = created.headers["ETag"]
+    first = client.put(url, json=learner_payload(rank="II/c"), headers=admin | {"If-Match": etag})
+    assert first.status_code == 200
+    lost = client.put(url, json=learner_payload(rank="II/d"), headers=admin | {"If-Match": etag})
+    assert lost.status_code == 412
+    assert client.get(url, headers=admin).json()["rank"] == "II/c"
+
+
+def test_viewers_cannot_release_or_transfer(client: TestClient, session: Session) -> None:
+    agency = make_agency(session)
+    admin = auth_headers(make_user(session, agency, "agency_admin"))
+    viewer = auth_headers(make_user(session, agency, "viewer"))
+    key = make_learner(client, admin)["learner_key"]
+    other = make_agency(session)
+    release = client.post(
+        f"/v1/learners/{key}/release", json={"to_agency_id": other.id}, headers=viewer
+    )
+    assert release.status_code == 403
+    assert client.post(f"/v1/learners/{key}/transfer", json={}, headers=viewer).status_code == 403

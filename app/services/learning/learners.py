@@ -239,8 +239,15 @@ def _put_once(
 ) -> tuple[Saved, bool]:
     learner = by_key(session, key.key, for_update=True)
     if learner is None:
-        if if_match is not None and if_match.strip() != "*":
-            check_if_match(if_match, '""')  # nothing matches a learner that does not exist
+        if if_match is not None:  # RFC 9110: no current representation matches, not even *
+            raise ProblemError(
+                412,
+                "precondition_failed",
+                f"No learner has the key {key.key} yet, so If-Match cannot match; send the "
+                "PUT without If-Match to create the learner.",
+                detail_id=f"Belum ada peserta dengan kunci {key.key}, jadi If-Match tidak "
+                "mungkin cocok; kirim PUT tanpa If-Match untuk membuat peserta.",
+            )
         learner = Learner(
             learner_key=key.key,
             agency_id=_home_for_new(session, principal, key, data),
