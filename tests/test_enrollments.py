@@ -403,3 +403,31 @@ def test_capacity_cannot_drop_below_seats_and_raising_it_seats_the_waitlist(
     assert (raised.json()["seats_taken"], raised.json()["waitlist_length"]) == (3, 0)
     last = client.get(f"/v1/enrollments/{made[2]['id']}", headers=w.home).json()
     assert last["status"] == "proposed"
+
+
+def test_the_organiser_and_partners_see_enrolled_learners_read_only_without_personal_data(
+    client: TestClient, session: Session
+) -> None:
+    org, partner, home, other = (make_agency(session) for _ in range(4))
+    organiser, partnered, homes, stranger = (
+        auth_headers(make_user(session, a, "agency_admin")) for a in (org, partner, home, other)
+    )
+    session.rollback()
+    course = make_published_course(client, organiser, partner_agency_ids=[partner.id])
+    cohort = make_open_cohort(client, organiser, course["id"])
+    learner = make_learner(client, homes, email="peserta@contoh.go.id")
+    key = learner["learner_key"]
+    url = f"/v1/learners/{key}"
+    assert client.get(url, headers=organiser).status_code == 404  # not enrolled yet
+    assert client.get("/v1/learners", headers=organiser).json()["items"] == []
+    enrol(client, homes, cohort["id"], key)
+    for headers in (organiser, partnered):
+        seen = client.get(url, headers=headers)
+        assert seen.status_code == 200, seen.text
+        assert seen.json()["email"] is None and seen.json()["birth_date"] is None
+        listed = client.get("/v1/learners", headers=headers).json()["items"]
+        assert [lr["id"] for lr in listed] == [learner["id"]]
+        assert client.patch(url, json={"name": "Diubah"}, headers=headers).status_code == 404
+    assert client.get(url, headers=homes).json()["email"] == "peserta@contoh.go.id"
+    assert client.get(url, headers=stranger).status_code == 404
+    assert client.get("/v1/learners", headers=stranger).json()["items"] == []
