@@ -62,7 +62,7 @@ def _page(request: Request, page: EnrollmentPage | EnrollmentEventPage) -> Respo
     status_code=201,
     responses={
         201: {"model": EnrollmentPublic, "description": "Created; Location and ETag set."},
-        **error_responses(401, 403, 404, 409, 412, 422),
+        **error_responses(401, 403, 404, 409, 422),
     },
 )
 def create_enrollment(
