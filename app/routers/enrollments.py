@@ -21,6 +21,7 @@ from app.models.enrollment import (
 )
 from app.routers.learners import KeyPath
 from app.routers.params import IdPath
+from app.services.learning import enrollment_reads as reads
 from app.services.learning import enrollments as service
 
 router = APIRouter(tags=["enrollments"])
@@ -85,7 +86,7 @@ def roster(
     session: SessionDep,
     query: Annotated[EnrollmentQuery, Query()],
 ) -> Response:
-    items, next_cursor = service.roster(
+    items, next_cursor = reads.roster(
         session=session,
         principal=principal,
         cohort_id=cohort_id,
@@ -109,7 +110,7 @@ def learner_enrollments(
     session: SessionDep,
     query: Annotated[EnrollmentQuery, Query()],
 ) -> Response:
-    items, next_cursor = service.learner_enrollments(
+    items, next_cursor = reads.learner_enrollments(
         session=session,
         principal=principal,
         raw_key=learner_key,
@@ -132,9 +133,7 @@ def get_enrollment(
     session: SessionDep,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    found = service.read_enrollment(
-        session=session, principal=principal, enrollment_id=enrollment_id
-    )
+    found = reads.read_enrollment(session=session, principal=principal, enrollment_id=enrollment_id)
     return _reply(found, if_none_match=if_none_match)
 
 
@@ -178,7 +177,7 @@ def enrollment_history(
     session: SessionDep,
     query: Annotated[PageQuery, Query()],
 ) -> Response:
-    items, next_cursor = service.history(
+    items, next_cursor = reads.history(
         session=session,
         principal=principal,
         enrollment_id=enrollment_id,

@@ -13,12 +13,11 @@ from zoneinfo import ZoneInfo
 
 from pydantic import TypeAdapter
 from sqlalchemy import func
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, select
 
 from app.core.db import commit_or_409
 from app.core.errors import ProblemError
 from app.core.etag import check_if_match, resource_etag
-from app.core.pagination import id_page, keyset_page
 from app.core.security import Principal
 from app.models import Cohort, Course, Enrollment, Learner
 from app.models.base import utcnow
@@ -26,14 +25,12 @@ from app.models.cohort import CohortStatus
 from app.models.enrollment import (
     SEATED,
     EnrollmentCreate,
-    EnrollmentEvent,
-    EnrollmentEventPublic,
     EnrollmentPublic,
     EnrollmentStatus,
     EnrollmentTransition,
 )
 from app.models.learner import AsnType
-from app.services.cohorts import name_of, visible_cohort
+from app.services.cohorts import name_of
 from app.services.learning import learners as core
 from app.services.learning import seats
 from app.services.learning.keys import parse_key
@@ -42,8 +39,6 @@ from app.services.visibility import (
     cohort_visible,
     enrollment_visible,
     owns,
-    partner_of,
-    partner_sql,
 )
 
 E = EnrollmentStatus
@@ -91,7 +86,7 @@ def _position(session: Session, enrollment: Enrollment) -> int | None:
     return int(ahead)
 
 
-def _saved(
+def saved_of(
     session: Session, enrollment: Enrollment, learner: Learner, position: int | None = None
 ) -> Saved:
     position = position or _position(session, enrollment)
@@ -277,7 +272,7 @@ def enrol(
     commit_or_409(session, _duplicate_race())
     # a new waitlisted enrolment is last in line: no need to count
     waiting = cohort.waitlist_length if enrollment.status == E.waitlisted else None
-    return _saved(session, enrollment, learner, waiting)
+    return saved_of(session, enrollment, learner, waiting)
 
 
 def _duplicate_race() -> ProblemError:
@@ -294,7 +289,7 @@ def _duplicate_race() -> ProblemError:
 # --- status moves ---------------------------------------------------------------------
 
 
-def _visible(
+def visible(
     session: Session, principal: Principal, enrollment_id: str, *, lock: bool = False
 ) -> tuple[Enrollment, Learner, Course, Cohort | None]:
     enrollment = session.get(Enrollment, enrollment_id)
@@ -336,9 +331,9 @@ def transition(
     data: EnrollmentTransition,
     if_match: str | None = None,
 ) -> Saved:
-    enrollment, learner, _course, cohort = _visible(session, principal, enrollment_id, lock=True)
+    enrollment, learner, _course, cohort = visible(session, principal, enrollment_id, lock=True)
     assert cohort is not None
-    check_if_match(if_match, _saved(session, enrollment, learner)[1])
+    check_if_match(if_match, saved_of(session, enrollment, learner)[1])
     to = data.to
     organiser = owns(principal, enrollment.agency_id)
     if to in ORGANISER_ONLY and not organiser:
@@ -381,103 +376,4 @@ def transition(
             cohort.waitlist_length -= 1
     session.add(cohort)
     session.commit()
-    return _saved(session, enrollment, learner)
-
-
-# --- reads ------------------------------------------------------------------------------
-
-
-def read_enrollment(*, session: Session, principal: Principal, enrollment_id: str) -> Saved:
-    enrollment, learner, _course, _ = _visible(session, principal, enrollment_id)
-    return _saved(session, enrollment, learner)
-
-
-def history(
-    *,
-    session: Session,
-    principal: Principal,
-    enrollment_id: str,
-    cursor: str | None,
-    limit: int,
-) -> tuple[list[EnrollmentEventPublic], str | None]:
-    _visible(session, principal, enrollment_id)
-    statement = select(EnrollmentEvent).where(col(EnrollmentEvent.enrollment_id) == enrollment_id)
-    rows, next_cursor = keyset_page(
-        session,
-        statement,
-        EnrollmentEvent,
-        sort="seq",
-        column=col(EnrollmentEvent.seq),
-        parse=int,
-        limit=limit,
-        cursor=cursor,
-    )
-    items = [EnrollmentEventPublic.model_validate(r, from_attributes=True) for r in rows]
-    return items, next_cursor
-
-
-def _page(
-    session: Session, statement: object, cursor: str | None, limit: int
-) -> tuple[list[EnrollmentPublic], str | None]:
-    rows, next_cursor = id_page(session, statement, Enrollment, limit=limit, cursor=cursor)  # type: ignore[arg-type]
-    ids = {r.learner_id for r in rows}
-    learners = {lr.id: lr for lr in session.exec(select(Learner).where(col(Learner.id).in_(ids)))}
-    return [_saved(session, r, learners[r.learner_id])[0] for r in rows], next_cursor
-
-
-def roster(
-    *,
-    session: Session,
-    principal: Principal,
-    cohort_id: str,
-    status: str | None,
-    cursor: str | None,
-    limit: int,
-) -> tuple[list[EnrollmentPublic], str | None]:
-    """Organiser, partners, platform admins: everyone. A home agency: its own learners
-    (404 when it has none there: the cohort's roster is none of its business)."""
-    cohort, course = visible_cohort(session=session, principal=principal, cohort_id=cohort_id)
-    statement = select(Enrollment).where(col(Enrollment.cohort_id) == cohort.id)
-    if not (owns(principal, cohort.agency_id) or partner_of(principal, course.partner_agency_ids)):
-        mine = select(col(Learner.id)).where(col(Learner.agency_id) == principal.agency_id)
-        statement = statement.where(col(Enrollment.learner_id).in_(mine))
-        if session.exec(statement.limit(1)).first() is None:
-            raise ProblemError(
-                404,
-                "not_found",
-                f"You have no part in the roster of cohort {cohort_id}: none of your "
-                "learners is enrolled there.",
-                detail_id=f"Anda tidak terkait dengan daftar peserta angkatan {cohort_id}: "
-                "tidak ada peserta instansi Anda yang terdaftar di sana.",
-            )
-    if status is not None:
-        statement = statement.where(col(Enrollment.status) == status)
-    return _page(session, statement, cursor, limit)
-
-
-def learner_enrollments(
-    *,
-    session: Session,
-    principal: Principal,
-    raw_key: str,
-    status: str | None,
-    cursor: str | None,
-    limit: int,
-) -> tuple[list[EnrollmentPublic], str | None]:
-    """The home agency (and platform admins): all; an organiser or partner: those in its
-    cohorts (404 when there are none)."""
-    key = parse_key(raw_key, today=core.today()).key
-    learner = core.by_key(session, key)
-    if learner is None:
-        raise core.not_found(key)
-    statement = select(Enrollment).where(col(Enrollment.learner_id) == learner.id)
-    if not owns(principal, learner.agency_id):
-        me = principal.agency_id
-        statement = statement.join(Course, col(Course.id) == col(Enrollment.course_id)).where(
-            or_(col(Enrollment.agency_id) == me, partner_sql(me))
-        )
-        if session.exec(statement.limit(1)).first() is None:
-            raise core.not_found(key)
-    if status is not None:
-        statement = statement.where(col(Enrollment.status) == status)
-    return _page(session, statement, cursor, limit)
+    return saved_of(session, enrollment, learner)
