@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import Session
 
 from app.core.security import Principal, create_access_token, hash_password
-from app.models import Agency, User
+from app.models import Agency, Learner, User
 
 PASSWORD = "correct-horse-battery"
 _seq = itertools.count(1)
@@ -164,5 +164,47 @@ def make_learner(
     """PUT a learner (a PNS with a fresh NIP unless ``key`` says otherwise)."""
     key = key or nip()
     created = client.put(f"/v1/learners/{key}", json=learner_payload(**overrides), headers=headers)
+    assert created.status_code == 201, created.text
+    return dict(created.json())
+
+
+# --- enrolments -------------------------------------------------------------------
+
+
+def make_open_cohort(
+    client: Any, headers: dict[str, str], course_id: str, **overrides: Any
+) -> dict[str, Any]:
+    """A cohort moved to ``open`` (enrolment needs it); capacity 40 unless overridden."""
+    cohort = make_cohort(client, headers, course_id, **overrides)
+    opened = client.post(
+        f"/v1/cohorts/{cohort['id']}/transitions", json={"to": "open"}, headers=headers
+    )
+    assert opened.status_code == 200, opened.text
+    return dict(opened.json())
+
+
+def make_learner_row(session: Session, agency: Agency, i: int, **overrides: Any) -> Learner:
+    """A PNS learner inserted directly (fast set-up for many); NIP unique by ``i`` < 12000."""
+    key = nip(start=f"20{5 + i // 999 % 12:02d}01", seq=i % 999 + 1)
+    values: dict[str, Any] = {
+        "learner_key": key,
+        "agency_id": agency.id,
+        "asn_type": "pns",
+        "nip": key,
+        "name": f"Peserta Massal {i}",
+        "search": f"peserta massal {i} {key}",
+    }
+    values.update(overrides)
+    learner = Learner(**values)
+    session.add(learner)
+    return learner
+
+
+def enrol(
+    client: Any, headers: dict[str, str], cohort_id: str, key: str, **body: Any
+) -> dict[str, Any]:
+    created = client.post(
+        f"/v1/cohorts/{cohort_id}/enrollments", json={"learner_key": key, **body}, headers=headers
+    )
     assert created.status_code == 201, created.text
     return dict(created.json())

@@ -146,6 +146,13 @@ def _attacks(c: Catalogue) -> list[tuple[str, str, str, Any]]:
          f"/v1/cohorts/{dh}/sessions/{c.draft_session}", None),
         ("GET", "/v1/cohorts/{cohort_id}/sessions/{session_id}",
          f"/v1/cohorts/{c.b_cohort}/sessions/{c.open_session}", None),
+        # rosters: a draft cohort is hidden; an open one has none of B's learners
+        ("GET", "/v1/cohorts/{cohort_id}/enrollments", f"/v1/cohorts/{dh}/enrollments", None),
+        ("GET", "/v1/cohorts/{cohort_id}/enrollments", f"/v1/cohorts/{oh}/enrollments", None),
+        ("POST", "/v1/cohorts/{cohort_id}/enrollments", f"/v1/cohorts/{dh}/enrollments",
+         {"learner_key": "198001012005011001"}),
+        ("POST", "/v1/cohorts/{cohort_id}/enrollments", f"/v1/cohorts/{oh}/enrollments",
+         {"learner_key": "198001012005011001"}),
     ]  # fmt: skip
     return course_writes + cohort_writes + draft_reads
 

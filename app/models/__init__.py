@@ -4,6 +4,7 @@ from app.models.agency import Agency
 from app.models.cohort import Cohort, CohortSession, CohortSessionInstructor
 from app.models.course import Course
 from app.models.curriculum import Curriculum, CurriculumModule
+from app.models.enrollment import Enrollment, EnrollmentEvent
 from app.models.idempotency import IdempotencyRecord
 from app.models.learner import Learner
 from app.models.user import LoginAttempt, RefreshToken, User
@@ -16,6 +17,8 @@ __all__ = [
     "Course",
     "Curriculum",
     "CurriculumModule",
+    "Enrollment",
+    "EnrollmentEvent",
     "IdempotencyRecord",
     "Learner",
     "LoginAttempt",

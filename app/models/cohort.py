@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 from pydantic import Field as PField
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from app.core.pagination import PageQuery
@@ -23,6 +23,7 @@ from app.models.types import (
     Date,
     Ident,
     SessionJP,
+    StrictBool,
     StrictInput,
     TimeZone,
     integer,
@@ -64,6 +65,9 @@ class CohortCreate(StrictInput):
         default=None,
         description="Published version to pin; defaults to the latest",
     )
+    waitlist_enabled: StrictBool = PField(
+        default=False, description="When full, new enrolments wait in line instead of a 409"
+    )
 
 
 class CohortUpdate(StrictInput):
@@ -83,6 +87,7 @@ class CohortUpdate(StrictInput):
     curriculum_version: int | None = integer(
         ge=1, le=MAX_INT, default=None, description="Only while the cohort is a draft; null unpins"
     )
+    waitlist_enabled: StrictBool = PField(default=UNSET)
 
 
 class CohortTransition(StrictInput):
@@ -109,6 +114,10 @@ class CohortPublic(BaseModel):
     venue: str | None
     status: CohortStatus
     allowed_transitions: list[CohortStatus]
+    waitlist_enabled: bool
+    seats_taken: int = PField(description="Enrolments proposed, verified or active")
+    seats_left: int | None = PField(description="null when the capacity is unbounded")
+    waitlist_length: int
     version: int
     created_at: datetime
     updated_at: datetime
@@ -144,6 +153,11 @@ class Cohort(SQLModel, table=True):
     meeting_url: str | None = Field(default=None, max_length=500)
     venue: str | None = Field(default=None, max_length=500)
     status: CohortStatus = Field(default=CohortStatus.draft, sa_type=enum_type(CohortStatus))
+    waitlist_enabled: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # seat counters, changed only under the cohort row lock (services/learning/seats.py)
+    seats_taken: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    waitlist_length: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    waitlist_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     version: int = 1
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()

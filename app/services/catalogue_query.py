@@ -198,7 +198,11 @@ def cohort_rows(
             cursor,
             repr(filters),
             next_cursor,
-            *(f"{r['id']}:{r['version']}:{r['course_version']}" for r in rows),
+            *(
+                f"{r['id']}:{r['version']}:{r['course_version']}"
+                f":{r['seats_taken']}:{r['waitlist_length']}"
+                for r in rows
+            ),
         ]
     )
     return list(rows), next_cursor, etag

@@ -24,7 +24,9 @@ S = CohortStatus
 SESSIONS = "sessions"
 _VENUE = frozenset({"platform", "meeting_url", "venue"})
 _PLANNING = frozenset(
-    {"number", "year", "starts_on", "ends_on", "timezone", "capacity", SESSIONS} | _VENUE
+    {"number", "year", "starts_on", "ends_on", "timezone", "capacity", "waitlist_enabled"}
+    | {SESSIONS}
+    | _VENUE
 )
 EDITABLE: dict[CohortStatus, frozenset[str]] = {
     S.draft: _PLANNING | {"enrollment_opens_at", "enrollment_closes_at", "curriculum_version"},

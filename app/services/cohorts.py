@@ -24,6 +24,7 @@ from app.models.course import CourseStatus
 from app.models.curriculum import CurriculumStatus
 from app.services import catalogue_query as cq
 from app.services import cohort_rules as rules
+from app.services.learning import seats
 from app.services.tenancy import get_owned
 from app.services.validation import invalid, reject_nulls
 from app.services.visibility import cohort_visible
@@ -70,6 +71,12 @@ def public_from(row: Mapping[str, Any]) -> CohortPublic:
         venue=row["venue"],
         status=status,
         allowed_transitions=list(ALLOWED[status]),
+        waitlist_enabled=row["waitlist_enabled"],
+        seats_taken=row["seats_taken"],
+        seats_left=None
+        if row["capacity"] is None
+        else max(row["capacity"] - row["seats_taken"], 0),
+        waitlist_length=row["waitlist_length"],
         version=row["version"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
@@ -83,8 +90,11 @@ def public(cohort: Cohort, course_title: str) -> CohortPublic:
 
 
 def etag_of(cohort: Cohort, course: Course) -> str:
-    """The cohort shows its course's title, so the course's version is part of the ETag."""
-    return resource_etag(cohort.id, cohort.version, course.version)
+    """The cohort shows its course's title, so the course's version is part of the ETag;
+    enrolments change the seat counters without a new version, so they are part of it too."""
+    return resource_etag(
+        cohort.id, cohort.version, course.version, cohort.seats_taken, cohort.waitlist_length
+    )
 
 
 def _check_dates(cohort: Cohort) -> None:
@@ -224,7 +234,7 @@ def update_cohort(
 ) -> Saved:
     cohort, course = _locked(session, principal, cohort_id, if_match)
     values = data.model_dump(exclude_unset=True)
-    reject_nulls(values, ("number", "year", "starts_on", "ends_on", "timezone"))
+    reject_nulls(values, ("number", "year", "starts_on", "ends_on", "timezone", "waitlist_enabled"))
     changed = [k for k, v in values.items() if getattr(cohort, k, None) != v]
     rules.check_editable(cohort, changed)
     if "curriculum_version" in values:
@@ -238,6 +248,9 @@ def update_cohort(
     if {"starts_on", "ends_on", "timezone"} & set(changed):
         with session.no_autoflush:
             _sessions_inside(session, cohort)
+    if {"capacity", "waitlist_enabled"} & set(changed):
+        seats.check_capacity(cohort)
+        seats.promote_while_room(session, cohort)
     return _save(session, cohort, course)
 
 

@@ -13,13 +13,18 @@ curriculum version     published only (of a         every status
                        visible course)
 session                as its cohort                as its cohort
 learner                nobody (404; auth required)  home agency (any role: with birth
-                                                    date, email, phone), platform admin
+                       organiser/partner of a       date, email, phone), platform admin
+                       cohort they are enrolled in
+                       (read-only, no personal data)
+enrolment              nobody                       learner's home agency, organiser,
+                                                    course partners (read-only), platform
 =====================  ===========================  ====================================
 
-Learners are the one kind of row another agency may see only through a relation: the
-organiser of a cohort (and its partner agencies) sees the learners enrolled in it,
-read-only and without personal data. Enrolments do not exist yet, so that branch is
-marked in ``learner_visible`` / ``learner_branches``: it is one more condition there.
+Learners and enrolments are the rows another agency may see only through a relation:
+the organiser of a cohort (and the partner agencies of its course) sees the learners
+enrolled in it (any enrolment status), read-only and without personal data, and those
+enrolments. ``learner_visible`` takes that relation as ``through``: the agencies that
+organise or partner a cohort the learner is enrolled in (``enrolment_agencies``).
 
 Each rule has a Python form (for a row already loaded: single reads) and an SQL
 form (for lists and filters) side by side; tests/test_visibility_rule.py checks
@@ -31,13 +36,15 @@ disjoint conditions that each walk one index in keyset order (UNION ALL).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, false, or_, true
+from sqlalchemy import Text, and_, cast, false, or_, select, true
+from sqlmodel import Session
 
 from app.core.security import Principal
-from app.models import Cohort, Course, Curriculum, Learner
+from app.models import Cohort, Course, Curriculum, Enrollment, Learner
 from app.models.cohort import CohortStatus
 from app.models.course import CourseStatus
 from app.models.curriculum import CurriculumStatus
@@ -46,6 +53,7 @@ C = Course.__table__.c  # type: ignore[attr-defined]
 H = Cohort.__table__.c  # type: ignore[attr-defined]
 K = Curriculum.__table__.c  # type: ignore[attr-defined]
 L = Learner.__table__.c  # type: ignore[attr-defined]
+EN = Enrollment.__table__.c  # type: ignore[attr-defined]
 
 PUBLISHED = CourseStatus.published.value
 HIDDEN_COHORT_STATUSES = (CohortStatus.draft.value, CohortStatus.cancelled.value)
@@ -89,10 +97,25 @@ def curriculum_visible(principal: Principal | None, course_agency_id: str, statu
     return status == CurriculumStatus.published.value or owns(principal, course_agency_id)
 
 
-def learner_visible(principal: Principal | None, home_agency_id: str) -> bool:
-    """The home agency and platform admins. Enrolments will add: ``or`` the caller's
-    agency organises (or partners in) a cohort the learner is enrolled in."""
-    return owns(principal, home_agency_id)
+def learner_visible(
+    principal: Principal | None, home_agency_id: str, through: Iterable[str] = ()
+) -> bool:
+    """The home agency and platform admins; and, read-only, the agencies ``through`` which
+    the learner is seen: organisers and partners of cohorts they are enrolled in."""
+    if owns(principal, home_agency_id):
+        return True
+    return principal is not None and principal.agency_id in set(through)
+
+
+def enrolment_agencies(session: Session, learner_id: str) -> set[str]:
+    """The ``through`` of ``learner_visible``: organisers of the learner's cohorts and the
+    partner agencies of their courses."""
+    rows = session.execute(
+        select(EN.agency_id, C.partner_agency_ids)
+        .select_from(Enrollment.__table__.join(Course.__table__, C.id == EN.course_id))  # type: ignore[attr-defined]
+        .where(EN.learner_id == learner_id)
+    ).all()
+    return {a for organiser, partners in rows for a in (organiser, *(partners or []))}
 
 
 def learner_personal_visible(principal: Principal | None, home_agency_id: str) -> bool:
@@ -100,7 +123,29 @@ def learner_personal_visible(principal: Principal | None, home_agency_id: str) -
     return owns(principal, home_agency_id)
 
 
+def partner_of(principal: Principal | None, partner_agency_ids: list[str]) -> bool:
+    return principal is not None and principal.agency_id in partner_agency_ids
+
+
+def enrollment_visible(
+    principal: Principal | None, home_agency_id: str, organiser_id: str, partners: list[str]
+) -> bool:
+    """An enrolment: the learner's home agency, the cohort's organiser and the course's
+    partner agencies (read-only), platform admins."""
+    return (
+        owns(principal, home_agency_id)
+        or owns(principal, organiser_id)
+        or partner_of(principal, partners)
+    )
+
+
 # --- SQL forms (over the tables C course, H cohort, K curriculum) ---------------------
+
+
+def partner_sql(me: str) -> Any:
+    """C's partner_agency_ids (a JSON list) holds ``me``: the JSON text holds ``"me"``, which
+    reads alike on SQLite and PostgreSQL (ids are quoted strings; LIKE wildcards escaped)."""
+    return cast(C.partner_agency_ids, Text).contains(f'"{me}"', autoescape=True)
 
 
 def course_branches(caller: Who, me: Any = None) -> list[Any]:
@@ -141,14 +186,18 @@ def curriculum_visible_sql(caller: Who, me: Any = None) -> Any:
 
 
 def learner_branches(caller: Who, me: Any = None) -> list[Any]:
-    """Disjoint conditions on L whose union is the visible learners. Enrolments will add
-    ``and_(L.agency_id != me, L.id.in_(<learners enrolled in cohorts me organises or
-    partners>))``."""
+    """Disjoint conditions on L whose union is the visible learners: the home agency's,
+    and others' enrolled in a cohort ``me`` organises or partners (read-only)."""
     if caller is Who.anonymous:
         return [false()]
     if caller is Who.platform:
         return [true()]
-    return [L.agency_id == me]
+    enrolled_with_me = (
+        select(EN.learner_id)
+        .select_from(Enrollment.__table__.join(Course.__table__, C.id == EN.course_id))  # type: ignore[attr-defined]
+        .where(or_(EN.agency_id == me, partner_sql(me)))
+    )
+    return [L.agency_id == me, and_(L.agency_id != me, L.id.in_(enrolled_with_me))]
 
 
 def learner_visible_sql(caller: Who, me: Any = None) -> Any:

@@ -32,6 +32,7 @@ from app.models.learner import (
 from app.services.learning.keys import LearnerKey, identity_of, parse_key
 from app.services.validation import invalid, reject_nulls
 from app.services.visibility import (
+    enrolment_agencies,
     learner_personal_visible,
     learner_visible,
     learner_visible_sql,
@@ -331,7 +332,10 @@ def update_learner(
 def read_learner(*, session: Session, principal: Principal, raw_key: str) -> Saved:
     key = parse_key(raw_key, today=today()).key
     learner = by_key(session, key)
-    if learner is None or not learner_visible(principal, learner.agency_id):
+    if learner is None or not (
+        learner_visible(principal, learner.agency_id)
+        or learner_visible(principal, learner.agency_id, enrolment_agencies(session, learner.id))
+    ):
         raise not_found(key)
     return saved(learner, principal)
 

@@ -1,0 +1,132 @@
+"""Enrolments (*pendaftaran peserta*): a learner in a cohort, its status and its history.
+
+Seats: ``proposed``, ``verified`` and ``active`` hold a seat of the cohort's capacity;
+``waitlisted`` waits in line (``queue_no``, given under the cohort row lock); ``withdrawn``
+holds nothing. The cohort row keeps the counters (``seats_taken``, ``waitlist_length``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel
+from pydantic import Field as PField
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.core.pagination import PageQuery
+from app.models.base import UTCDateTime, created_at_field, enum_type, id_field, updated_at_field
+from app.models.learner import KEY_PATTERN, LearnerPut
+from app.models.types import StrictInput, line
+
+
+class EnrollmentStatus(StrEnum):
+    proposed = "proposed"
+    verified = "verified"
+    active = "active"
+    waitlisted = "waitlisted"
+    withdrawn = "withdrawn"
+
+
+SEATED = frozenset({EnrollmentStatus.proposed, EnrollmentStatus.verified, EnrollmentStatus.active})
+
+
+class EnrollmentCreate(StrictInput):
+    learner_key: str = PField(
+        min_length=1,
+        max_length=140,
+        pattern=KEY_PATTERN,
+        description="NIP (PNS, CPNS), pppk:<NI PPPK> or ext:<agency-slug>:<external_ref>",
+        examples=["198001012005011001"],
+    )
+    learner: LearnerPut | None = PField(
+        default=None,
+        description="The whole learner, upserted first (as PUT /v1/learners/{key}) by the "
+        "learner's home agency; leave out to enrol an existing learner",
+    )
+
+
+class EnrollmentTransition(StrictInput):
+    to: EnrollmentStatus
+    reason: str | None = line(
+        min_length=1, max_length=500, default=None, description="Required to withdraw"
+    )
+
+
+class EnrollmentPublic(BaseModel):
+    id: str
+    cohort_id: str
+    course_id: str
+    agency_id: str = PField(description="The cohort's organiser")
+    learner_id: str
+    learner_key: str
+    learner_name: str
+    learner_agency_id: str = PField(description="The learner's home agency")
+    status: EnrollmentStatus
+    waitlist_position: int | None = PField(description="1 is next in line; null unless waitlisted")
+    allowed_transitions: list[EnrollmentStatus]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class EnrollmentPage(BaseModel):
+    items: list[EnrollmentPublic]
+    next_cursor: str | None
+
+
+class EnrollmentEventPublic(BaseModel):
+    seq: int = PField(description="1 for the enrolment itself, then each change")
+    from_status: EnrollmentStatus | None
+    to_status: EnrollmentStatus
+    reason: str | None
+    actor_user_id: str | None = PField(description="null when the service moved it (promotion)")
+    actor_agency_id: str | None
+    at: datetime
+
+
+class EnrollmentEventPage(BaseModel):
+    items: list[EnrollmentEventPublic]
+    next_cursor: str | None
+
+
+class EnrollmentQuery(PageQuery):
+    """Filters and page of an enrolment list (unknown parameters are a 422)."""
+
+    status: EnrollmentStatus | None = None
+
+
+class Enrollment(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("cohort_id", "learner_id", name="uq_enrollment_cohort_learner"),
+        Index("ix_enrollment_cohort_id", "cohort_id", "id"),
+        Index("ix_enrollment_cohort_queue", "cohort_id", "status", "queue_no"),
+        Index("ix_enrollment_learner_id", "learner_id", "id"),
+    )
+
+    id: str = id_field("enr")
+    cohort_id: str = Field(foreign_key="cohort.id", max_length=40)
+    course_id: str = Field(foreign_key="course.id", max_length=40)
+    agency_id: str = Field(foreign_key="agency.id", max_length=40)
+    learner_id: str = Field(foreign_key="learner.id", max_length=40)
+    status: EnrollmentStatus = Field(sa_type=enum_type(EnrollmentStatus))
+    queue_no: int | None = None
+    version: int = 1
+    created_at: datetime = created_at_field()
+    updated_at: datetime = updated_at_field()
+
+
+class EnrollmentEvent(SQLModel, table=True):
+    __tablename__ = "enrollment_event"
+    __table_args__ = (UniqueConstraint("enrollment_id", "seq", name="uq_enrollment_event_seq"),)
+
+    id: str = id_field("eev")
+    enrollment_id: str = Field(foreign_key="enrollment.id", max_length=40)
+    seq: int
+    from_status: EnrollmentStatus | None = Field(default=None, sa_type=enum_type(EnrollmentStatus))
+    to_status: EnrollmentStatus = Field(sa_type=enum_type(EnrollmentStatus))
+    reason: str | None = Field(default=None, max_length=500)
+    actor_user_id: str | None = Field(default=None, max_length=40)
+    actor_agency_id: str | None = Field(default=None, max_length=40)
+    at: datetime = Field(default=None, sa_type=UTCDateTime, nullable=False)

@@ -1,0 +1,189 @@
+"""Enrolments: ``/v1/cohorts/{id}/enrollments`` (enrol, roster), ``/v1/enrollments/{id}``
+(read, status moves, history) and ``/v1/learners/{key}/enrollments``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+
+from app.core.errors import error_responses
+from app.core.etag import json_response
+from app.core.idempotency import idempotent
+from app.core.pagination import PageQuery, clamp_limit, link_header
+from app.deps import AgencyAdmin, CurrentPrincipal, IfMatch, IfNoneMatch, SessionDep
+from app.models.enrollment import (
+    EnrollmentCreate,
+    EnrollmentEventPage,
+    EnrollmentPage,
+    EnrollmentPublic,
+    EnrollmentQuery,
+    EnrollmentTransition,
+)
+from app.routers.learners import KeyPath
+from app.routers.params import IdPath
+from app.services.learning import enrollment_reads as reads
+from app.services.learning import enrollments as service
+
+router = APIRouter(tags=["enrollments"])
+_DOC: dict[int | str, dict[str, Any]] = {
+    200: {"model": EnrollmentPublic, "description": "The enrolment; ETag header set."}
+}
+
+
+def _reply(
+    found: service.Saved, *, status_code: int = 200, if_none_match: str | None = None
+) -> Response:
+    item, etag = found
+    headers = {"Location": service.url_of(item.id)} if status_code == 201 else None
+    return json_response(
+        service.ONE.dump_json(item),
+        etag,
+        status_code=status_code,
+        if_none_match=if_none_match,
+        headers=headers,
+    )
+
+
+def _page(request: Request, page: EnrollmentPage | EnrollmentEventPage) -> Response:
+    headers = link_header(request, page.next_cursor) | {"Vary": "Authorization"}
+    return Response(page.model_dump_json(), media_type="application/json", headers=headers)
+
+
+@router.post(
+    "/cohorts/{cohort_id}/enrollments",
+    name="enrollments-create",
+    summary="Enrol a learner (by key, or with the whole learner to upsert) in an open cohort",
+    description="Allowed while the cohort is `open` and inside its enrolment window (409 "
+    "`cohort_not_open`, `enrollment_not_open_yet`, `enrollment_closed`). The organiser "
+    "enrols any learner; a home agency its own learners. A seat is taken (status "
+    "`proposed`) while one is free; then, if the cohort keeps a waitlist, the enrolment "
+    "is `waitlisted` with its `waitlist_position`, otherwise 409 `cohort_full`. The same "
+    "learner twice is 409 `duplicate_enrollment` (with `enrollment_url`); another "
+    "cohort of the course with overlapping dates is 409 `overlapping_enrollment`.",
+    status_code=201,
+    responses={
+        201: {"model": EnrollmentPublic, "description": "Created; Location and ETag set."},
+        **error_responses(401, 403, 404, 409, 422),
+    },
+)
+@idempotent
+def create_enrollment(
+    cohort_id: IdPath, data: EnrollmentCreate, principal: AgencyAdmin, session: SessionDep
+) -> Response:
+    found = service.enrol(session=session, principal=principal, cohort_id=cohort_id, data=data)
+    return _reply(found, status_code=201)
+
+
+@router.get(
+    "/cohorts/{cohort_id}/enrollments",
+    name="enrollments-roster",
+    summary="A cohort's roster (organiser and partners: all; a home agency: its learners)",
+    responses={200: {"model": EnrollmentPage}, **error_responses(401, 404, 422)},
+)
+def roster(
+    request: Request,
+    cohort_id: IdPath,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    query: Annotated[EnrollmentQuery, Query()],
+) -> Response:
+    items, next_cursor = reads.roster(
+        session=session,
+        principal=principal,
+        cohort_id=cohort_id,
+        status=query.status.value if query.status else None,
+        cursor=query.cursor,
+        limit=clamp_limit(query.limit),
+    )
+    return _page(request, EnrollmentPage(items=items, next_cursor=next_cursor))
+
+
+@router.get(
+    "/learners/{learner_key}/enrollments",
+    name="enrollments-of-learner",
+    summary="A learner's enrolments (home agency: all; an organiser or partner: its cohorts')",
+    responses={200: {"model": EnrollmentPage}, **error_responses(401, 404, 422)},
+)
+def learner_enrollments(
+    request: Request,
+    learner_key: KeyPath,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    query: Annotated[EnrollmentQuery, Query()],
+) -> Response:
+    items, next_cursor = reads.learner_enrollments(
+        session=session,
+        principal=principal,
+        raw_key=learner_key,
+        status=query.status.value if query.status else None,
+        cursor=query.cursor,
+        limit=clamp_limit(query.limit),
+    )
+    return _page(request, EnrollmentPage(items=items, next_cursor=next_cursor))
+
+
+@router.get(
+    "/enrollments/{enrollment_id}",
+    name="enrollments-get",
+    summary="One enrolment",
+    responses={**_DOC, 304: {"description": "Not modified"}, **error_responses(401, 404)},
+)
+def get_enrollment(
+    enrollment_id: IdPath,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    found = reads.read_enrollment(session=session, principal=principal, enrollment_id=enrollment_id)
+    return _reply(found, if_none_match=if_none_match)
+
+
+@router.post(
+    "/enrollments/{enrollment_id}/transitions",
+    name="enrollments-transition",
+    summary="Move an enrolment: proposed -> verified -> active (organiser); withdrawn with a "
+    "reason (home agency or organiser)",
+    description="Withdrawing a seated enrolment (proposed, verified, active) seats the first "
+    "waitlisted one in the same transaction (its history says `waitlist_promotion`). Any "
+    "other move is 409 `illegal_transition` naming the allowed ones.",
+    responses={**_DOC, **error_responses(401, 403, 404, 409, 412, 422)},
+)
+def transition_enrollment(
+    enrollment_id: IdPath,
+    data: EnrollmentTransition,
+    principal: AgencyAdmin,
+    session: SessionDep,
+    if_match: IfMatch = None,
+) -> Response:
+    found = service.transition(
+        session=session,
+        principal=principal,
+        enrollment_id=enrollment_id,
+        data=data,
+        if_match=if_match,
+    )
+    return _reply(found)
+
+
+@router.get(
+    "/enrollments/{enrollment_id}/history",
+    name="enrollments-history",
+    summary="Every status change of an enrolment: who, when and why",
+    responses={200: {"model": EnrollmentEventPage}, **error_responses(401, 404, 422)},
+)
+def enrollment_history(
+    request: Request,
+    enrollment_id: IdPath,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    query: Annotated[PageQuery, Query()],
+) -> Response:
+    items, next_cursor = reads.history(
+        session=session,
+        principal=principal,
+        enrollment_id=enrollment_id,
+        cursor=query.cursor,
+        limit=clamp_limit(query.limit),
+    )
+    return _page(request, EnrollmentEventPage(items=items, next_cursor=next_cursor))

@@ -1,0 +1,117 @@
+"""Enrolment reads: one enrolment, its history, a cohort's roster, a learner's enrolments.
+
+Who sees what is ``visibility.enrollment_visible`` (home agency, organiser, course
+partners, platform admins); everyone else gets 404.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, or_, select
+
+from app.core.errors import ProblemError
+from app.core.pagination import id_page, keyset_page
+from app.core.security import Principal
+from app.models import Enrollment, Learner
+from app.models.course import Course
+from app.models.enrollment import EnrollmentEvent, EnrollmentEventPublic, EnrollmentPublic
+from app.services.cohorts import visible_cohort
+from app.services.learning import learners as core
+from app.services.learning.enrollments import Saved, saved_of, visible
+from app.services.learning.keys import parse_key
+from app.services.visibility import owns, partner_of, partner_sql
+
+
+def read_enrollment(*, session: Session, principal: Principal, enrollment_id: str) -> Saved:
+    enrollment, learner, _course, _ = visible(session, principal, enrollment_id)
+    return saved_of(session, enrollment, learner)
+
+
+def history(
+    *,
+    session: Session,
+    principal: Principal,
+    enrollment_id: str,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[EnrollmentEventPublic], str | None]:
+    visible(session, principal, enrollment_id)
+    statement = select(EnrollmentEvent).where(col(EnrollmentEvent.enrollment_id) == enrollment_id)
+    rows, next_cursor = keyset_page(
+        session,
+        statement,
+        EnrollmentEvent,
+        sort="seq",
+        column=col(EnrollmentEvent.seq),
+        parse=int,
+        limit=limit,
+        cursor=cursor,
+    )
+    items = [EnrollmentEventPublic.model_validate(r, from_attributes=True) for r in rows]
+    return items, next_cursor
+
+
+def _page(
+    session: Session, statement: object, cursor: str | None, limit: int
+) -> tuple[list[EnrollmentPublic], str | None]:
+    rows, next_cursor = id_page(session, statement, Enrollment, limit=limit, cursor=cursor)  # type: ignore[arg-type]
+    ids = {r.learner_id for r in rows}
+    learners = {lr.id: lr for lr in session.exec(select(Learner).where(col(Learner.id).in_(ids)))}
+    return [saved_of(session, r, learners[r.learner_id])[0] for r in rows], next_cursor
+
+
+def roster(
+    *,
+    session: Session,
+    principal: Principal,
+    cohort_id: str,
+    status: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[EnrollmentPublic], str | None]:
+    """Organiser, partners, platform admins: everyone. A home agency: its own learners
+    (404 when it has none there: the cohort's roster is none of its business)."""
+    cohort, course = visible_cohort(session=session, principal=principal, cohort_id=cohort_id)
+    statement = select(Enrollment).where(col(Enrollment.cohort_id) == cohort.id)
+    if not (owns(principal, cohort.agency_id) or partner_of(principal, course.partner_agency_ids)):
+        mine = select(col(Learner.id)).where(col(Learner.agency_id) == principal.agency_id)
+        statement = statement.where(col(Enrollment.learner_id).in_(mine))
+        if session.exec(statement.limit(1)).first() is None:
+            raise ProblemError(
+                404,
+                "not_found",
+                f"You have no part in the roster of cohort {cohort_id}: none of your "
+                "learners is enrolled there.",
+                detail_id=f"Anda tidak terkait dengan daftar peserta angkatan {cohort_id}: "
+                "tidak ada peserta instansi Anda yang terdaftar di sana.",
+            )
+    if status is not None:
+        statement = statement.where(col(Enrollment.status) == status)
+    return _page(session, statement, cursor, limit)
+
+
+def learner_enrollments(
+    *,
+    session: Session,
+    principal: Principal,
+    raw_key: str,
+    status: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[EnrollmentPublic], str | None]:
+    """The home agency (and platform admins): all; an organiser or partner: those in its
+    cohorts (404 when there are none)."""
+    key = parse_key(raw_key, today=core.today()).key
+    learner = core.by_key(session, key)
+    if learner is None:
+        raise core.not_found(key)
+    statement = select(Enrollment).where(col(Enrollment.learner_id) == learner.id)
+    if not owns(principal, learner.agency_id):
+        me = principal.agency_id
+        statement = statement.join(Course, col(Course.id) == col(Enrollment.course_id)).where(
+            or_(col(Enrollment.agency_id) == me, partner_sql(me))
+        )
+        if session.exec(statement.limit(1)).first() is None:
+            raise core.not_found(key)
+    if status is not None:
+        statement = statement.where(col(Enrollment.status) == status)
+    return _page(session, statement, cursor, limit)

@@ -1,0 +1,379 @@
+"""Enrolments: a learner into a cohort (seat or waitlist), status moves, history, reads.
+
+Who may enrol: the organising agency's admins (any learner) and the learner's home
+agency's admins (their own learners, into a cohort they can see). Who may see an
+enrolment: ``visibility.enrollment_visible``; everyone else gets 404. Locks are always
+taken learner first, then cohort (enrolment), or cohort alone (moves), so no two
+requests wait on each other in a circle.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from pydantic import TypeAdapter
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from app.core.db import commit_or_409
+from app.core.errors import ProblemError
+from app.core.etag import check_if_match, resource_etag
+from app.core.security import Principal
+from app.models import Cohort, Course, Enrollment, Learner
+from app.models.base import utcnow
+from app.models.cohort import CohortStatus
+from app.models.enrollment import (
+    SEATED,
+    EnrollmentCreate,
+    EnrollmentPublic,
+    EnrollmentStatus,
+    EnrollmentTransition,
+)
+from app.models.learner import AsnType
+from app.services.cohorts import name_of
+from app.services.learning import learners as core
+from app.services.learning import seats
+from app.services.learning.keys import parse_key
+from app.services.validation import invalid
+from app.services.visibility import (
+    cohort_visible,
+    enrollment_visible,
+    owns,
+)
+
+E = EnrollmentStatus
+# The one table of moves. Later issues add passed, failed and dropped (from active):
+# a row here and, if only the organiser may make it, an entry in ORGANISER_ONLY.
+TRANSITIONS: dict[EnrollmentStatus, tuple[EnrollmentStatus, ...]] = {
+    E.proposed: (E.verified, E.withdrawn),
+    E.verified: (E.active, E.withdrawn),
+    E.active: (E.withdrawn,),
+    E.waitlisted: (E.withdrawn,),
+    E.withdrawn: (),
+}
+ORGANISER_ONLY = frozenset({E.verified, E.active})
+FINAL_COHORT = (CohortStatus.completed, CohortStatus.cancelled)
+
+ONE = TypeAdapter(EnrollmentPublic)
+Saved = tuple[EnrollmentPublic, str]  # what every service here returns: the enrolment, ETag
+
+
+def url_of(enrollment_id: str) -> str:
+    return f"/v1/enrollments/{enrollment_id}"
+
+
+def not_found(enrollment_id: str) -> ProblemError:
+    return ProblemError(
+        404,
+        "not_found",
+        f"No enrolment has id {enrollment_id}; check the id.",
+        detail_id=f"Tidak ada pendaftaran dengan id {enrollment_id}; periksa id tersebut.",
+    )
+
+
+def _position(session: Session, enrollment: Enrollment) -> int | None:
+    if enrollment.status != E.waitlisted or enrollment.queue_no is None:
+        return None
+    ahead = session.exec(
+        select(func.count())
+        .select_from(Enrollment)
+        .where(
+            col(Enrollment.cohort_id) == enrollment.cohort_id,
+            col(Enrollment.status) == E.waitlisted,
+            col(Enrollment.queue_no) <= enrollment.queue_no,
+        )
+    ).one()
+    return int(ahead)
+
+
+def saved_of(
+    session: Session, enrollment: Enrollment, learner: Learner, position: int | None = None
+) -> Saved:
+    position = position or _position(session, enrollment)
+    item = EnrollmentPublic(
+        id=enrollment.id,
+        cohort_id=enrollment.cohort_id,
+        course_id=enrollment.course_id,
+        agency_id=enrollment.agency_id,
+        learner_id=learner.id,
+        learner_key=learner.learner_key,
+        learner_name=core.public(learner, None).display_name,
+        learner_agency_id=learner.agency_id,
+        status=enrollment.status,
+        waitlist_position=position,
+        allowed_transitions=list(TRANSITIONS[enrollment.status]),
+        version=enrollment.version,
+        created_at=enrollment.created_at,
+        updated_at=enrollment.updated_at,
+    )
+    etag = resource_etag(enrollment.id, enrollment.version, learner.version, position or 0)
+    return item, etag
+
+
+# --- enrolling -------------------------------------------------------------------------
+
+
+def _shown(cohort: Cohort, moment: object) -> str:
+    assert hasattr(moment, "astimezone")
+    return str(moment.astimezone(ZoneInfo(cohort.timezone)).isoformat(timespec="minutes"))
+
+
+def _check_open(cohort: Cohort) -> None:
+    if cohort.status != CohortStatus.open:
+        raise ProblemError(
+            409,
+            "cohort_not_open",
+            f"{name_of(cohort.number)} is {cohort.status.value}; learners enrol only while a "
+            "cohort is open. Ask the organiser to open it, or choose an open cohort.",
+            detail_id=f"{name_of(cohort.number)} berstatus {cohort.status.value}; peserta "
+            "hanya dapat didaftarkan selama angkatan berstatus open. Minta penyelenggara "
+            "membukanya, atau pilih angkatan yang terbuka.",
+        )
+    now = utcnow()
+    opens, closes = cohort.enrollment_opens_at, cohort.enrollment_closes_at
+    if opens is not None and now < opens:
+        when = _shown(cohort, opens)
+        raise ProblemError(
+            409,
+            "enrollment_not_open_yet",
+            f"Enrolment in {name_of(cohort.number)} opens at {when}; enrol from then on.",
+            detail_id=f"Pendaftaran {name_of(cohort.number)} dibuka pada {when}; daftarkan "
+            "peserta mulai saat itu.",
+            extra={"enrollment_opens_at": opens.isoformat()},
+        )
+    if closes is not None and now >= closes:
+        when = _shown(cohort, closes)
+        raise ProblemError(
+            409,
+            "enrollment_closed",
+            f"Enrolment in {name_of(cohort.number)} closed at {when}; choose another cohort "
+            "or ask the organiser to extend enrollment_closes_at.",
+            detail_id=f"Pendaftaran {name_of(cohort.number)} ditutup pada {when}; pilih "
+            "angkatan lain atau minta penyelenggara memperpanjang enrollment_closes_at.",
+            extra={"enrollment_closes_at": closes.isoformat()},
+        )
+
+
+def _duplicate(existing_id: str) -> ProblemError:
+    url = url_of(existing_id)
+    return ProblemError(
+        409,
+        "duplicate_enrollment",
+        f"This learner is already enrolled in this cohort: {url}. Change that enrolment "
+        "instead of enrolling again.",
+        detail_id=f"Peserta ini sudah terdaftar di angkatan ini: {url}. Ubah pendaftaran "
+        "itu alih-alih mendaftar lagi.",
+        headers={"Location": url},
+        extra={"enrollment_url": url},
+    )
+
+
+def _check_learner(session: Session, learner: Learner, cohort: Cohort, course: Course) -> None:
+    if learner.asn_type == AsnType.non_asn and not course.open_to_non_asn:
+        raise ProblemError(
+            409,
+            "non_asn_not_allowed",
+            "This course is for civil servants (ASN) only; non-ASN learners can enrol only "
+            "where the course is open_to_non_asn.",
+            detail_id="Pelatihan ini hanya untuk ASN; peserta non-ASN hanya dapat didaftarkan "
+            "pada pelatihan dengan open_to_non_asn.",
+        )
+    existing = session.exec(
+        select(col(Enrollment.id)).where(
+            col(Enrollment.cohort_id) == cohort.id, col(Enrollment.learner_id) == learner.id
+        )
+    ).first()
+    if existing is not None:
+        raise _duplicate(existing)
+    clash = session.exec(
+        select(col(Enrollment.id), col(Cohort.number), col(Cohort.year))
+        .join(Cohort, col(Cohort.id) == col(Enrollment.cohort_id))
+        .where(
+            col(Enrollment.learner_id) == learner.id,
+            col(Enrollment.course_id) == course.id,
+            col(Enrollment.status) != E.withdrawn,
+            col(Cohort.starts_on) <= cohort.ends_on,
+            col(Cohort.ends_on) >= cohort.starts_on,
+        )
+    ).first()
+    if clash is not None:
+        other_id, number, year = clash
+        url = url_of(other_id)
+        raise ProblemError(
+            409,
+            "overlapping_enrollment",
+            f"The learner is already enrolled in {name_of(number)} {year} of this course, "
+            f"whose dates overlap this cohort's ({url}); withdraw that enrolment first.",
+            detail_id=f"Peserta sudah terdaftar di {name_of(number)} {year} pelatihan ini "
+            f"yang tanggalnya bertumpang tindih dengan angkatan ini ({url}); tarik dulu "
+            "pendaftaran itu.",
+            extra={"enrollment_url": url},
+        )
+
+
+def _full(cohort: Cohort) -> ProblemError:
+    return ProblemError(
+        409,
+        "cohort_full",
+        f"All {cohort.capacity} seats of {name_of(cohort.number)} are taken and it keeps no "
+        "waitlist; choose another cohort or ask the organiser to raise the capacity.",
+        detail_id=f"Seluruh {cohort.capacity} kursi {name_of(cohort.number)} sudah terisi "
+        "dan angkatan ini tidak memakai daftar tunggu; pilih angkatan lain atau minta "
+        "penyelenggara menambah kapasitas.",
+    )
+
+
+def enrol(
+    *, session: Session, principal: Principal, cohort_id: str, data: EnrollmentCreate
+) -> Saved:
+    key = parse_key(data.learner_key, today=core.today()).key
+    if data.learner is not None:  # the learners service upserts it (and commits)
+        core.put_learner(session=session, principal=principal, raw_key=key, data=data.learner)
+    learner = core.by_key(session, key, for_update=True)
+    cohort = seats.lock_cohort(session, cohort_id)
+    course = session.get(Course, cohort.course_id) if cohort else None
+    if (
+        cohort is None
+        or course is None
+        or not cohort_visible(principal, cohort.agency_id, course.status, cohort.status)
+    ):
+        raise ProblemError(
+            404,
+            "not_found",
+            f"No cohort has id {cohort_id}; check the id.",
+            detail_id=f"Tidak ada angkatan dengan id {cohort_id}; periksa id tersebut.",
+        )
+    if learner is None or not (
+        owns(principal, cohort.agency_id) or owns(principal, learner.agency_id)
+    ):
+        raise core.not_found(key)  # another agency's learner is not disclosed
+    _check_open(cohort)
+    _check_learner(session, learner, cohort, course)
+    enrollment = Enrollment(
+        cohort_id=cohort.id,
+        course_id=course.id,
+        agency_id=cohort.agency_id,
+        learner_id=learner.id,
+        status=E.proposed,
+    )
+    if seats.has_room(cohort):
+        cohort.seats_taken += 1
+    elif cohort.waitlist_enabled:
+        enrollment.status = E.waitlisted
+        cohort.waitlist_seq += 1
+        cohort.waitlist_length += 1
+        enrollment.queue_no = cohort.waitlist_seq
+    else:
+        raise _full(cohort)
+    enrollment.updated_at = enrollment.created_at
+    session.add(enrollment)
+    session.add(cohort)
+    seats.record(session, enrollment, None, principal=principal, reason=None)
+    commit_or_409(session, _duplicate_race())
+    # a new waitlisted enrolment is last in line: no need to count
+    waiting = cohort.waitlist_length if enrollment.status == E.waitlisted else None
+    return saved_of(session, enrollment, learner, waiting)
+
+
+def _duplicate_race() -> ProblemError:
+    return ProblemError(
+        409,
+        "duplicate_enrollment",
+        "This learner was enrolled in this cohort by another request just now; read the "
+        "learner's enrolments instead of enrolling again.",
+        detail_id="Peserta ini baru saja didaftarkan ke angkatan ini oleh permintaan lain; "
+        "baca pendaftaran peserta alih-alih mendaftar lagi.",
+    )
+
+
+# --- status moves ---------------------------------------------------------------------
+
+
+def visible(
+    session: Session, principal: Principal, enrollment_id: str, *, lock: bool = False
+) -> tuple[Enrollment, Learner, Course, Cohort | None]:
+    enrollment = session.get(Enrollment, enrollment_id)
+    if enrollment is None:
+        raise not_found(enrollment_id)
+    cohort = seats.lock_cohort(session, enrollment.cohort_id) if lock else None
+    if lock:  # read again under the cohort lock: a concurrent move may have committed
+        enrollment = session.exec(
+            select(Enrollment)
+            .where(col(Enrollment.id) == enrollment_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one()
+    learner = session.get(Learner, enrollment.learner_id)
+    course = session.get(Course, enrollment.course_id)
+    assert learner is not None and course is not None
+    if not enrollment_visible(
+        principal, learner.agency_id, enrollment.agency_id, course.partner_agency_ids
+    ):
+        raise not_found(enrollment_id)
+    return enrollment, learner, course, cohort
+
+
+def _forbidden(to: EnrollmentStatus, organiser_only: bool) -> ProblemError:
+    if organiser_only:
+        en = f"Only the organising agency may move an enrolment to {to.value}."
+        id_ = f"Hanya instansi penyelenggara yang dapat memindahkan pendaftaran ke {to.value}."
+    else:
+        en = "Only the learner's home agency or the organising agency may withdraw an enrolment."
+        id_ = "Hanya instansi asal peserta atau instansi penyelenggara yang dapat menarik pendaftaran."
+    return ProblemError(403, "forbidden", en, detail_id=id_)
+
+
+def transition(
+    *,
+    session: Session,
+    principal: Principal,
+    enrollment_id: str,
+    data: EnrollmentTransition,
+    if_match: str | None = None,
+) -> Saved:
+    enrollment, learner, _course, cohort = visible(session, principal, enrollment_id, lock=True)
+    assert cohort is not None
+    check_if_match(if_match, saved_of(session, enrollment, learner)[1])
+    to = data.to
+    organiser = owns(principal, enrollment.agency_id)
+    if to in ORGANISER_ONLY and not organiser:
+        raise _forbidden(to, True)
+    if not (organiser or owns(principal, learner.agency_id)):
+        raise _forbidden(to, False)
+    allowed = TRANSITIONS[enrollment.status]
+    if to not in allowed:
+        names = ", ".join(a.value for a in allowed)
+        raise ProblemError(
+            409,
+            "illegal_transition",
+            f"An enrolment cannot move from {enrollment.status.value} to {to.value}; "
+            f"allowed: {names or 'none (it is final)'}.",
+            detail_id=f"Pendaftaran tidak dapat berpindah dari {enrollment.status.value} ke "
+            f"{to.value}; yang diizinkan: {names or 'tidak ada (status ini final)'}.",
+            extra={"allowed": [a.value for a in allowed]},
+        )
+    if cohort.status in FINAL_COHORT:
+        raise ProblemError(
+            409,
+            "cohort_final",
+            f"The cohort is {cohort.status.value}; its enrolments no longer change.",
+            detail_id=f"Angkatan berstatus {cohort.status.value}; pendaftarannya tidak dapat "
+            "diubah lagi.",
+        )
+    if to == E.withdrawn and data.reason is None:
+        raise invalid(
+            "reason",
+            "Say why the enrolment is withdrawn in reason (1 to 500 characters).",
+            "Tuliskan alasan penarikan pendaftaran pada reason (1 sampai 500 karakter).",
+        )
+    was = enrollment.status
+    seats.move(session, enrollment, to, principal=principal, reason=data.reason)
+    if to == E.withdrawn:
+        if was in SEATED:
+            cohort.seats_taken -= 1
+            seats.promote_while_room(session, cohort)
+        elif was == E.waitlisted:
+            cohort.waitlist_length -= 1
+    session.add(cohort)
+    session.commit()
+    return saved_of(session, enrollment, learner)
