@@ -36,8 +36,9 @@ DESCRIPTION = """\
 Bangkom holds the catalogue of competency-development training for Indonesian
 civil servants (ASN): courses, their JP curricula by learning mode, cohorts
 (*angkatan*) and their sessions, learners (civil servants by NIP) and their
-enrolments, and the agencies and accounts that manage them. Published courses are public; LMS platforms, apps and scripts read and write the
-rest with OAuth 2.0 bearer tokens.
+enrolments, and the agencies and accounts that manage them. Published courses are
+public; LMS platforms, apps and scripts read and write the rest with OAuth 2.0 bearer
+tokens.
 
 Errors are `application/problem+json` (RFC 9457) with a stable `code`;
 send `Accept-Language: id` for Bahasa Indonesia.
