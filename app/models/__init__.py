@@ -5,6 +5,7 @@ from app.models.cohort import Cohort, CohortSession, CohortSessionInstructor
 from app.models.course import Course
 from app.models.curriculum import Curriculum, CurriculumModule
 from app.models.idempotency import IdempotencyRecord
+from app.models.invitation import LearnerInvitation
 from app.models.learner import Learner
 from app.models.user import LoginAttempt, RefreshToken, User
 
@@ -18,6 +19,7 @@ __all__ = [
     "CurriculumModule",
     "IdempotencyRecord",
     "Learner",
+    "LearnerInvitation",
     "LoginAttempt",
     "RefreshToken",
     "User",

@@ -16,6 +16,11 @@ learner                nobody (404; auth required)  home agency (any role: with 
                                                     date, email, phone), platform admin
 =====================  ===========================  ====================================
 
+A learner login (role ``learner``, ``Principal.is_learner``) is no member of its agency:
+it reads the catalogue exactly as anonymous does (``who`` answers ``anonymous``, ``owns``
+answers False), and of the learners it sees only its own record, personal data included
+(``learner_id`` / ``self_id`` below); every other learner is 404.
+
 Learners are the one kind of row another agency may see only through a relation: the
 organiser of a cohort (and its partner agencies) sees the learners enrolled in it,
 read-only and without personal data. Enrolments do not exist yet, so that branch is
@@ -58,7 +63,7 @@ class Who(StrEnum):
 
 
 def who(principal: Principal | None) -> Who:
-    if principal is None:
+    if principal is None or principal.is_learner:
         return Who.anonymous
     return Who.platform if principal.is_platform_admin else Who.member
 
@@ -67,8 +72,20 @@ def who(principal: Principal | None) -> Who:
 
 
 def owns(principal: Principal | None, agency_id: str) -> bool:
-    return principal is not None and (
-        principal.is_platform_admin or principal.agency_id == agency_id
+    return (
+        principal is not None
+        and not principal.is_learner
+        and (principal.is_platform_admin or principal.agency_id == agency_id)
+    )
+
+
+def is_self(principal: Principal | None, learner_id: str | None) -> bool:
+    """A learner login reading its own learner record."""
+    return (
+        principal is not None
+        and principal.is_learner
+        and learner_id is not None
+        and principal.learner_id == learner_id
     )
 
 
@@ -89,15 +106,20 @@ def curriculum_visible(principal: Principal | None, course_agency_id: str, statu
     return status == CurriculumStatus.published.value or owns(principal, course_agency_id)
 
 
-def learner_visible(principal: Principal | None, home_agency_id: str) -> bool:
-    """The home agency and platform admins. Enrolments will add: ``or`` the caller's
-    agency organises (or partners in) a cohort the learner is enrolled in."""
-    return owns(principal, home_agency_id)
+def learner_visible(
+    principal: Principal | None, home_agency_id: str, learner_id: str | None = None
+) -> bool:
+    """The home agency, platform admins and the learner's own login. Enrolments will add:
+    ``or`` the caller's agency organises (or partners in) a cohort the learner is in."""
+    return owns(principal, home_agency_id) or is_self(principal, learner_id)
 
 
-def learner_personal_visible(principal: Principal | None, home_agency_id: str) -> bool:
-    """Birth date, email and phone: the home agency's staff (any role), platform admins."""
-    return owns(principal, home_agency_id)
+def learner_personal_visible(
+    principal: Principal | None, home_agency_id: str, learner_id: str | None = None
+) -> bool:
+    """Birth date, email and phone: the home agency's staff (any role), platform admins,
+    the learner themselves."""
+    return owns(principal, home_agency_id) or is_self(principal, learner_id)
 
 
 # --- SQL forms (over the tables C course, H cohort, K curriculum) ---------------------
@@ -140,10 +162,12 @@ def curriculum_visible_sql(caller: Who, me: Any = None) -> Any:
     return or_(published, K.agency_id == me)
 
 
-def learner_branches(caller: Who, me: Any = None) -> list[Any]:
+def learner_branches(caller: Who, me: Any = None, self_id: str | None = None) -> list[Any]:
     """Disjoint conditions on L whose union is the visible learners. Enrolments will add
     ``and_(L.agency_id != me, L.id.in_(<learners enrolled in cohorts me organises or
-    partners>))``."""
+    partners>))``. ``self_id``: a learner login's own learner (its ``who`` is anonymous)."""
+    if self_id is not None:
+        return [L.id == self_id]
     if caller is Who.anonymous:
         return [false()]
     if caller is Who.platform:
@@ -151,5 +175,10 @@ def learner_branches(caller: Who, me: Any = None) -> list[Any]:
     return [L.agency_id == me]
 
 
-def learner_visible_sql(caller: Who, me: Any = None) -> Any:
-    return or_(*learner_branches(caller, me))
+def learner_visible_sql(caller: Who, me: Any = None, self_id: str | None = None) -> Any:
+    return or_(*learner_branches(caller, me, self_id))
+
+
+def learner_self_id(principal: Principal | None) -> str | None:
+    """The ``self_id`` of the SQL forms: the caller's own learner, for learner logins."""
+    return principal.learner_id if principal is not None and principal.is_learner else None
