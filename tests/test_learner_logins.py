@@ -178,3 +178,11 @@ def test_login_follows_the_learner_on_transfer(
     assert learner["id"] not in {
         u["learner_id"] for u in client.get("/v1/users", headers=admin).json()["items"]
     }
+
+
+def test_a_malformed_learner_key_is_named_in_the_body(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    refused = client.post("/v1/users", json=_login_body("12345"), headers=admin)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["loc"] == ["body", "learner_key"]

@@ -180,13 +180,15 @@ class PasswordChange(StrictInput):
 class UserPublic(SQLModel):
     id: str
     agency_id: str
-    learner_id: str | None = Field(default=None, description="Set for learner logins only")
     email: str
     full_name: str
     roles: list[str]
     is_active: bool
     created_at: datetime
     updated_at: datetime
+    learner_id: str | None = Field(
+        default=None, description="The learner this login belongs to (learner logins only)"
+    )
 
 
 class UserPage(SQLModel):

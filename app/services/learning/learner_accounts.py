@@ -87,9 +87,17 @@ def check_learner_roles(data: UserCreate) -> None:
         )
 
 
-def _owned_learner(session: Session, principal: Principal, raw_key: str) -> Learner:
+def _owned_learner(
+    session: Session, principal: Principal, raw_key: str, *, in_body: bool = False
+) -> Learner:
     """The caller's agency's learner (platform admins: any), locked; 404 otherwise."""
-    key = parse_key(raw_key, today=core.today()).key
+    try:
+        key = parse_key(raw_key, today=core.today()).key
+    except ProblemError as exc:
+        if in_body:  # the key came as learner_key in the body, not in the path
+            for error in exc.errors or []:
+                error["loc"] = ["body", "learner_key"]
+        raise
     learner = core.by_key(session, key, for_update=True)
     if learner is None or not owns(principal, learner.agency_id):
         raise core.not_found(key)
@@ -134,7 +142,7 @@ def _commit_login(session: Session, learner_id: str, key: str) -> None:
 def create_learner_login(*, session: Session, principal: Principal, data: UserCreate) -> User:
     """``POST /v1/users`` with ``roles: ["learner"]`` (checked by ``check_learner_roles``)."""
     password_hash = hash_password(data.password)  # before the write transaction starts
-    learner = _owned_learner(session, principal, data.learner_key or "")
+    learner = _owned_learner(session, principal, data.learner_key or "", in_body=True)
     _check_free(session, learner)
     name = " ".join(t for t in (learner.front_title, learner.name) if t)
     user = _add_login(
