@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
-from app.models import Agency
+from app.core.security import Principal
+from app.models import Agency, Learner
+from app.services import visibility
 from tests.factories import (
     PASSWORD,
     auth_headers,
@@ -186,3 +188,42 @@ def test_a_malformed_learner_key_is_named_in_the_body(
     refused = client.post("/v1/users", json=_login_body("12345"), headers=admin)
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["loc"] == ["body", "learner_key"]
+
+
+def test_visibility_python_and_sql_forms_agree_for_a_learner_principal(
+    client: TestClient, session: Session, admin: dict[str, str], agency: Agency
+) -> None:
+    mine, other = make_learner(client, admin), make_learner(client, admin)
+    me = Principal(
+        subject="usr_x", agency_id=agency.id, roles=frozenset({"learner"}), learner_id=mine["id"]
+    )
+    assert visibility.who(me) is visibility.Who.anonymous
+    assert not visibility.owns(me, agency.id)
+    sql = visibility.learner_visible_sql(
+        visibility.who(me), me.agency_id, visibility.learner_self_id(me)
+    )
+    seen = set(session.exec(select(Learner.id).where(sql)).all())
+    python = {
+        row["id"]
+        for row in (mine, other)
+        if visibility.learner_visible(me, row["agency_id"], row["id"])
+    }
+    assert seen == python == {mine["id"]}
+    assert visibility.learner_personal_visible(me, agency.id, mine["id"])
+    assert not visibility.learner_personal_visible(me, agency.id, other["id"])
+
+
+def test_disabling_the_home_agency_ends_the_learner_login(
+    client: TestClient, session: Session, admin: dict[str, str], agency: Agency
+) -> None:
+    key = make_learner(client, admin)["learner_key"]
+    headers = make_learner_login(client, admin, key, email="nonaktif@mail.example")
+    platform = auth_headers(make_user(session, make_agency(session), "platform_admin"))
+    off = client.patch(f"/v1/agencies/{agency.id}", json={"is_active": False}, headers=platform)
+    assert off.status_code == 200, off.text
+    assert client.get("/v1/me", headers=headers).status_code == 401
+    refused = client.post(
+        "/v1/auth/token",
+        data={"grant_type": "password", "username": "nonaktif@mail.example", "password": PASSWORD},
+    )
+    assert refused.status_code == 400

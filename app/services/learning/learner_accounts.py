@@ -94,9 +94,8 @@ def _owned_learner(
     try:
         key = parse_key(raw_key, today=core.today()).key
     except ProblemError as exc:
-        if in_body:  # the key came as learner_key in the body, not in the path
-            for error in exc.errors or []:
-                error["loc"] = ["body", "learner_key"]
+        if in_body and exc.errors:  # the key came as learner_key in the body, not the path
+            exc.errors = [{**error, "loc": ["body", "learner_key"]} for error in exc.errors]
         raise
     learner = core.by_key(session, key, for_update=True)
     if learner is None or not owns(principal, learner.agency_id):
