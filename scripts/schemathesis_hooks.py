@@ -14,7 +14,9 @@ rule (each is listed in the README):
 - rules across fields or rows (``CROSS_FIELD_TYPES``): e.g. a course's grade bands
   ordered from the highest threshold down with the last one open, a session inside its
   cohort's dates, ids of partner agencies or instructors that exist;
-- the OAuth endpoints' RFC 6749/7009 errors (400): unknown credentials or grant.
+- the OAuth endpoints' RFC 6749/7009 errors (400): unknown credentials or grant;
+- ``invalid_invitation`` (400): an invitation token this service never issued (or one
+  used, replaced or expired).
 
 Only "schema-valid request rejected" (ST202) failures are dropped, and only when the
 problem+json ``code`` (or each ``errors[].type``) is one of these. The run's own admin is
@@ -36,6 +38,7 @@ TOLERATED_CODES = {
     "curriculum_invalid",
     "idempotency_key_reused",
     "idempotency_in_progress",
+    "invalid_invitation",
 }
 # Rules across fields or rows: grade bands in order; ends after starts; a session inside
 # the cohort's dates and of a module in its pinned curriculum (value_error, raised by the

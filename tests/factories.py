@@ -208,3 +208,31 @@ def enrol(
     )
     assert created.status_code == 201, created.text
     return dict(created.json())
+
+
+def make_learner_login(
+    client: Any, admin: dict[str, str], key: str, email: str | None = None
+) -> dict[str, str]:
+    """An admin gives the learner ``key`` a login; answers the learner's bearer headers."""
+    email = email or f"peserta{next(_seq)}@mail.example"
+    made = client.post(
+        "/v1/users",
+        json={
+            "email": email,
+            "full_name": "Peserta",
+            "roles": ["learner"],
+            "learner_key": key,
+            "password": PASSWORD,
+        },
+        headers=admin,
+    )
+    assert made.status_code == 201, made.text
+    return login_headers(client, email)
+
+
+def login_headers(client: Any, email: str, password: str = PASSWORD) -> dict[str, str]:
+    tokens = client.post(
+        "/v1/auth/token", data={"grant_type": "password", "username": email, "password": password}
+    )
+    assert tokens.status_code == 200, tokens.text
+    return {"Authorization": f"Bearer {tokens.json()['access_token']}"}

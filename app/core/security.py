@@ -86,10 +86,18 @@ class Principal:
     issued_at: int | None = None
     # The account's token generation when the token was issued (``gen`` claim).
     generation: int = 0
+    # A learner login's learner record, read with the account state (not a token claim):
+    # see app/services/auth.check_principal. None for staff and for unchecked tokens.
+    learner_id: str | None = None
 
     @property
     def is_platform_admin(self) -> bool:
         return "platform_admin" in self.roles
+
+    @property
+    def is_learner(self) -> bool:
+        """A learner's own login: sees their learner record and the public catalogue only."""
+        return "learner" in self.roles and not self.is_platform_admin
 
     def has_role(self, *roles: str) -> bool:
         return self.is_platform_admin or bool(self.roles.intersection(roles))

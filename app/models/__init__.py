@@ -6,6 +6,7 @@ from app.models.course import Course
 from app.models.curriculum import Curriculum, CurriculumModule
 from app.models.enrollment import Enrollment, EnrollmentEvent
 from app.models.idempotency import IdempotencyRecord
+from app.models.invitation import LearnerInvitation
 from app.models.learner import Learner
 from app.models.user import LoginAttempt, RefreshToken, User
 
@@ -21,6 +22,7 @@ __all__ = [
     "EnrollmentEvent",
     "IdempotencyRecord",
     "Learner",
+    "LearnerInvitation",
     "LoginAttempt",
     "RefreshToken",
     "User",

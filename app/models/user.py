@@ -14,7 +14,6 @@ from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
 from app.core.pagination import PageQuery
-from app.models.agency import AgencyPublic
 from app.models.base import UTCDateTime, created_at_field, id_field, updated_at_field
 from app.models.types import UNSET, Ident, StrictBool, StrictInput, line
 
@@ -24,11 +23,19 @@ class Role(StrEnum):
     agency_admin = "agency_admin"
     instructor = "instructor"
     viewer = "viewer"
+    # A learner's own login, bound to one learner record (``User.learner_id``); the only
+    # role such an account has. See app/services/learning/learner_accounts.py.
+    learner = "learner"
 
 
 class User(SQLModel, table=True):
     id: str = id_field("usr")
     agency_id: str = Field(foreign_key="agency.id", index=True, max_length=40)
+    # Set for learner logins only: one login per learner. The account's agency_id follows
+    # the learner's home agency (also on transfer).
+    learner_id: str | None = Field(
+        default=None, foreign_key="learner.id", unique=True, index=True, max_length=40
+    )
     email: str = Field(max_length=254, description="As the user typed it")
     email_normalized: str = Field(max_length=254, unique=True, index=True)
     full_name: str = Field(max_length=200)
@@ -130,7 +137,16 @@ class UserCreate(StrictInput):
     password: Password = PField(description="At least 12 characters, not the email address")
     agency_id: Ident | None = PField(
         default=None,
-        description="Defaults to the caller's agency; only platform admins set another",
+        description="Defaults to the caller's agency; only platform admins set another. "
+        "Left out for learner logins (their agency is the learner's home agency)",
+    )
+    learner_key: str | None = PField(
+        default=None,
+        min_length=1,
+        max_length=140,
+        pattern=r"^[A-Za-z0-9 .:_-]+$",
+        description='With roles ["learner"] (and only then): the learner this login belongs '
+        "to, by NIP, pppk:<NI PPPK> or ext:<agency-slug>:<external_ref>",
     )
 
     @model_validator(mode="after")
@@ -170,6 +186,9 @@ class UserPublic(SQLModel):
     is_active: bool
     created_at: datetime
     updated_at: datetime
+    learner_id: str | None = Field(
+        default=None, description="The learner this login belongs to (learner logins only)"
+    )
 
 
 class UserPage(SQLModel):
@@ -177,15 +196,6 @@ class UserPage(SQLModel):
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null at the end"
     )
-
-
-class Me(SQLModel):
-    """The caller, as ``GET /v1/me`` shows them."""
-
-    user: UserPublic
-    agency: AgencyPublic
-    roles: list[str] = Field(description="Roles in effect for this token")
-    scope: str = Field(description="Scopes of this token (empty for people)")
 
 
 class TokenResponse(SQLModel):

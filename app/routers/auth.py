@@ -8,8 +8,10 @@ from fastapi import APIRouter, Form, Request, Response
 
 from app.core.errors import error_responses
 from app.deps import SessionDep
-from app.models.user import TokenResponse
+from app.models.invitation import InvitationAccept
+from app.models.user import TokenResponse, UserPublic
 from app.services import auth
+from app.services.learning import learner_accounts
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -112,3 +114,18 @@ def revoke(
         )
     auth.revoke(session=session, token=token, token_type_hint=token_type_hint)
     return Response(status_code=200, headers=_NO_STORE)
+
+
+@router.post(
+    "/invitations/accept",
+    name="auth-accept-invitation",
+    status_code=201,
+    summary="A learner makes their login with an invitation token (no authentication)",
+    description="JSON `{token, email, password}` (password: the users' policy). Creates the "
+    "learner's login (role `learner`) and uses the token up; then log in at /v1/auth/token. "
+    "An unknown, used, replaced or expired token is one and the same 400 "
+    "`invalid_invitation`; a second accept of one token is refused, also when both race.",
+    responses=error_responses(400, 409, 422),
+)
+def accept_invitation(session: SessionDep, data: InvitationAccept) -> UserPublic:
+    return UserPublic.model_validate(learner_accounts.accept(session=session, data=data))

@@ -10,6 +10,7 @@ from app.core.errors import error_responses
 from app.core.etag import json_response
 from app.core.pagination import clamp_limit, link_header
 from app.deps import AgencyAdmin, CurrentPrincipal, IfMatch, IfNoneMatch, SessionDep
+from app.models.invitation import InvitationPublic
 from app.models.learner import (
     KEY_PATTERN,
     LearnerPage,
@@ -20,8 +21,8 @@ from app.models.learner import (
     LearnerTransfer,
     LearnerUpdate,
 )
+from app.services.learning import learner_accounts, transfers
 from app.services.learning import learners as service
-from app.services.learning import transfers
 
 router = APIRouter(tags=["learners"])
 KeyPath = Annotated[
@@ -174,3 +175,22 @@ def transfer_learner(
         session=session, principal=principal, raw_key=learner_key, data=data
     )
     return _reply(found)
+
+
+@router.post(
+    "/learners/{learner_key}/invitations",
+    name="learners-invite",
+    status_code=201,
+    summary="Invite the learner to make their own login: a one-time token, shown once",
+    description="For admins of the learner's home agency. The token is valid for 7 days and "
+    "once; a new invitation replaces the older ones. The learner sends it, with an email and "
+    "a password, to POST /v1/auth/invitations/accept. 409 `learner_has_login` when the "
+    "learner already has a login. Not idempotent by key on purpose: the token is never "
+    "stored in clear, and a retry simply issues a new invitation that replaces the first.",
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+def invite_learner(
+    learner_key: KeyPath, principal: AgencyAdmin, session: SessionDep, response: Response
+) -> InvitationPublic:
+    response.headers["Cache-Control"] = "no-store"
+    return learner_accounts.invite(session=session, principal=principal, raw_key=learner_key)

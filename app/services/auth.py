@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, func, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.core.config import Settings, get_settings
@@ -286,7 +287,8 @@ def revoke(*, session: Session, token: str, token_type_hint: str | None = None) 
 # --- every authenticated request ----------------------------------------------------
 
 
-_AccountState = tuple[bool, str, frozenset[str], int]  # active, agency, roles, generation
+# active, agency, roles, generation, learner (learner logins)
+_AccountState = tuple[bool, str, frozenset[str], int, str | None]
 _account_cache: dict[str, tuple[float, _AccountState | None]] = {}
 
 
@@ -310,20 +312,21 @@ def cached_account_state(user_id: str, ttl: float) -> tuple[bool, _AccountState 
 
 def load_account_state(session: Session, user_id: str, ttl: float) -> _AccountState | None:
     """Read the account's state (one indexed join) and remember it for ``ttl`` seconds."""
-    row = session.exec(
-        select(
-            User.is_active,
-            User.agency_id,
-            User.roles,
-            User.token_generation,
+    row = session.execute(
+        sa_select(
+            col(User.is_active),
+            col(User.agency_id),
+            col(User.roles),
+            col(User.token_generation),
+            col(User.learner_id),
         )
         .join(Agency, col(Agency.id) == col(User.agency_id))
         .where(col(User.id) == user_id, col(Agency.is_active).is_(True))
     ).first()
     state: _AccountState | None = None
     if row is not None:  # None: no such user, or their agency is disabled
-        active, agency_id, roles, generation = row
-        state = (active, agency_id, frozenset(roles), generation)
+        active, agency_id, roles, generation, learner_id = row
+        state = (active, agency_id, frozenset(roles), generation, learner_id)
     if ttl > 0:
         if len(_account_cache) > 10_000:
             _account_cache.clear()
@@ -346,7 +349,7 @@ def check_principal(principal: Principal, state: _AccountState | None) -> Princi
     """
     if state is None or not is_user_principal(principal):
         return None
-    active, agency_id, roles, generation = state
+    active, agency_id, roles, generation, learner_id = state
     if not active or agency_id != principal.agency_id or principal.generation != generation:
         return None
-    return dataclasses.replace(principal, roles=principal.roles & roles)
+    return dataclasses.replace(principal, roles=principal.roles & roles, learner_id=learner_id)

@@ -22,6 +22,7 @@ from app.models.user import (
     password_problem,
 )
 from app.services.auth import forget_account, revoke_user_refresh_tokens
+from app.services.learning import learner_accounts
 from app.services.tenancy import get_owned, scoped
 
 
@@ -102,8 +103,40 @@ def _check_grantable(principal: Principal, roles: list[Role]) -> None:
         )
 
 
+def _check_learner_roles(user: User, roles: list[Role]) -> None:
+    """A learner login keeps the one role ``learner``; staff never get it."""
+    if (user.learner_id is not None) != (Role.learner in roles) or (
+        Role.learner in roles and len(roles) > 1
+    ):
+        raise ProblemError(
+            422,
+            "validation_error",
+            'The learner role is a login of its own: a learner login keeps roles ["learner"] '
+            "and staff accounts cannot get it; create a learner login with POST /v1/users "
+            "and learner_key.",
+            detail_id="Peran learner adalah akun login tersendiri: akun peserta tetap "
+            'memiliki roles ["learner"] dan akun staf tidak dapat menerimanya; buat akun '
+            "peserta dengan POST /v1/users dan learner_key.",
+            errors=[
+                {
+                    "loc": ["body", "roles"],
+                    "msg": 'must be ["learner"] for a learner login and must not include '
+                    "learner otherwise",
+                    "msg_id": 'harus ["learner"] untuk akun peserta dan tidak boleh memuat '
+                    "learner untuk akun lain",
+                    "type": "value_error",
+                }
+            ],
+        )
+
+
 def create_user(*, session: Session, principal: Principal, data: UserCreate) -> User:
     _check_grantable(principal, data.roles)
+    learner_accounts.check_learner_roles(data)
+    if data.learner_key is not None:
+        return learner_accounts.create_learner_login(
+            session=session, principal=principal, data=data
+        )
     agency_id = data.agency_id or principal.agency_id
     password_hash = hash_password(data.password)  # before the write transaction starts
     get_owned(session, Agency, agency_id, principal, what="agency")
@@ -141,6 +174,7 @@ def update_user(*, session: Session, principal: Principal, user_id: str, data: U
         )
     if "roles" in changes:
         _check_grantable(principal, data.roles or [])
+        _check_learner_roles(user, data.roles or [])
         changes["roles"] = [str(r) for r in data.roles or []]
     if changes.get("is_active") is False and user.id == principal.subject:
         raise ProblemError(

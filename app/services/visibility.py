@@ -20,6 +20,11 @@ enrolment              nobody                       learner's home agency, organ
                                                     course partners (read-only), platform
 =====================  ===========================  ====================================
 
+A learner login (role ``learner``, ``Principal.is_learner``) is no member of its agency:
+it reads the catalogue exactly as anonymous does (``who`` answers ``anonymous``, ``owns``
+answers False), and of the learners it sees only its own record, personal data included
+(``learner_id`` / ``self_id`` below); every other learner is 404.
+
 Learners and enrolments are the rows another agency may see only through a relation:
 the organiser of a cohort (and the partner agencies of its course) sees the learners
 enrolled in it (any enrolment status), read-only and without personal data, and those
@@ -36,7 +41,7 @@ disjoint conditions that each walk one index in keyset order (UNION ALL).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 from typing import Any
 
@@ -66,7 +71,7 @@ class Who(StrEnum):
 
 
 def who(principal: Principal | None) -> Who:
-    if principal is None:
+    if principal is None or principal.is_learner:
         return Who.anonymous
     return Who.platform if principal.is_platform_admin else Who.member
 
@@ -75,8 +80,20 @@ def who(principal: Principal | None) -> Who:
 
 
 def owns(principal: Principal | None, agency_id: str) -> bool:
-    return principal is not None and (
-        principal.is_platform_admin or principal.agency_id == agency_id
+    return (
+        principal is not None
+        and not principal.is_learner
+        and (principal.is_platform_admin or principal.agency_id == agency_id)
+    )
+
+
+def is_self(principal: Principal | None, learner_id: str | None) -> bool:
+    """A learner login reading its own learner record."""
+    return (
+        principal is not None
+        and principal.is_learner
+        and learner_id is not None
+        and principal.learner_id == learner_id
     )
 
 
@@ -98,13 +115,20 @@ def curriculum_visible(principal: Principal | None, course_agency_id: str, statu
 
 
 def learner_visible(
-    principal: Principal | None, home_agency_id: str, through: Iterable[str] = ()
+    principal: Principal | None,
+    home_agency_id: str,
+    learner_id: str | None = None,
+    through: Callable[[], Iterable[str]] | Iterable[str] = (),
 ) -> bool:
-    """The home agency and platform admins; and, read-only, the agencies ``through`` which
-    the learner is seen: organisers and partners of cohorts they are enrolled in."""
-    if owns(principal, home_agency_id):
+    """The home agency, platform admins and the learner's own login; and, read-only, the
+    agencies ``through`` which the learner is seen: organisers and partners of cohorts
+    they are enrolled in (a callable is only called when the cheaper checks fail)."""
+    if owns(principal, home_agency_id) or is_self(principal, learner_id):
         return True
-    return principal is not None and principal.agency_id in set(through)
+    if principal is None or principal.is_learner:
+        return False
+    agencies = through() if callable(through) else through
+    return principal.agency_id in set(agencies)
 
 
 def enrolment_agencies(session: Session, learner_id: str) -> set[str]:
@@ -118,9 +142,12 @@ def enrolment_agencies(session: Session, learner_id: str) -> set[str]:
     return {a for organiser, partners in rows for a in (organiser, *(partners or []))}
 
 
-def learner_personal_visible(principal: Principal | None, home_agency_id: str) -> bool:
-    """Birth date, email and phone: the home agency's staff (any role), platform admins."""
-    return owns(principal, home_agency_id)
+def learner_personal_visible(
+    principal: Principal | None, home_agency_id: str, learner_id: str | None = None
+) -> bool:
+    """Birth date, email and phone: the home agency's staff (any role), platform admins,
+    the learner themselves."""
+    return owns(principal, home_agency_id) or is_self(principal, learner_id)
 
 
 def partner_of(principal: Principal | None, partner_agency_ids: list[str]) -> bool:
@@ -185,9 +212,12 @@ def curriculum_visible_sql(caller: Who, me: Any = None) -> Any:
     return or_(published, K.agency_id == me)
 
 
-def learner_branches(caller: Who, me: Any = None) -> list[Any]:
+def learner_branches(caller: Who, me: Any = None, self_id: str | None = None) -> list[Any]:
     """Disjoint conditions on L whose union is the visible learners: the home agency's,
-    and others' enrolled in a cohort ``me`` organises or partners (read-only)."""
+    and others' enrolled in a cohort ``me`` organises or partners (read-only).
+    ``self_id``: a learner login's own learner (its ``who`` is anonymous)."""
+    if self_id is not None:
+        return [L.id == self_id]
     if caller is Who.anonymous:
         return [false()]
     if caller is Who.platform:
@@ -200,5 +230,10 @@ def learner_branches(caller: Who, me: Any = None) -> list[Any]:
     return [L.agency_id == me, and_(L.agency_id != me, L.id.in_(enrolled_with_me))]
 
 
-def learner_visible_sql(caller: Who, me: Any = None) -> Any:
-    return or_(*learner_branches(caller, me))
+def learner_visible_sql(caller: Who, me: Any = None, self_id: str | None = None) -> Any:
+    return or_(*learner_branches(caller, me, self_id))
+
+
+def learner_self_id(principal: Principal | None) -> str | None:
+    """The ``self_id`` of the SQL forms: the caller's own learner, for learner logins."""
+    return principal.learner_id if principal is not None and principal.is_learner else None

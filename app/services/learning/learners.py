@@ -34,6 +34,7 @@ from app.services.validation import invalid, reject_nulls
 from app.services.visibility import (
     enrolment_agencies,
     learner_personal_visible,
+    learner_self_id,
     learner_visible,
     learner_visible_sql,
     owns,
@@ -52,7 +53,7 @@ def today() -> date:
 
 def public(learner: Learner, principal: Principal | None) -> LearnerPublic:
     values = learner.model_dump(exclude={"search", "released_at"})
-    if not learner_personal_visible(principal, learner.agency_id):
+    if not learner_personal_visible(principal, learner.agency_id, learner.id):
         values.update(dict.fromkeys(PERSONAL))
     titled = " ".join(t for t in (learner.front_title, learner.name) if t)
     values["display_name"] = f"{titled}, {learner.back_title}" if learner.back_title else titled
@@ -61,7 +62,7 @@ def public(learner: Learner, principal: Principal | None) -> LearnerPublic:
 
 def etag_of(learner: Learner, principal: Principal | None) -> str:
     """With or without personal data are two representations: two ETags."""
-    personal = learner_personal_visible(principal, learner.agency_id)
+    personal = learner_personal_visible(principal, learner.agency_id, learner.id)
     return resource_etag(learner.id, learner.version, int(personal))
 
 
@@ -332,9 +333,11 @@ def update_learner(
 def read_learner(*, session: Session, principal: Principal, raw_key: str) -> Saved:
     key = parse_key(raw_key, today=today()).key
     learner = by_key(session, key)
-    if learner is None or not (
-        learner_visible(principal, learner.agency_id)
-        or learner_visible(principal, learner.agency_id, enrolment_agencies(session, learner.id))
+    if learner is None or not learner_visible(
+        principal,
+        learner.agency_id,
+        learner.id,
+        through=lambda: enrolment_agencies(session, learner.id),
     ):
         raise not_found(key)
     return saved(learner, principal)
@@ -352,7 +355,9 @@ def list_learners(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[LearnerPublic], str | None]:
-    statement = select(Learner).where(learner_visible_sql(who(principal), principal.agency_id))
+    statement = select(Learner).where(
+        learner_visible_sql(who(principal), principal.agency_id, learner_self_id(principal))
+    )
     if agency is not None:
         ids = select(Agency.id).where(or_(col(Agency.id) == agency, col(Agency.slug) == agency))
         statement = statement.where(col(Learner.agency_id).in_(ids))

@@ -10,13 +10,14 @@ their agency's slug and do not move: the new agency registers them under its own
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app.core.errors import ProblemError
 from app.core.security import Principal
-from app.models import Learner
+from app.models import Learner, User
 from app.models.base import utcnow
 from app.models.learner import AsnType, LearnerRelease, LearnerTransfer
+from app.services.auth import forget_account
 from app.services.learning import learners as core
 from app.services.learning.keys import parse_key
 from app.services.validation import invalid
@@ -104,5 +105,13 @@ def transfer_learner(
     learner.agency_id = to
     learner.released_to_agency_id = None
     learner.released_at = None
+    # The learner's own login follows them (app/services/learning/learner_accounts.py);
+    # its tokens name the old agency and are refused, so the learner logs in again.
+    login = session.exec(select(User).where(col(User.learner_id) == learner.id)).first()
+    if login is not None:
+        login.agency_id = to
+        session.add(login)
     core.save(session, learner)
+    if login is not None:
+        forget_account(login.id)
     return core.saved(learner, principal)
