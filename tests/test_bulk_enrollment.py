@@ -280,3 +280,23 @@ def test_fifty_rows_into_forty_seats_without_waitlist(client: TestClient, sessio
     assert _count(session, w.cohort["id"]) == 40
     cohort = client.get(f"/v1/cohorts/{w.cohort['id']}", headers=w.organiser).json()
     assert cohort["seats_taken"] == 40 and cohort["seats_left"] == 0
+
+
+def test_xlsx_workbook_as_the_body(client: TestClient, session: Session) -> None:
+    w = _world(client, session, 1)
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["Daftar peserta pelatihan"])  # a title line above the header
+    sheet.append(["NIP", "Nama"])
+    sheet.append([w.keys[0], "Satu"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    made = client.post(
+        w.url, content=buffer.getvalue(), headers=w.organiser | {"Content-Type": XLSX}
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["rows"][0] | {"enrollment_id": None} == {
+        "row": 3, "learner_key": w.keys[0], "outcome": "created", "enrollment_id": None,
+        "errors": [],
+    }  # fmt: skip
