@@ -300,3 +300,13 @@ def test_xlsx_workbook_as_the_body(client: TestClient, session: Session) -> None
         "row": 3, "learner_key": w.keys[0], "outcome": "created", "enrollment_id": None,
         "errors": [],
     }  # fmt: skip
+
+
+def test_an_anonymous_upload_is_401_before_the_form_is_read(
+    client: TestClient, session: Session
+) -> None:
+    w = _world(client, session, 1)
+    fields = {f"x{i}": "1" for i in range(8)}  # past the form's field limit
+    files = {"file": ("peserta.csv", b"nip\n", "text/csv")}
+    got = client.post(w.url, data=fields, files=files)
+    assert got.status_code == 401, got.text

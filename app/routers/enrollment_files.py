@@ -48,6 +48,7 @@ _BODY: dict[str, Any] = {
             "schema": {
                 "type": "object",
                 "required": ["file"],
+                "additionalProperties": False,
                 "properties": {"file": {"type": "string", "format": "binary"}},
             }
         },
@@ -123,8 +124,8 @@ def _json_rows(data: bytes) -> list[RosterRow]:
 @idempotent
 def bulk_enroll(
     cohort_id: IdPath,
+    principal: AgencyAdmin,  # before the body: an anonymous upload is 401 unread
     upload: Upload,
-    principal: AgencyAdmin,
     session: SessionDep,
     query: Annotated[BulkQuery, Query()],
 ) -> Response:

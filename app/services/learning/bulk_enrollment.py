@@ -218,7 +218,7 @@ def bulk_enrol(
                 }
             )
         results.append(
-            BulkRowResult(
+            BulkRowResult.model_construct(  # 10,000 validations cost ~0.1 s; built here
                 row=row.number,
                 learner_key=key,
                 outcome=outcome,
