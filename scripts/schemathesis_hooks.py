@@ -14,7 +14,7 @@ rule (each is listed in the README):
 - rules across fields or rows (``CROSS_FIELD_TYPES``): e.g. a course's grade bands
   ordered from the highest threshold down with the last one open, a session inside its
   cohort's dates, ids of partner agencies or instructors that exist;
-- ``roster_unreadable`` / ``roster_too_many_rows`` (422) and ``bulk_rejected`` (422): a
+- ``roster_unreadable`` (422) and ``bulk_rejected`` (422): a
   bulk enrolment body that is a string but no roster, or rows naming no existing learner;
 - the OAuth endpoints' RFC 6749/7009 errors (400): unknown credentials or grant.
 
@@ -41,7 +41,6 @@ TOLERATED_CODES = {
     # bulk enrolment: a generated text/csv or .xlsx body that is no roster; generated rows
     # naming learners that do not exist (all_or_nothing: 422 listing every row)
     "roster_unreadable",
-    "roster_too_many_rows",
     "bulk_rejected",
 }
 # Rules across fields or rows: grade bands in order; ends after starts; a session inside
