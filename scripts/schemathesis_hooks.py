@@ -14,6 +14,8 @@ rule (each is listed in the README):
 - rules across fields or rows (``CROSS_FIELD_TYPES``): e.g. a course's grade bands
   ordered from the highest threshold down with the last one open, a session inside its
   cohort's dates, ids of partner agencies or instructors that exist;
+- ``roster_unreadable`` (422) and ``bulk_rejected`` (422): a
+  bulk enrolment body that is a string but no roster, or rows naming no existing learner;
 - the OAuth endpoints' RFC 6749/7009 errors (400): unknown credentials or grant;
 - ``invalid_invitation`` (400): an invitation token this service never issued (or one
   used, replaced or expired).
@@ -39,6 +41,10 @@ TOLERATED_CODES = {
     "idempotency_key_reused",
     "idempotency_in_progress",
     "invalid_invitation",
+    # bulk enrolment: a generated text/csv or .xlsx body that is no roster; generated rows
+    # naming learners that do not exist (all_or_nothing: 422 listing every row)
+    "roster_unreadable",
+    "bulk_rejected",
 }
 # Rules across fields or rows: grade bands in order; ends after starts; a session inside
 # the cohort's dates and of a module in its pinned curriculum (value_error, raised by the

@@ -153,6 +153,10 @@ def _attacks(c: Catalogue) -> list[tuple[str, str, str, Any]]:
          {"learner_key": "198001012005011001"}),
         ("POST", "/v1/cohorts/{cohort_id}/enrollments", f"/v1/cohorts/{oh}/enrollments",
          {"learner_key": "198001012005011001"}),
+        # bulk into an open cohort: each row naming A's learner is learner_not_found
+        # (tests/test_bulk_enrollment.py); a hidden cohort is 404 as a whole
+        ("POST", "/v1/cohorts/{cohort_id}/enrollments/bulk",
+         f"/v1/cohorts/{dh}/enrollments/bulk", [{"nip": "198001012005011001"}]),
     ]  # fmt: skip
     return course_writes + cohort_writes + draft_reads
 

@@ -24,6 +24,9 @@ DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 DOCS_STATIC_URL = "/static/docs"
 
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+# Schemas a route's hand-written requestBody refers to (a body FastAPI does not parse
+# itself, e.g. one that may also be CSV): name -> JSON schema, added to components.
+EXTRA_SCHEMAS: dict[str, dict[str, Any]] = {}
 
 
 def operation_id(route: APIRoute) -> str:
@@ -79,6 +82,9 @@ def install_openapi(app: FastAPI) -> None:
                 tags=app.openapi_tags,
                 servers=app.servers,
             )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for name, extra in EXTRA_SCHEMAS.items():
+                components.setdefault(name, extra)
             app.openapi_schema = _problemize(schema)
         return app.openapi_schema
 

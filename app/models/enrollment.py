@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PField
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -130,3 +131,57 @@ class EnrollmentEvent(SQLModel, table=True):
     actor_user_id: str | None = Field(default=None, max_length=40)
     actor_agency_id: str | None = Field(default=None, max_length=40)
     at: datetime = Field(default=None, sa_type=UTCDateTime, nullable=False)
+
+
+# --- bulk enrolment (POST /v1/cohorts/{id}/enrollments/bulk) --------------------------
+
+
+class BulkMode(StrEnum):
+    all_or_nothing = "all_or_nothing"
+    partial = "partial"
+
+
+class BulkOutcome(StrEnum):
+    created = "created"
+    already_enrolled = "already_enrolled"
+    waitlisted = "waitlisted"
+    rejected = "rejected"
+
+
+class BulkQuery(BaseModel):
+    """``mode`` and ``dry_run`` of a bulk enrolment (unknown parameters are a 422)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: BulkMode = PField(
+        default=BulkMode.all_or_nothing,
+        description="all_or_nothing: one rejected row and nothing is written; partial: the "
+        "good rows are written",
+    )
+    dry_run: bool = PField(default=False, description="Check every row, write nothing")
+
+
+class BulkRow(StrictInput):
+    """One row of a JSON bulk: the roster file's column names. A learner is named by
+    ``nip`` or ``ni_pppk`` and must exist already; the other fields are ignored."""
+
+    nip: str | None = line(min_length=1, max_length=40, default=None)
+    ni_pppk: str | None = line(min_length=1, max_length=40, default=None)
+    name: str | None = line(min_length=1, max_length=200, default=None)
+
+
+class BulkRowResult(BaseModel):
+    row: int = PField(description="The row as a spreadsheet shows it (header is row 1)")
+    learner_key: str | None
+    outcome: BulkOutcome
+    enrollment_id: str | None = PField(description="The enrolment made or already there")
+    errors: list[dict[str, Any]] = PField(description="Each problem: loc, msg, msg_id, type")
+
+
+class BulkResult(BaseModel):
+    mode: BulkMode
+    dry_run: bool
+    written: bool = PField(description="Whether anything was saved")
+    counts: dict[BulkOutcome, int]
+    rows: list[BulkRowResult]
+    warnings: list[dict[str, Any]] = PField(description="Ignored columns of the file")

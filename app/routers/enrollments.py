@@ -24,6 +24,7 @@ from app.routers.learners import KeyPath
 from app.routers.params import IdPath
 from app.services.learning import enrollment_reads as reads
 from app.services.learning import enrollments as service
+from app.services.learning.roster_files import XLSX_TYPE, write_roster_csv, write_roster_xlsx
 
 router = APIRouter(tags=["enrollments"])
 _DOC: dict[int | str, dict[str, Any]] = {
@@ -45,8 +46,10 @@ def _reply(
     )
 
 
-def _page(request: Request, page: EnrollmentPage | EnrollmentEventPage) -> Response:
-    headers = link_header(request, page.next_cursor) | {"Vary": "Authorization"}
+def _page(
+    request: Request, page: EnrollmentPage | EnrollmentEventPage, vary: str = "Authorization"
+) -> Response:
+    headers = link_header(request, page.next_cursor) | {"Vary": vary}
     return Response(page.model_dump_json(), media_type="application/json", headers=headers)
 
 
@@ -75,11 +78,38 @@ def create_enrollment(
     return _reply(found, status_code=201)
 
 
+EXPORTS = {"text/csv": ("csv", write_roster_csv), XLSX_TYPE: ("xlsx", write_roster_xlsx)}
+
+
+def _export_type(request: Request) -> str | None:
+    """The first roster file type the Accept header names before JSON (q ignored)."""
+    for part in request.headers.get("accept", "").split(","):
+        media = part.split(";")[0].strip().lower()
+        if media in EXPORTS:
+            return media
+        if media in {"application/json", "*/*", "application/*"}:
+            return None
+    return None
+
+
 @router.get(
     "/cohorts/{cohort_id}/enrollments",
     name="enrollments-roster",
     summary="A cohort's roster (organiser and partners: all; a home agency: its learners)",
-    responses={200: {"model": EnrollmentPage}, **error_responses(401, 404, 422)},
+    description="JSON in cursor pages; with `Accept: text/csv` or `Accept: " + XLSX_TYPE + "` "
+    "the whole roster (not paged; `cursor` and `limit` ignored, `status` applies) as a "
+    "file named `angkatan-<roman>-<year>.csv` / `.xlsx`. Cells a spreadsheet would run as a "
+    "formula (starting with `=`, `+`, `-`, `@`) get a leading `'`.",
+    responses={
+        200: {
+            "model": EnrollmentPage,
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}},
+            },
+        },
+        **error_responses(401, 404, 422),
+    },
 )
 def roster(
     request: Request,
@@ -88,6 +118,23 @@ def roster(
     session: SessionDep,
     query: Annotated[EnrollmentQuery, Query()],
 ) -> Response:
+    export = _export_type(request)
+    if export is not None:
+        rows, name = reads.roster_rows(
+            session=session,
+            principal=principal,
+            cohort_id=cohort_id,
+            status=query.status.value if query.status else None,
+        )
+        ext, write = EXPORTS[export]
+        return Response(
+            write(rows, reads.EXPORT_COLUMNS),
+            media_type=export,
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}.{ext}"',
+                "Vary": "Accept, Authorization",
+            },
+        )
     items, next_cursor = reads.roster(
         session=session,
         principal=principal,
@@ -96,7 +143,9 @@ def roster(
         cursor=query.cursor,
         limit=clamp_limit(query.limit),
     )
-    return _page(request, EnrollmentPage(items=items, next_cursor=next_cursor))
+    return _page(
+        request, EnrollmentPage(items=items, next_cursor=next_cursor), "Accept, Authorization"
+    )
 
 
 @router.get(

@@ -6,14 +6,23 @@ partners, platform admins); everyone else gets 404.
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, or_, select
 
 from app.core.errors import ProblemError
 from app.core.pagination import id_page, keyset_page
 from app.core.security import Principal
-from app.models import Enrollment, Learner
+from app.models import Cohort, Enrollment, Learner
+from app.models.catalogue import roman
 from app.models.course import Course
-from app.models.enrollment import EnrollmentEvent, EnrollmentEventPublic, EnrollmentPublic
+from app.models.enrollment import (
+    EnrollmentEvent,
+    EnrollmentEventPublic,
+    EnrollmentPublic,
+    EnrollmentStatus,
+)
 from app.services.cohorts import visible_cohort
 from app.services.learning import learners as core
 from app.services.learning.enrollments import Saved, saved_of, visible
@@ -70,12 +79,19 @@ def roster(
 ) -> tuple[list[EnrollmentPublic], str | None]:
     """Organiser, partners, platform admins: everyone. A home agency: its own learners
     (404 when it has none there: the cohort's roster is none of its business)."""
+    _cohort, where = _roster_filter(session, principal, cohort_id, status)
+    return _page(session, select(Enrollment).where(*where), cursor, limit)
+
+
+def _roster_filter(
+    session: Session, principal: Principal, cohort_id: str, status: str | None
+) -> tuple[Cohort, list[Any]]:
     cohort, course = visible_cohort(session=session, principal=principal, cohort_id=cohort_id)
-    statement = select(Enrollment).where(col(Enrollment.cohort_id) == cohort.id)
+    where: list[Any] = [col(Enrollment.cohort_id) == cohort.id]
     if not (owns(principal, cohort.agency_id) or partner_of(principal, course.partner_agency_ids)):
         mine = select(col(Learner.id)).where(col(Learner.agency_id) == principal.agency_id)
-        statement = statement.where(col(Enrollment.learner_id).in_(mine))
-        if session.exec(statement.limit(1)).first() is None:
+        where.append(col(Enrollment.learner_id).in_(mine))
+        if session.exec(select(Enrollment).where(*where).limit(1)).first() is None:
             raise ProblemError(
                 404,
                 "not_found",
@@ -85,8 +101,60 @@ def roster(
                 "tidak ada peserta instansi Anda yang terdaftar di sana.",
             )
     if status is not None:
-        statement = statement.where(col(Enrollment.status) == status)
-    return _page(session, statement, cursor, limit)
+        where.append(col(Enrollment.status) == status)
+    return cohort, where
+
+
+EXPORT_COLUMNS = (
+    "nip",
+    "ni_pppk",
+    "learner_key",
+    "name",
+    "status",
+    "waitlist_position",
+    "enrollment_id",
+    "enrolled_at",
+)
+
+
+def roster_rows(
+    *, session: Session, principal: Principal, cohort_id: str, status: str | None
+) -> tuple[list[dict[str, object]], str]:
+    """The whole roster (not paged) as export rows, and the file's base name
+    (``angkatan-iv-2026``); who sees which rows as :func:`roster`."""
+    cohort, where = _roster_filter(session, principal, cohort_id, status)
+    statement = (
+        sa_select(  # more columns than sqlmodel's select is typed for
+            col(Enrollment.id),
+            col(Enrollment.status),
+            col(Enrollment.queue_no),
+            col(Enrollment.created_at),
+            col(Learner.learner_key),
+            col(Learner.nip),
+            col(Learner.ni_pppk),
+            col(Learner.name),
+        )
+        .join(Learner, col(Learner.id) == col(Enrollment.learner_id))
+        .where(*where)
+        .order_by(col(Enrollment.id))
+    )
+    found = session.execute(statement).all()
+    queue = sorted(q for _, s, q, *_ in found if s == EnrollmentStatus.waitlisted and q)
+    place = {q: n for n, q in enumerate(queue, start=1)}
+    rows: list[dict[str, object]] = [
+        {
+            "nip": nip,
+            "ni_pppk": ni_pppk,
+            "learner_key": key,
+            "name": name,
+            "status": str(status_),
+            "waitlist_position": place.get(queue_no) if queue_no else None,
+            "enrollment_id": enrollment_id,
+            "enrolled_at": created_at.date() if created_at else None,
+        }
+        for enrollment_id, status_, queue_no, created_at, key, nip, ni_pppk, name in found
+    ]
+    return rows, f"angkatan-{roman(cohort.number).lower()}-{cohort.year}"
 
 
 def learner_enrollments(

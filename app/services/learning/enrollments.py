@@ -223,13 +223,8 @@ def _full(cohort: Cohort) -> ProblemError:
     )
 
 
-def enrol(
-    *, session: Session, principal: Principal, cohort_id: str, data: EnrollmentCreate
-) -> Saved:
-    key = parse_key(data.learner_key, today=core.today()).key
-    if data.learner is not None:  # the learners service upserts it (and commits)
-        core.put_learner(session=session, principal=principal, raw_key=key, data=data.learner)
-    learner = core.by_key(session, key, for_update=True)
+def locked_cohort(session: Session, principal: Principal, cohort_id: str) -> tuple[Cohort, Course]:
+    """The cohort under its row lock and its course; 404 unless the caller may see it."""
     cohort = seats.lock_cohort(session, cohort_id)
     course = session.get(Course, cohort.course_id) if cohort else None
     if (
@@ -243,6 +238,24 @@ def enrol(
             f"No cohort has id {cohort_id}; check the id.",
             detail_id=f"Tidak ada angkatan dengan id {cohort_id}; periksa id tersebut.",
         )
+    return cohort, course
+
+
+def open_cohort(session: Session, principal: Principal, cohort_id: str) -> tuple[Cohort, Course]:
+    """As :func:`locked_cohort`, and 409 unless the cohort takes enrolments now (bulk)."""
+    cohort, course = locked_cohort(session, principal, cohort_id)
+    _check_open(cohort)
+    return cohort, course
+
+
+def enrol(
+    *, session: Session, principal: Principal, cohort_id: str, data: EnrollmentCreate
+) -> Saved:
+    key = parse_key(data.learner_key, today=core.today()).key
+    if data.learner is not None:  # the learners service upserts it (and commits)
+        core.put_learner(session=session, principal=principal, raw_key=key, data=data.learner)
+    learner = core.by_key(session, key, for_update=True)
+    cohort, course = locked_cohort(session, principal, cohort_id)
     if learner is None or not (
         owns(principal, cohort.agency_id) or owns(principal, learner.agency_id)
     ):
@@ -269,13 +282,13 @@ def enrol(
     session.add(enrollment)
     session.add(cohort)
     seats.record(session, enrollment, None, principal=principal, reason=None)
-    commit_or_409(session, _duplicate_race())
+    commit_or_409(session, duplicate_race())
     # a new waitlisted enrolment is last in line: no need to count
     waiting = cohort.waitlist_length if enrollment.status == E.waitlisted else None
     return saved_of(session, enrollment, learner, waiting)
 
 
-def _duplicate_race() -> ProblemError:
+def duplicate_race() -> ProblemError:
     return ProblemError(
         409,
         "duplicate_enrollment",
