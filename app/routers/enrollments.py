@@ -11,7 +11,14 @@ from app.core.errors import error_responses
 from app.core.etag import json_response
 from app.core.idempotency import idempotent
 from app.core.pagination import PageQuery, clamp_limit, link_header
-from app.deps import AgencyAdmin, CurrentPrincipal, IfMatch, IfNoneMatch, SessionDep
+from app.deps import (
+    AgencyAdmin,
+    CurrentPrincipal,
+    IfMatch,
+    IfNoneMatch,
+    SessionDep,
+    require_roles,
+)
 from app.models.enrollment import (
     EnrollmentCreate,
     EnrollmentEventPage,
@@ -192,19 +199,23 @@ def get_enrollment(
     "/enrollments/{enrollment_id}/transitions",
     name="enrollments-transition",
     summary="Move an enrolment: proposed -> verified -> active (organiser); withdrawn with a "
-    "reason (home agency or organiser)",
+    "reason (home agency, organiser, or the learner's own login)",
     description="Withdrawing a seated enrolment (proposed, verified, active) seats the first "
     "waitlisted one in the same transaction (its history says `waitlist_promotion`). Any "
-    "other move is 409 `illegal_transition` naming the allowed ones.",
+    "other move is 409 `illegal_transition` naming the allowed ones. A learner login may "
+    "only withdraw its own enrolment (any other move is 403), and only before the cohort "
+    "is `running` (409 `cohort_started`). Staff need the `agency_admin` role.",
     responses={**_DOC, **error_responses(401, 403, 404, 409, 412, 422)},
 )
 def transition_enrollment(
     enrollment_id: IdPath,
     data: EnrollmentTransition,
-    principal: AgencyAdmin,
+    principal: CurrentPrincipal,
     session: SessionDep,
     if_match: IfMatch = None,
 ) -> Response:
+    if not principal.is_learner:
+        require_roles("agency_admin")(principal)
     found = service.transition(
         session=session,
         principal=principal,

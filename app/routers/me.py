@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
 
 from app.core.errors import error_responses
+from app.core.pagination import clamp_limit, link_header
 from app.deps import CurrentPrincipal, SessionDep
 from app.models import Learner
 from app.models.agency import AgencyPublic
+from app.models.enrollment import EnrollmentPage, EnrollmentQuery
 from app.models.me import Me
 from app.models.user import UserPublic
 from app.services.agencies import get_agency
+from app.services.learning import enrollment_reads
 from app.services.learning.learners import public
 from app.services.users import get_user
 
@@ -37,3 +42,30 @@ def get_me(session: SessionDep, principal: CurrentPrincipal) -> Me:
         roles=sorted(principal.roles),
         scope=" ".join(sorted(principal.scopes)),
     )
+
+
+@router.get(
+    "/me/enrollments",
+    name="me-enrollments",
+    tags=["enrollments"],
+    summary="A learner login's own enrolments, in every agency's cohorts",
+    description="Cursor pages (the same envelope as the other enrolment lists). Only a "
+    "learner login has enrolments of its own: a staff login is 403.",
+    responses={200: {"model": EnrollmentPage}, **error_responses(401, 403, 422)},
+)
+def my_enrollments(
+    request: Request,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    query: Annotated[EnrollmentQuery, Query()],
+) -> Response:
+    items, next_cursor = enrollment_reads.my_enrollments(
+        session=session,
+        principal=principal,
+        status=query.status.value if query.status else None,
+        cursor=query.cursor,
+        limit=clamp_limit(query.limit),
+    )
+    page = EnrollmentPage(items=items, next_cursor=next_cursor)
+    headers = link_header(request, page.next_cursor) | {"Vary": "Authorization"}
+    return Response(page.model_dump_json(), media_type="application/json", headers=headers)

@@ -17,7 +17,8 @@ learner                nobody (404; auth required)  home agency (any role: with 
                        cohort they are enrolled in
                        (read-only, no personal data)
 enrolment              nobody                       learner's home agency, organiser,
-                                                    course partners (read-only), platform
+                                                    course partners (read-only), platform;
+                                                    the learner's own login (its own)
 =====================  ===========================  ====================================
 
 A learner login (role ``learner``, ``Principal.is_learner``) is no member of its agency:
@@ -155,10 +156,17 @@ def partner_of(principal: Principal | None, partner_agency_ids: list[str]) -> bo
 
 
 def enrollment_visible(
-    principal: Principal | None, home_agency_id: str, organiser_id: str, partners: list[str]
+    principal: Principal | None,
+    home_agency_id: str,
+    organiser_id: str,
+    partners: list[str],
+    learner_id: str | None = None,
 ) -> bool:
     """An enrolment: the learner's home agency, the cohort's organiser and the course's
-    partner agencies (read-only), platform admins."""
+    partner agencies (read-only), platform admins; and the learner's own login (its own
+    enrolments only: ``learner_id`` is the enrolment's learner)."""
+    if principal is not None and principal.is_learner:
+        return is_self(principal, learner_id)
     return (
         owns(principal, home_agency_id)
         or owns(principal, organiser_id)

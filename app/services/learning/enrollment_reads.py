@@ -183,3 +183,28 @@ def learner_enrollments(
     if status is not None:
         statement = statement.where(col(Enrollment.status) == status)
     return _page(session, statement, cursor, limit)
+
+
+def my_enrollments(
+    *,
+    session: Session,
+    principal: Principal,
+    status: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[EnrollmentPublic], str | None]:
+    """A learner login's own enrolments, in every agency's cohorts (403 for staff logins:
+    they have no enrolments of their own)."""
+    if not principal.is_learner or principal.learner_id is None:
+        raise ProblemError(
+            403,
+            "forbidden",
+            "Only a learner login has enrolments of its own; staff read a learner's "
+            "enrolments at /v1/learners/{learner_key}/enrollments.",
+            detail_id="Hanya login peserta yang memiliki pendaftaran sendiri; staf membaca "
+            "pendaftaran peserta di /v1/learners/{learner_key}/enrollments.",
+        )
+    statement = select(Enrollment).where(col(Enrollment.learner_id) == principal.learner_id)
+    if status is not None:
+        statement = statement.where(col(Enrollment.status) == status)
+    return _page(session, statement, cursor, limit)

@@ -320,7 +320,11 @@ def visible(
     course = session.get(Course, enrollment.course_id)
     assert learner is not None and course is not None
     if not enrollment_visible(
-        principal, learner.agency_id, enrollment.agency_id, course.partner_agency_ids
+        principal,
+        learner.agency_id,
+        enrollment.agency_id,
+        course.partner_agency_ids,
+        learner_id=learner.id,
     ):
         raise not_found(enrollment_id)
     return enrollment, learner, course, cohort
@@ -336,6 +340,32 @@ def _forbidden(to: EnrollmentStatus, organiser_only: bool) -> ProblemError:
     return ProblemError(403, "forbidden", en, detail_id=id_)
 
 
+# A learner withdraws its own enrolment only while the cohort has not started.
+BEFORE_RUNNING = (CohortStatus.draft, CohortStatus.open, CohortStatus.closed)
+
+
+def _check_self_withdrawal(to: EnrollmentStatus, cohort: Cohort) -> None:
+    """A learner login may only withdraw (its own enrolment), and only before the cohort runs."""
+    if to != E.withdrawn:
+        raise ProblemError(
+            403,
+            "forbidden",
+            f"A learner may only withdraw their own enrolment, not move it to {to.value}.",
+            detail_id="Peserta hanya dapat menarik pendaftarannya sendiri, tidak dapat "
+            f"memindahkannya ke {to.value}.",
+        )
+    if cohort.status not in BEFORE_RUNNING:
+        raise ProblemError(
+            409,
+            "cohort_started",
+            f"The cohort is {cohort.status.value}; a learner may withdraw only before it "
+            "runs. Ask your home agency to withdraw the enrolment.",
+            detail_id=f"Angkatan berstatus {cohort.status.value}; peserta hanya dapat "
+            "menarik pendaftaran sebelum angkatan berjalan. Mintalah instansi asal Anda "
+            "menarik pendaftaran tersebut.",
+        )
+
+
 def transition(
     *,
     session: Session,
@@ -348,11 +378,14 @@ def transition(
     assert cohort is not None
     check_if_match(if_match, saved_of(session, enrollment, learner)[1])
     to = data.to
-    organiser = owns(principal, enrollment.agency_id)
-    if to in ORGANISER_ONLY and not organiser:
-        raise _forbidden(to, True)
-    if not (organiser or owns(principal, learner.agency_id)):
-        raise _forbidden(to, False)
+    if principal.is_learner:  # visible() let through only its own enrolment
+        _check_self_withdrawal(to, cohort)
+    else:
+        organiser = owns(principal, enrollment.agency_id)
+        if to in ORGANISER_ONLY and not organiser:
+            raise _forbidden(to, True)
+        if not (organiser or owns(principal, learner.agency_id)):
+            raise _forbidden(to, False)
     allowed = TRANSITIONS[enrollment.status]
     if to not in allowed:
         names = ", ".join(a.value for a in allowed)
