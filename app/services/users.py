@@ -24,26 +24,11 @@ from app.models.user import (
 from app.services.auth import forget_account, revoke_user_refresh_tokens
 from app.services.learning import learner_accounts
 from app.services.tenancy import get_owned, scoped
+from app.services.validation import email_taken
 
 
 def _forbidden(detail: str, detail_id: str) -> ProblemError:
     return ProblemError(403, "forbidden", detail, detail_id=detail_id)
-
-
-def _email_taken() -> ProblemError:
-    """The same answer whichever agency holds the address (and at the same cost).
-
-    An email is a login name for the whole platform, so a second account cannot have it
-    and the refusal itself cannot be hidden; it reveals nothing more: not the agency, not
-    even whether it is the caller's own (whose users an admin can list anyway).
-    """
-    return ProblemError(
-        409,
-        "email_taken",
-        "This email address is already a login name; choose another address.",
-        detail_id="Alamat email ini sudah dipakai sebagai nama login; pilih alamat lain.",
-        errors=[{"loc": ["body", "email"], "msg": "is already a login name", "type": "taken"}],
-    )
 
 
 _PROBLEM_ID = {  # app.models.user.password_problem, in Indonesian
@@ -142,7 +127,7 @@ def create_user(*, session: Session, principal: Principal, data: UserCreate) -> 
     get_owned(session, Agency, agency_id, principal, what="agency")
     email = normalize_email(data.email)
     if session.exec(select(User.id).where(col(User.email_normalized) == email)).first():
-        raise _email_taken()
+        raise email_taken()
     user = User(
         agency_id=agency_id,
         email=data.email,
@@ -153,7 +138,7 @@ def create_user(*, session: Session, principal: Principal, data: UserCreate) -> 
         password_changed_at=utcnow(),
     )
     session.add(user)
-    commit_or_409(session, _email_taken())
+    commit_or_409(session, email_taken())
     return user
 
 

@@ -29,3 +29,19 @@ def reject_nulls(values: Mapping[str, Any], fields: Iterable[str]) -> None:
                 f"{field} tidak boleh null; hilangkan isian ini untuk mempertahankan nilainya.",
                 kind="null",
             )
+
+
+def email_taken() -> ProblemError:
+    """The same answer whichever agency holds the address (and at the same cost).
+
+    An email is a login name for the whole platform, so a second account cannot have it
+    and the refusal itself cannot be hidden; it reveals nothing more: not the agency, not
+    even whether it is the caller's own (whose users an admin can list anyway).
+    """
+    return ProblemError(
+        409,
+        "email_taken",
+        "This email address is already a login name; choose another address.",
+        detail_id="Alamat email ini sudah dipakai sebagai nama login; pilih alamat lain.",
+        errors=[{"loc": ["body", "email"], "msg": "is already a login name", "type": "taken"}],
+    )

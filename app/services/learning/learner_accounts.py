@@ -25,7 +25,7 @@ from app.models.invitation import InvitationAccept, InvitationPublic, LearnerInv
 from app.models.user import Role, UserCreate, normalize_email, password_problem
 from app.services.learning import learners as core
 from app.services.learning.keys import parse_key
-from app.services.validation import invalid
+from app.services.validation import email_taken, invalid
 from app.services.visibility import owns
 
 INVITATION_TTL = timedelta(days=7)
@@ -40,16 +40,6 @@ def _has_login(key: str) -> ProblemError:
         "account through /v1/users instead.",
         detail_id=f"Peserta {key} sudah memiliki akun login; satu peserta satu akun. Ubah atau "
         "nonaktifkan akun itu melalui /v1/users.",
-    )
-
-
-def email_taken() -> ProblemError:
-    return ProblemError(
-        409,
-        "email_taken",
-        "This email address is already a login name; choose another address.",
-        detail_id="Alamat email ini sudah dipakai sebagai nama login; pilih alamat lain.",
-        errors=[{"loc": ["body", "email"], "msg": "is already a login name", "type": "taken"}],
     )
 
 
