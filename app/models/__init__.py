@@ -1,17 +1,21 @@
 """All table models, imported here so ``SQLModel.metadata`` (and Alembic) sees every table."""
 
 from app.models.agency import Agency
+from app.models.attendance import Attendance
 from app.models.cohort import Cohort, CohortSession, CohortSessionInstructor
 from app.models.course import Course
 from app.models.curriculum import Curriculum, CurriculumModule
 from app.models.enrollment import Enrollment, EnrollmentEvent
 from app.models.idempotency import IdempotencyRecord
 from app.models.invitation import LearnerInvitation
+from app.models.jp import JPRecord
 from app.models.learner import Learner
+from app.models.progress import ProgressRecord
 from app.models.user import LoginAttempt, RefreshToken, User
 
 __all__ = [
     "Agency",
+    "Attendance",
     "Cohort",
     "CohortSession",
     "CohortSessionInstructor",
@@ -21,9 +25,11 @@ __all__ = [
     "Enrollment",
     "EnrollmentEvent",
     "IdempotencyRecord",
+    "JPRecord",
     "Learner",
     "LearnerInvitation",
     "LoginAttempt",
+    "ProgressRecord",
     "RefreshToken",
     "User",
 ]

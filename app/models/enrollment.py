@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PField
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.core.pagination import PageQuery
@@ -28,6 +28,10 @@ class EnrollmentStatus(StrEnum):
     active = "active"
     waitlisted = "waitlisted"
     withdrawn = "withdrawn"
+    # outcomes, set by the cohort's evaluation (services/learning/evaluation.py)
+    passed = "passed"
+    failed = "failed"
+    dropped = "dropped"
 
 
 SEATED = frozenset({EnrollmentStatus.proposed, EnrollmentStatus.verified, EnrollmentStatus.active})
@@ -113,6 +117,14 @@ class Enrollment(SQLModel, table=True):
     learner_id: str = Field(foreign_key="learner.id", max_length=40)
     status: EnrollmentStatus = Field(sa_type=enum_type(EnrollmentStatus))
     queue_no: int | None = None
+    # the outcome of the last evaluation (null until the cohort is evaluated)
+    final_score_centi: int | None = None
+    grade: str | None = Field(default=None, max_length=60)
+    absent_jp_halves: int | None = None
+    outcome_reasons: list[dict[str, Any]] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
+    evaluated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     version: int = 1
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()

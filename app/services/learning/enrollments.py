@@ -50,6 +50,10 @@ TRANSITIONS: dict[EnrollmentStatus, tuple[EnrollmentStatus, ...]] = {
     E.active: (E.withdrawn,),
     E.waitlisted: (E.withdrawn,),
     E.withdrawn: (),
+    # outcomes: set by the cohort's evaluation, not by this endpoint
+    E.passed: (),
+    E.failed: (),
+    E.dropped: (),
 }
 ORGANISER_ONLY = frozenset({E.verified, E.active})
 FINAL_COHORT = (CohortStatus.completed, CohortStatus.cancelled)
