@@ -158,6 +158,8 @@ class Cohort(SQLModel, table=True):
     seats_taken: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     waitlist_length: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     waitlist_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # set when the cohort's certificates are issued; evaluation is final from then on
+    certificates_issued_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     version: int = 1
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
