@@ -132,9 +132,7 @@ def test_year_is_required_and_bounded(client: TestClient, home: Home) -> None:
         assert answer.status_code == 422, query
 
 
-def test_learner_login_reads_own_year_staff_login_gets_403(
-    client: TestClient, home: Home
-) -> None:
+def test_learner_login_reads_own_year_staff_login_gets_403(client: TestClient, home: Home) -> None:
     key = make_learner(client, home.admin)["learner_key"]
     client.post(f"/v1/learners/{key}/jp-records", json=external(jp=6), headers=home.admin)
     own = make_learner_login(client, home.admin, key)
@@ -161,9 +159,7 @@ def test_another_agency_gets_404_everywhere(
     assert client.get(f"{base}/jp-records/{record}", headers=stranger.admin).status_code == 404
     posted = client.post(f"{base}/jp-records", json=external(), headers=stranger.admin)
     assert posted.status_code == 404
-    patched = client.patch(
-        f"{base}/jp-records/{record}", json={"jp": 1}, headers=stranger.admin
-    )
+    patched = client.patch(f"{base}/jp-records/{record}", json={"jp": 1}, headers=stranger.admin)
     assert patched.status_code == 404
     assert client.delete(f"{base}/jp-records/{record}", headers=stranger.admin).status_code == 404
     assert client.get(f"{base}/jp?year=2025", headers=home.admin).json()["total_jp"] == 4
@@ -177,7 +173,9 @@ def test_organiser_of_the_learners_cohort_does_not_see_the_ledger(
     credited_course(client, session, organiser, [key])
     # the organiser sees the learner (enrolled in its cohort) but not their ledger
     assert client.get(f"/v1/learners/{key}", headers=organiser.admin).status_code == 200
-    assert client.get(f"/v1/learners/{key}/jp?year=2025", headers=organiser.admin).status_code == 404
-    assert client.get(f"/v1/learners/{key}/jp?year=2025", headers=home.admin).json()[
-        "total_jp"
-    ] == 10
+    assert (
+        client.get(f"/v1/learners/{key}/jp?year=2025", headers=organiser.admin).status_code == 404
+    )
+    assert (
+        client.get(f"/v1/learners/{key}/jp?year=2025", headers=home.admin).json()["total_jp"] == 10
+    )
