@@ -260,16 +260,17 @@ def compliance_rows(
     rows = session.execute(totals.having(total < floor).order_by(L.id)).all()
 
     def cells() -> Iterator[dict[str, object]]:
-        for row in rows:
-            item = _below(row, floor)
+        floor_jp = halves_to_jp(floor)
+        for row in rows:  # plain dicts: no model per row for a list of tens of thousands
+            total_halves = int(row.total)
             yield {
-                "nip": item.learner_key,
-                "name": item.name,
-                "asn_type": item.asn_type.value,
-                "work_unit": item.work_unit,
-                "total_jp": item.total_jp,
-                "floor_jp": halves_to_jp(floor),
-                "missing_jp": item.missing_jp,
+                "nip": row.learner_key,
+                "name": row.name,
+                "asn_type": AsnType(row.asn_type).value,
+                "work_unit": row.work_unit,
+                "total_jp": halves_to_jp(total_halves),
+                "floor_jp": floor_jp,
+                "missing_jp": halves_to_jp(floor - total_halves),
             }
 
     return cells(), f"jp-compliance-{found.slug}-{year}"
