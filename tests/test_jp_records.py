@@ -194,3 +194,16 @@ def test_records_list_in_pages_with_link(client: TestClient, home: Home) -> None
     ).json()
     assert [r["id"] for r in rest["items"]] == [made[2]["id"]]
     assert rest["next_cursor"] is None
+
+
+def test_patch_with_the_same_values_keeps_the_version(client: TestClient, home: Home) -> None:
+    key = make_learner(client, home.admin)["learner_key"]
+    body = external()
+    made = client.post(f"/v1/learners/{key}/jp-records", json=body, headers=home.admin)
+    same = client.patch(
+        made.headers["Location"], json={"jp": body["jp"], "title": body["title"]},
+        headers=home.admin,
+    )  # fmt: skip
+    assert same.status_code == 200
+    assert same.headers["ETag"] == made.headers["ETag"]
+    assert same.json()["version"] == 1

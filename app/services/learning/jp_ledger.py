@@ -239,12 +239,16 @@ def update_external(
     _external_only(record)
     values = data.model_dump(exclude_unset=True)
     reject_nulls(values, values.keys())
-    if "jp" in values:
-        record.jp_halves = jp_to_halves(values.pop("jp"))
-    for name, value in values.items():
-        setattr(record, name, _clean(value) if isinstance(value, str) else value)
-    record.version += 1
-    record.updated_at = utcnow()
+    before = record.model_dump()
+    with session.no_autoflush:
+        if "jp" in values:
+            record.jp_halves = jp_to_halves(values.pop("jp"))
+        for name, value in values.items():
+            setattr(record, name, _clean(value) if isinstance(value, str) else value)
+        record.year = record.ends_on.year
+    if record.model_dump() != before:  # the same values again are not a new version
+        record.version += 1
+        record.updated_at = utcnow()
     _save(session, learner, record)
     return saved(record)
 
