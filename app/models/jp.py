@@ -225,7 +225,15 @@ class JPComplianceSummary(BaseModel):
     below_floor: int
 
 
-class JPCompliancePage(BaseModel):
-    summary: JPComplianceSummary
-    items: list[JPBelowFloor] = PField(description="Learners below the floor, in pages")
+class JPBelowFloorPage(BaseModel):
+    items: list[JPBelowFloor]
     next_cursor: str | None
+
+
+class JPComplianceSummaryQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    year: int = PField(ge=MIN_YEAR, le=MAX_YEAR, description="The calendar year")
+    agency: Ident | None = PField(
+        default=None, description="Agency id or slug: yours by default (platform admins: any)"
+    )

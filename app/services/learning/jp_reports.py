@@ -27,7 +27,6 @@ from app.models.catalogue import halves_to_jp, jp_to_halves
 from app.models.jp import (
     EntitlementRule,
     JPBelowFloor,
-    JPCompliancePage,
     JPComplianceSummary,
     JPEntitlement,
     JPRecord,
@@ -206,34 +205,22 @@ def _below(row: Any, floor_halves: int) -> JPBelowFloor:
     )
 
 
-def compliance(
-    *,
-    session: Session,
-    principal: Principal,
-    agency: str | None,
-    year: int,
-    cursor: str | None,
-    limit: int,
-) -> JPCompliancePage:
-    """The counts, and a page (in learner id order) of those below the floor."""
+def compliance_summary(
+    *, session: Session, principal: Principal, agency: str | None, year: int
+) -> JPComplianceSummary:
+    """How many of the agency's PNS/CPNS meet the floor and how many do not: one aggregate
+    over the grouped totals."""
     found = report_agency(session, principal, agency)
     floor = thresholds().floor_halves
-    totals, total = _totals(found.id, year)
-    grouped = totals.subquery()
+    grouped = _totals(found.id, year)[0].subquery()
     counts = session.execute(
         sa_select(
             func.count(),
             func.coalesce(func.sum(case((grouped.c.total >= floor, 1), else_=0)), 0),
         ).select_from(grouped)
     ).one()
-    statement = totals.having(total < floor).order_by(L.id).limit(limit + 1)
-    position = decode_cursor(cursor, "id")
-    if position is not None:
-        statement = statement.where(L.id > position.id)
-    rows = session.execute(statement).all()
-    next_cursor = encode_cursor("id", None, rows[limit - 1].id) if len(rows) > limit else None
     learners, meeting = int(counts[0]), int(counts[1])
-    summary = JPComplianceSummary(
+    return JPComplianceSummary(
         agency_id=found.id,
         agency_name=found.name,
         year=year,
@@ -242,9 +229,30 @@ def compliance(
         meeting_floor=meeting,
         below_floor=learners - meeting,
     )
-    return JPCompliancePage(
-        summary=summary, items=[_below(r, floor) for r in rows[:limit]], next_cursor=next_cursor
-    )
+
+
+def compliance(
+    *,
+    session: Session,
+    principal: Principal,
+    agency: str | None,
+    year: int,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[JPBelowFloor], str | None]:
+    """A page (in learner id order) of the agency's PNS/CPNS below the floor. PostgreSQL
+    walks the learner primary key and the (learner_id, year, id) index in step and stops
+    after the page (GroupAggregate under a Limit): a page costs the same at any depth."""
+    found = report_agency(session, principal, agency)
+    floor = thresholds().floor_halves
+    totals, total = _totals(found.id, year)
+    statement = totals.having(total < floor).order_by(L.id).limit(limit + 1)
+    position = decode_cursor(cursor, "id")
+    if position is not None:
+        statement = statement.where(L.id > position.id)
+    rows = session.execute(statement).all()
+    next_cursor = encode_cursor("id", None, rows[limit - 1].id) if len(rows) > limit else None
+    return [_below(r, floor) for r in rows[:limit]], next_cursor
 
 
 EXPORT_COLUMNS = ("nip", "name", "asn_type", "work_unit", "total_jp", "floor_jp", "missing_jp")
