@@ -27,8 +27,10 @@ from app.routers import (
     enrollment_files,
     enrollments,
     health,
+    jp,
     learners,
     me,
+    reports,
     users,
     well_known,
 )
@@ -54,10 +56,12 @@ V1_ROUTERS: list = [
     curricula.router,
     cohort_sessions.router,
     learners.router,
+    jp.router,
     enrollments.router,
     enrollment_files.router,
     auth.router,
     me.router,
+    reports.router,
     agencies.router,
     users.router,
 ]

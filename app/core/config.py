@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from typing import Annotated, Literal
 
@@ -58,6 +59,13 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (IPs or CIDRs,
     # comma-separated; '*' for any). Empty: believe none, the TCP peer is the client.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # The yearly JP entitlement (app/services/learning/jp_reports.py): every PNS/CPNS has a
+    # right to at least ``jp_floor`` JP of competency development a year (PP 11/2017 as
+    # amended by PP 17/2020); PPPK staff are capped at ``pppk_jp_cap`` JP a contract year.
+    # JP in steps of 0.5.
+    jp_floor: Decimal = Field(default=Decimal(20), ge=0, le=10000, multiple_of=0.5)
+    pppk_jp_cap: Decimal = Field(default=Decimal(24), ge=0, le=10000, multiple_of=0.5)
 
     @model_validator(mode="before")
     @classmethod

@@ -10,12 +10,21 @@ number). ``year`` is the year of the end date in the cohort's own time zone.
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
+from typing import Annotated
 
+from pydantic import BaseModel, BeforeValidator, ConfigDict, WithJsonSchema
+from pydantic import Field as PField
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from app.core.pagination import PageQuery
 from app.models.base import created_at_field, enum_type, id_field, updated_at_field
+from app.models.catalogue import JPNumber
+from app.models.learner import AsnType
+from app.models.types import MAX_YEAR, MIN_YEAR, UNSET, Date, Ident, StrictInput, line
+from app.models.types import _number as _jp_number
 
 
 class JPSource(StrEnum):
@@ -51,3 +60,180 @@ class JPRecord(SQLModel, table=True):
     version: int = 1
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
+
+
+# --- API schemas ------------------------------------------------------------------------
+
+# One external course: more than a day of a long training, never a career's worth (Latsar
+# CPNS is 647 JP, leadership training PKP 830 JP).
+ExternalJP = Annotated[
+    Decimal,
+    BeforeValidator(_jp_number),
+    PField(gt=0, le=1000, multiple_of=Decimal("0.5")),
+    WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": 1000, "multipleOf": 0.5}),
+]
+
+
+class JPRecordCreate(StrictInput):
+    """A course taken elsewhere, as its certificate says; credits the year of ``ends_on``."""
+
+    title: str = line(min_length=1, max_length=250, description="The course, as certified")
+    organiser: str = line(
+        min_length=1, max_length=250, description="The organising institution's name"
+    )
+    starts_on: Date
+    ends_on: Date = PField(description="Not before starts_on; its year is the credited year")
+    jp: ExternalJP = PField(description="JP in steps of 0.5 (> 0, at most 1000)")
+    certificate_number: str = line(
+        min_length=1,
+        max_length=120,
+        description="Credits once: the same organiser and number again is 409",
+    )
+
+
+class JPRecordUpdate(StrictInput):
+    """Only the fields sent change (external records only)."""
+
+    title: str = line(min_length=1, max_length=250, default=UNSET)
+    organiser: str = line(min_length=1, max_length=250, default=UNSET)
+    starts_on: Date = PField(default=UNSET)
+    ends_on: Date = PField(default=UNSET)
+    jp: ExternalJP = PField(default=UNSET)
+    certificate_number: str = line(min_length=1, max_length=120, default=UNSET)
+
+
+class JPRecordPublic(BaseModel):
+    id: str
+    learner_id: str
+    year: int = PField(description="The credited year: of the end date (a cohort's, local)")
+    jp: JPNumber
+    source: JPSource = PField(
+        description="course (a passed enrolment), event (attendance at a short event): "
+        "read-only, they follow evaluation and attendance; external: recorded by the "
+        "learner's home agency, which may change or delete it"
+    )
+    enrollment_id: str | None
+    course_id: str | None
+    title: str
+    organiser: str
+    starts_on: date
+    ends_on: date
+    certificate_number: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class JPRecordPage(BaseModel):
+    items: list[JPRecordPublic]
+    next_cursor: str | None
+
+
+class SiasnKursus(BaseModel):
+    """One record with the field names of BKN SIASN's course history (riwayat kursus)."""
+
+    namaKursus: str = PField(description="title")
+    jumlahJam: JPNumber = PField(description="JP (SIASN takes whole hours: halves stay .5)")
+    nomorSertipikat: str | None = PField(description="certificate_number")
+    tanggalKursus: str = PField(description="starts_on as dd-mm-yyyy", examples=["14-05-2025"])
+    tanggalSelesaiKursus: str = PField(description="ends_on as dd-mm-yyyy")
+    tahunKursus: int = PField(description="The credited year")
+    institusiPenyelenggara: str = PField(description="organiser")
+
+
+class SiasnKursusPage(BaseModel):
+    items: list[SiasnKursus]
+    next_cursor: str | None
+
+
+class JPRecordFormat(StrEnum):
+    json = "json"
+    siasn = "siasn"
+
+
+class JPRecordQuery(PageQuery):
+    year: int | None = PField(
+        default=None, ge=MIN_YEAR, le=MAX_YEAR, description="Only this year's records"
+    )
+    format: JPRecordFormat = PField(
+        default=JPRecordFormat.json,
+        description="siasn: the records with BKN SIASN course-history field names",
+    )
+
+
+class JPYearQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    year: int = PField(ge=MIN_YEAR, le=MAX_YEAR, description="The calendar year", examples=[2025])
+
+
+class EntitlementRule(StrEnum):
+    floor = "floor"
+    cap = "cap"
+    none = "none"
+
+
+class JPEntitlement(BaseModel):
+    rule: EntitlementRule = PField(
+        description="floor: PNS/CPNS have a right to at least floor_jp a year; cap: PPPK "
+        "staff are capped at cap_jp; none: non-ASN guests have neither"
+    )
+    floor_jp: JPNumber | None = PField(description="The floor (PNS/CPNS), a setting")
+    floor_met: bool | None = PField(description="PNS/CPNS: total_jp >= floor_jp")
+    missing_jp: JPNumber | None = PField(description="PNS/CPNS: JP still to reach the floor")
+    cap_jp: JPNumber | None = PField(description="The cap (PPPK), a setting")
+    cap_exceeded: bool | None = PField(description="PPPK: total_jp > cap_jp")
+    over_cap_jp: JPNumber | None = PField(description="PPPK: JP above the cap")
+    note: str = PField(description="The status in one English sentence")
+    note_id: str = PField(description="The same in Indonesian")
+
+
+class JPYear(BaseModel):
+    learner_id: str
+    learner_key: str
+    asn_type: AsnType
+    year: int
+    total_jp: JPNumber
+    entitlement: JPEntitlement
+    entries: list[JPRecordPublic] = PField(description="The year's credits, oldest first")
+
+
+class JPComplianceQuery(PageQuery):
+    year: int = PField(ge=MIN_YEAR, le=MAX_YEAR, description="The calendar year")
+    agency: Ident | None = PField(
+        default=None, description="Agency id or slug: yours by default (platform admins: any)"
+    )
+
+
+class JPBelowFloor(BaseModel):
+    learner_id: str
+    learner_key: str
+    name: str
+    asn_type: AsnType
+    work_unit: str | None
+    total_jp: JPNumber
+    missing_jp: JPNumber
+
+
+class JPComplianceSummary(BaseModel):
+    agency_id: str
+    agency_name: str
+    year: int
+    floor_jp: JPNumber
+    learners: int = PField(description="PNS and CPNS whose home agency this is")
+    meeting_floor: int
+    below_floor: int
+
+
+class JPBelowFloorPage(BaseModel):
+    items: list[JPBelowFloor]
+    next_cursor: str | None
+
+
+class JPComplianceSummaryQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    year: int = PField(ge=MIN_YEAR, le=MAX_YEAR, description="The calendar year")
+    agency: Ident | None = PField(
+        default=None, description="Agency id or slug: yours by default (platform admins: any)"
+    )

@@ -88,7 +88,7 @@ def create_enrollment(
 EXPORTS = {"text/csv": ("csv", write_roster_csv), XLSX_TYPE: ("xlsx", write_roster_xlsx)}
 
 
-def _export_type(request: Request) -> str | None:
+def export_type(request: Request) -> str | None:
     """The first roster file type the Accept header names before JSON (q ignored)."""
     for part in request.headers.get("accept", "").split(","):
         media = part.split(";")[0].strip().lower()
@@ -125,7 +125,7 @@ def roster(
     session: SessionDep,
     query: Annotated[EnrollmentQuery, Query()],
 ) -> Response:
-    export = _export_type(request)
+    export = export_type(request)
     if export is not None:
         rows, name = reads.roster_rows(
             session=session,

@@ -8,14 +8,16 @@ from fastapi import APIRouter, Query, Request, Response
 
 from app.core.errors import error_responses
 from app.core.pagination import clamp_limit, link_header
-from app.deps import CurrentPrincipal, SessionDep
+from app.deps import CurrentPrincipal, IfNoneMatch, SessionDep
 from app.models import Learner
 from app.models.agency import AgencyPublic
 from app.models.enrollment import EnrollmentPage, EnrollmentQuery
+from app.models.jp import JPYearQuery
 from app.models.me import Me
 from app.models.user import UserPublic
+from app.routers.jp import YEAR_DOC, year_response
 from app.services.agencies import get_agency
-from app.services.learning import enrollment_reads
+from app.services.learning import enrollment_reads, jp_reports
 from app.services.learning.learners import public
 from app.services.users import get_user
 
@@ -69,3 +71,20 @@ def my_enrollments(
     page = EnrollmentPage(items=items, next_cursor=next_cursor)
     headers = link_header(request, page.next_cursor) | {"Vary": "Authorization"}
     return Response(page.model_dump_json(), media_type="application/json", headers=headers)
+
+
+@router.get(
+    "/me/jp",
+    name="me-jp",
+    tags=["jp"],
+    summary="A learner login's own JP in one year (as GET /v1/learners/{key}/jp)",
+    responses={**YEAR_DOC, **error_responses(401, 403, 422)},
+)
+def my_jp(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    query: Annotated[JPYearQuery, Query()],
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    found = jp_reports.my_year(session=session, principal=principal, year=query.year)
+    return year_response(found, if_none_match)
