@@ -367,3 +367,20 @@ def test_the_roster_export_shows_the_outcome(client: TestClient, session: Sessio
         "sangat memuaskan",
         "0",
     )
+
+
+def test_without_weights_assessed_modules_count_equally_and_without_any_there_is_no_score(
+    client: TestClient, session: Session
+) -> None:
+    equal = make_evaluation(
+        session, modules=[(5, "classroom", True, 0), (5, "classroom", True, 0)], learners=1
+    )
+    complete_all(session, equal, equal.enrollments[0], "70.01", "70.02")  # mean 70.015
+    unscored = make_evaluation(session, modules=[(3, "self_paced", False, 0)], learners=1)
+    complete_all(session, unscored, unscored.enrollments[0])
+
+    [mean] = _evaluate(client, equal)["items"]
+    [webinar] = _evaluate(client, unscored)["items"]
+
+    assert (mean["final_score"], mean["outcome"]) == (70.02, "passed")
+    assert (webinar["final_score"], webinar["grade"], webinar["outcome"]) == (None, None, "passed")

@@ -56,7 +56,7 @@ class EnrollmentCreate(StrictInput):
 class EnrollmentTransition(StrictInput):
     to: EnrollmentStatus
     reason: str | None = line(
-        min_length=1, max_length=500, default=None, description="Required to withdraw"
+        min_length=1, max_length=500, default=None, description="Required to withdraw or drop"
     )
 
 
