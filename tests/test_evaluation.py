@@ -291,7 +291,8 @@ def test_a_cohort_not_in_evaluation_is_refused_with_how_to_get_there(
     refused = _evaluate(client, setup, 409)
     indonesian = client.post(f"{setup.url}/evaluate", headers={**setup.admin, **ID}).json()
 
-    assert refused["code"] == "cohort_not_in_evaluation"
+    assert refused["code"] == "cohort_not_in_evaluation" and refused["status"] == 409
+    assert refused["cohort_status"] == "running"
     assert "is running" in refused["detail"] and "to=evaluation" in refused["detail"]
     assert (
         indonesian["detail"].startswith("Angkatan") and "berstatus running" in indonesian["detail"]

@@ -115,6 +115,7 @@ def test_dropping_needs_a_running_cohort_a_reason_and_the_organiser(
     session.commit()
     late = _drop(client, setup, over.id)
     assert late.status_code == 409 and late.json()["code"] == "cohort_not_running"
+    assert late.json()["cohort_status"] == "evaluation"
 
 
 def test_a_proposed_enrolment_cannot_be_dropped(client: TestClient, session: Session) -> None:

@@ -94,7 +94,7 @@ def _check_evaluable(cohort: Cohort) -> None:
             f"evaluation. Pindahkan angkatan yang berjalan ke sana (POST "
             f"/v1/cohorts/{cohort.id}/transitions dengan to=evaluation) setelah sesi "
             "terakhirnya selesai.",
-            extra={"status": status},
+            extra={"cohort_status": status},
         )
 
 
@@ -258,7 +258,7 @@ def check_drop(session: Session, *, enrollment: Enrollment, cohort: Cohort, cour
             detail_id=f"{name} berstatus {status}; pendaftaran hanya dapat dikeluarkan "
             "selama angkatan berjalan. Setelah itu, nilai angkatan: ketidakhadiran akan "
             "membuat pendaftaran tidak lulus.",
-            extra={"status": status},
+            extra={"cohort_status": status},
         )
     rules = completion.load_rules(session, cohort, course, until=utcnow())
     _, presence = completion.load_facts(session, cohort.id, enrollment.id)
