@@ -124,6 +124,8 @@ class _Run:
     progress: dict[str, dict[str, Any]] = field(default_factory=dict)
     presence: dict[str, dict[str, Any]] = field(default_factory=dict)
     credited: set[str] = field(default_factory=set)  # enrolments holding a JP credit
+    # held so the session's identity map keeps it for the ledger's lookups of the organiser
+    organiser: Agency | None = None
 
     def item(self, enrollment: Enrollment, learner: Learner) -> EvaluationItem:
         was = enrollment.status
@@ -199,7 +201,7 @@ def _run(
     # Measured (bench/evaluate.py, 40 learners, SQLite): one flush at commit instead of
     # one per enrolment (no_autoflush), the organiser kept in the identity map for the
     # ledger's lookups, deletes only where a credit exists: 178 -> 38 statements.
-    organiser = session.get(Agency, cohort.agency_id)  # noqa: F841 (kept alive on purpose)
+    run.organiser = session.get(Agency, cohort.agency_id)
     statement = select(Enrollment, Learner).join(
         Learner, col(Learner.id) == col(Enrollment.learner_id)
     )
