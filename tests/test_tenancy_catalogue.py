@@ -132,6 +132,10 @@ def _attacks(c: Catalogue) -> list[tuple[str, str, str, Any]]:
              f"/v1/cohorts/{c.b_cohort}/sessions/{sid}", {"location": "Ruang B"}),
             ("DELETE", "/v1/cohorts/{cohort_id}/sessions/{session_id}",
              f"/v1/cohorts/{c.b_cohort}/sessions/{sid}", None),
+            ("POST", "/v1/cohorts/{cohort_id}/evaluate", f"/v1/cohorts/{cohort}/evaluate", None),
+            # the evaluation preview is the organiser's, even of a public cohort
+            ("GET", "/v1/cohorts/{cohort_id}/evaluation", f"/v1/cohorts/{cohort}/evaluation",
+             None),
         ]  # fmt: skip
     draft_reads = [
         ("GET", "/v1/courses/{course_id}", f"/v1/courses/{dc}", None),

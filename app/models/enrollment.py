@@ -18,6 +18,7 @@ from sqlmodel import Field, SQLModel
 
 from app.core.pagination import PageQuery
 from app.models.base import UTCDateTime, created_at_field, enum_type, id_field, updated_at_field
+from app.models.catalogue import JPNumber
 from app.models.learner import KEY_PATTERN, LearnerPut
 from app.models.types import StrictInput, line
 
@@ -55,7 +56,20 @@ class EnrollmentCreate(StrictInput):
 class EnrollmentTransition(StrictInput):
     to: EnrollmentStatus
     reason: str | None = line(
-        min_length=1, max_length=500, default=None, description="Required to withdraw"
+        min_length=1, max_length=500, default=None, description="Required to withdraw or drop"
+    )
+
+
+class OutcomeReason(BaseModel):
+    """Why an enrolment failed (or was dropped); more members by ``code``:
+    ``score_below_passing``: score, passing; ``absence_over_limit``: absent_jp, limit;
+    ``module_incomplete`` and ``score_missing``: module_id, title."""
+
+    model_config = ConfigDict(extra="allow")
+
+    code: str = PField(
+        examples=["absence_over_limit"],
+        description="score_below_passing | absence_over_limit | module_incomplete | score_missing",
     )
 
 
@@ -71,6 +85,16 @@ class EnrollmentPublic(BaseModel):
     status: EnrollmentStatus
     waitlist_position: int | None = PField(description="1 is next in line; null unless waitlisted")
     allowed_transitions: list[EnrollmentStatus]
+    final_score: JPNumber | None = PField(
+        description="0-100, two decimals (rounded half-up); null until evaluated or without "
+        "assessed modules"
+    )
+    grade: str | None = PField(description="Predikat from the course's grade bands")
+    absent_jp: JPNumber | None = PField(description="JP of sessions missed; null until evaluated")
+    outcome_reasons: list[OutcomeReason] = PField(
+        description="Why it failed or was dropped; empty when passed or not evaluated"
+    )
+    evaluated_at: datetime | None = PField(description="When the cohort's evaluation last ran")
     version: int
     created_at: datetime
     updated_at: datetime
@@ -197,3 +221,56 @@ class BulkResult(BaseModel):
     counts: dict[BulkOutcome, int]
     rows: list[BulkRowResult]
     warnings: list[dict[str, Any]] = PField(description="Ignored columns of the file")
+
+
+# --- evaluation (POST /v1/cohorts/{id}/evaluate, GET /v1/cohorts/{id}/evaluation) -------
+
+
+class EvaluationOutcome(StrEnum):
+    passed = "passed"
+    failed = "failed"
+    skipped = "skipped"
+
+
+class EvaluationItem(BaseModel):
+    enrollment_id: str
+    learner_id: str
+    learner_key: str
+    learner_name: str
+    previous_status: EnrollmentStatus
+    status: EnrollmentStatus = PField(description="After this evaluation (a preview: would be)")
+    outcome: EvaluationOutcome = PField(
+        description="skipped: withdrawn, waitlisted or dropped enrolments"
+    )
+    changed: bool = PField(description="The status changed (a history event was written)")
+    final_score: JPNumber | None
+    grade: str | None
+    absent_jp: JPNumber | None
+    reasons: list[OutcomeReason]
+
+
+class EvaluationRules(BaseModel):
+    passing_score: JPNumber = PField(description="A final score at least this passes")
+    max_absence_jp: JPNumber | None = PField(description="null: no cap")
+    present_share: float = PField(
+        description="Share of a session's length a present/late learner must attend"
+    )
+    sessions_counted: int = PField(description="Sessions whose attendance counts")
+    assessed_modules: int
+    self_paced_modules: int
+
+
+class EvaluationCounts(BaseModel):
+    passed: int
+    failed: int
+    skipped: int
+    changed: int
+
+
+class EvaluationResult(BaseModel):
+    cohort_id: str
+    written: bool = PField(description="false for a preview")
+    evaluated_at: datetime
+    rules: EvaluationRules
+    counts: EvaluationCounts
+    items: list[EvaluationItem] = PField(description="Every enrolment of the cohort, by id")

@@ -199,12 +199,17 @@ def get_enrollment(
     "/enrollments/{enrollment_id}/transitions",
     name="enrollments-transition",
     summary="Move an enrolment: proposed -> verified -> active (organiser); withdrawn with a "
-    "reason (home agency, organiser, or the learner's own login)",
+    "reason (home agency, organiser, or the learner's own login); dropped (organiser)",
     description="Withdrawing a seated enrolment (proposed, verified, active) seats the first "
     "waitlisted one in the same transaction (its history says `waitlist_promotion`). Any "
     "other move is 409 `illegal_transition` naming the allowed ones. A learner login may "
     "only withdraw its own enrolment (any other move is 403), and only before the cohort "
-    "is `running` (409 `cohort_started`). Staff need the `agency_admin` role.",
+    "is `running` (409 `cohort_started`). Staff need the `agency_admin` role. `dropped` "
+    "(from verified or active, organiser only, with a reason): only while the cohort is "
+    "`running` (409 `cohort_not_running`) and when the JP of sessions the learner missed so "
+    "far (ended sessions, counted as evaluation counts them) already exceed the course's "
+    "`max_absence_jp` (409 `absence_within_limit`, with `absent_jp` and `limit`); any JP "
+    "credit is taken back. passed and failed are set by POST /v1/cohorts/{id}/evaluate.",
     responses={**_DOC, **error_responses(401, 403, 404, 409, 412, 422)},
 )
 def transition_enrollment(

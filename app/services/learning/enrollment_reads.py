@@ -15,7 +15,7 @@ from app.core.errors import ProblemError
 from app.core.pagination import id_page, keyset_page
 from app.core.security import Principal
 from app.models import Cohort, Enrollment, Learner
-from app.models.catalogue import roman
+from app.models.catalogue import from_centi, halves_to_jp, roman
 from app.models.course import Course
 from app.models.enrollment import (
     EnrollmentEvent,
@@ -114,6 +114,9 @@ EXPORT_COLUMNS = (
     "waitlist_position",
     "enrollment_id",
     "enrolled_at",
+    "final_score",
+    "grade",
+    "absent_jp",
 )
 
 
@@ -129,6 +132,9 @@ def roster_rows(
             col(Enrollment.status),
             col(Enrollment.queue_no),
             col(Enrollment.created_at),
+            col(Enrollment.final_score_centi),
+            col(Enrollment.grade),
+            col(Enrollment.absent_jp_halves),
             col(Learner.learner_key),
             col(Learner.nip),
             col(Learner.ni_pppk),
@@ -151,8 +157,23 @@ def roster_rows(
             "waitlist_position": place.get(queue_no) if queue_no else None,
             "enrollment_id": enrollment_id,
             "enrolled_at": created_at.date() if created_at else None,
+            "final_score": None if score is None else from_centi(score),
+            "grade": grade,
+            "absent_jp": None if absent is None else halves_to_jp(absent),
         }
-        for enrollment_id, status_, queue_no, created_at, key, nip, ni_pppk, name in found
+        for (
+            enrollment_id,
+            status_,
+            queue_no,
+            created_at,
+            score,
+            grade,
+            absent,
+            key,
+            nip,
+            ni_pppk,
+            name,
+        ) in found
     ]
     return rows, f"angkatan-{roman(cohort.number).lower()}-{cohort.year}"
 

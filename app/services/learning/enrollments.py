@@ -21,6 +21,7 @@ from app.core.etag import check_if_match, resource_etag
 from app.core.security import Principal
 from app.models import Cohort, Course, Enrollment, Learner
 from app.models.base import utcnow
+from app.models.catalogue import from_centi, halves_to_jp
 from app.models.cohort import CohortStatus
 from app.models.enrollment import (
     SEATED,
@@ -28,11 +29,12 @@ from app.models.enrollment import (
     EnrollmentPublic,
     EnrollmentStatus,
     EnrollmentTransition,
+    OutcomeReason,
 )
 from app.models.learner import AsnType
 from app.services.cohorts import name_of
+from app.services.learning import evaluation, seats
 from app.services.learning import learners as core
-from app.services.learning import seats
 from app.services.learning.keys import parse_key
 from app.services.validation import invalid
 from app.services.visibility import (
@@ -42,20 +44,20 @@ from app.services.visibility import (
 )
 
 E = EnrollmentStatus
-# The one table of moves. Later issues add passed, failed and dropped (from active):
-# a row here and, if only the organiser may make it, an entry in ORGANISER_ONLY.
+# The one table of moves: a row here and, if only the organiser may make it, an entry in
+# ORGANISER_ONLY. dropped: while the cohort runs, absence already over the course's cap.
 TRANSITIONS: dict[EnrollmentStatus, tuple[EnrollmentStatus, ...]] = {
     E.proposed: (E.verified, E.withdrawn),
-    E.verified: (E.active, E.withdrawn),
-    E.active: (E.withdrawn,),
+    E.verified: (E.active, E.withdrawn, E.dropped),
+    E.active: (E.withdrawn, E.dropped),
     E.waitlisted: (E.withdrawn,),
     E.withdrawn: (),
-    # outcomes: set by the cohort's evaluation, not by this endpoint
+    # outcomes: set by the cohort's evaluation (services/learning/evaluation.py), final here
     E.passed: (),
     E.failed: (),
     E.dropped: (),
 }
-ORGANISER_ONLY = frozenset({E.verified, E.active})
+ORGANISER_ONLY = frozenset({E.verified, E.active, E.dropped})
 FINAL_COHORT = (CohortStatus.completed, CohortStatus.cancelled)
 
 ONE = TypeAdapter(EnrollmentPublic)
@@ -94,6 +96,7 @@ def saved_of(
     session: Session, enrollment: Enrollment, learner: Learner, position: int | None = None
 ) -> Saved:
     position = position or _position(session, enrollment)
+    score, absent = enrollment.final_score_centi, enrollment.absent_jp_halves
     item = EnrollmentPublic(
         id=enrollment.id,
         cohort_id=enrollment.cohort_id,
@@ -106,11 +109,20 @@ def saved_of(
         status=enrollment.status,
         waitlist_position=position,
         allowed_transitions=list(TRANSITIONS[enrollment.status]),
+        final_score=None if score is None else from_centi(score),
+        grade=enrollment.grade,
+        absent_jp=None if absent is None else halves_to_jp(absent),
+        outcome_reasons=[OutcomeReason.model_validate(r) for r in enrollment.outcome_reasons or []],
+        evaluated_at=enrollment.evaluated_at,
         version=enrollment.version,
         created_at=enrollment.created_at,
         updated_at=enrollment.updated_at,
     )
-    etag = resource_etag(enrollment.id, enrollment.version, learner.version, position or 0)
+    # a re-evaluation may change the outcome without a status move (no new version)
+    evaluated = int(enrollment.evaluated_at.timestamp() * 1e6) if enrollment.evaluated_at else 0
+    etag = resource_etag(
+        enrollment.id, enrollment.version, learner.version, position or 0, evaluated
+    )
     return item, etag
 
 
@@ -416,6 +428,14 @@ def transition(
             "Say why the enrolment is withdrawn in reason (1 to 500 characters).",
             "Tuliskan alasan penarikan pendaftaran pada reason (1 sampai 500 karakter).",
         )
+    if to == E.dropped:
+        if data.reason is None:
+            raise invalid(
+                "reason",
+                "Say why the enrolment is dropped in reason (1 to 500 characters).",
+                "Tuliskan alasan pendaftaran dikeluarkan pada reason (1 sampai 500 karakter).",
+            )
+        evaluation.check_drop(session, enrollment=enrollment, cohort=cohort, course=_course)
     was = enrollment.status
     seats.move(session, enrollment, to, principal=principal, reason=data.reason)
     if to == E.withdrawn:
