@@ -72,6 +72,20 @@ def test_every_raised_problem_has_an_indonesian_detail() -> None:
     assert missing == [], "give these an Indonesian detail_id / msg_id: " + ", ".join(missing)
 
 
+def test_no_raised_problem_overwrites_its_own_members_with_extra() -> None:
+    """``extra={"status": ...}`` would silently replace the HTTP status in the body."""
+    from app.core.errors import RESERVED_MEMBERS
+
+    clashes = []
+    for rel, func, call in _calls():
+        for keyword in call.keywords:
+            if keyword.arg == "extra" and isinstance(keyword.value, ast.Dict):
+                keys = {k.value for k in keyword.value.keys if isinstance(k, ast.Constant)}
+                if keys & RESERVED_MEMBERS:
+                    clashes.append(f"app/{rel}:{call.lineno} ({func}): {sorted(keys)}")
+    assert clashes == [], "rename these extra members: " + ", ".join(clashes)
+
+
 def test_every_error_code_has_a_title_and_detail_in_both_languages() -> None:
     codes = _codes()
     assert {"validation_error", "invalid_cursor", "wrong_password", "not_found"} <= codes

@@ -51,6 +51,12 @@ class Problem(BaseModel):
     errors: list[FieldError] | None = None
 
 
+# Members every problem document sets itself; ``extra`` may not overwrite them.
+RESERVED_MEMBERS = frozenset(
+    {"type", "title", "status", "detail", "detail_id", "instance", "code", "errors"}
+)
+
+
 class ProblemError(Exception):
     """An error answered as problem+json. ``code`` is stable; ``detail`` says what to fix."""
 
@@ -129,8 +135,8 @@ def build_problem(
             | ({"msg": e["msg_id"]} if lang == "id" and e.get("msg_id") else {})
             for e in errors
         ]
-    if extra:
-        body.update(extra)
+    if extra:  # never over the problem's own members (a test keeps raise sites clean too)
+        body.update({k: v for k, v in extra.items() if k not in RESERVED_MEMBERS})
         if "error_description" in extra:  # OAuth's copy of detail speaks the same language
             body["error_description"] = body["detail"]
     return body
