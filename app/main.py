@@ -20,6 +20,7 @@ from app.core.openapi import install_openapi, operation_id
 from app.routers import (
     agencies,
     auth,
+    certificates,
     cohort_sessions,
     cohorts,
     courses,
@@ -30,6 +31,7 @@ from app.routers import (
     learners,
     me,
     users,
+    verify,
     well_known,
 )
 
@@ -60,6 +62,7 @@ V1_ROUTERS: list = [
     me.router,
     agencies.router,
     users.router,
+    certificates.router,
 ]
 
 
@@ -102,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in rest:
         app.include_router(router, prefix="/v1", dependencies=strict_query)
     app.include_router(well_known.router)
+    app.include_router(verify.router, dependencies=strict_query)
     install_openapi(app)
 
     if settings.cors_origins:

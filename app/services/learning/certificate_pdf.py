@@ -1,0 +1,162 @@
+"""A certificate as a printable A4 PDF (fpdf2) and its QR code (segno).
+
+The PDF embeds DejaVu Sans (Debian's fonts-dejavu-core, ``BANGKOM_CERTIFICATE_FONT_DIR``):
+the PDF core fonts know Latin-1 only, and Indonesian names need more (``Ṣ``, ``’``, ``ā``).
+Without the fonts the PDF is a 503 saying how to install them (``scripts/fonts.sh``),
+never a certificate with missing letters. The QR code holds the verification URL.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import segno
+from fpdf import FPDF
+
+from app.core import i18n
+from app.core.config import get_settings
+from app.core.errors import ProblemError
+from app.models.certificate import Certificate
+
+i18n.MESSAGES.update(
+    {
+        "certificate_font_missing": {
+            "en": ("Certificate font missing", "The server cannot draw certificate PDFs yet."),
+            "id": ("Fon sertifikat tidak ada", "Server belum dapat membuat PDF sertifikat."),
+        },
+    }
+)
+
+FONTS = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
+MONTHS_ID = (
+    "Januari", "Februari", "Maret", "April", "Mei", "Juni",
+    "Juli", "Agustus", "September", "Oktober", "November", "Desember",
+)  # fmt: skip
+TITLES = {"training": "SURAT TANDA TAMAT PELATIHAN"}
+
+
+def font_files() -> dict[str, Path]:
+    """The TTF files, or 503 naming what to install when one is missing."""
+    folder = Path(get_settings().certificate_font_dir)
+    files = {style: folder / name for style, name in FONTS.items()}
+    missing = [str(p) for p in files.values() if not p.is_file()]
+    if missing:
+        raise ProblemError(
+            503,
+            "certificate_font_missing",
+            f"The certificate font is missing ({', '.join(missing)}): install Debian's "
+            "fonts-dejavu-core (scripts/fonts.sh) or set BANGKOM_CERTIFICATE_FONT_DIR.",
+            detail_id=f"Fon sertifikat tidak ditemukan ({', '.join(missing)}): pasang paket "
+            "Debian fonts-dejavu-core (scripts/fonts.sh) atau atur BANGKOM_CERTIFICATE_FONT_DIR.",
+        )
+    return files
+
+
+def _date_id(day: date) -> str:
+    return f"{day.day} {MONTHS_ID[day.month - 1]} {day.year}"
+
+
+def _period(start: date, end: date) -> str:
+    if start == end:
+        return _date_id(start)
+    return f"{_date_id(start)} s.d. {_date_id(end)}"
+
+
+def _decimal_id(value: Decimal, places: int) -> str:
+    return f"{value:.{places}f}".replace(".", ",")
+
+
+def jp_text(jp_halves: int) -> str:
+    jp = Decimal(jp_halves) / 2
+    return _decimal_id(jp, 0 if jp == jp.to_integral_value() else 1) + " JP"
+
+
+def qr(cert: Certificate) -> segno.QRCode:
+    return segno.make(cert.verification_url, error="m", micro=False)
+
+
+def qr_svg(cert: Certificate) -> bytes:
+    out = io.BytesIO()
+    qr(cert).save(out, kind="svg", scale=4, border=4, title=f"Verifikasi {cert.number}")
+    return out.getvalue()
+
+
+def qr_png(cert: Certificate, scale: int = 6) -> bytes:
+    out = io.BytesIO()
+    qr(cert).save(out, kind="png", scale=scale, border=4)
+    return out.getvalue()
+
+
+def pdf_bytes(cert: Certificate) -> bytes:
+    files = font_files()
+    pdf = FPDF(orientation="landscape", unit="mm", format="A4")
+    pdf.set_title(f"{cert.number} {cert.holder_name}")
+    pdf.set_author(cert.issuer_name)
+    pdf.set_auto_page_break(False)
+    for style, path in files.items():
+        pdf.add_font("DejaVu", style, str(path))
+    pdf.add_page()
+    pdf.set_draw_color(30, 60, 110)
+    pdf.set_line_width(1.2)
+    pdf.rect(8, 8, 281, 194)
+    pdf.set_line_width(0.3)
+    pdf.rect(11, 11, 275, 188)
+
+    def line(text: str, size: float, style: str = "", height: float = 8) -> None:
+        pdf.set_font("DejaVu", style, size)
+        pdf.multi_cell(0, height, text, align="C", new_x="LMARGIN", new_y="NEXT")
+
+    pdf.set_margins(22, 18, 22)
+    pdf.set_y(20)
+    line(cert.issuer_name.upper(), 13, "B")
+    pdf.ln(3)
+    line(TITLES.get(cert.course_kind, "SERTIFIKAT"), 22, "B", 11)
+    line(f"Nomor: {cert.number}", 11)
+    pdf.ln(4)
+    line("diberikan kepada", 11)
+    line(cert.holder_name, 20, "B", 11)
+    details = [
+        (cert.holder_id_kind or "", cert.holder_id_number),
+        ("Pangkat/Golongan", cert.holder_rank),
+        ("Jabatan", cert.holder_position),
+        ("Instansi", cert.holder_agency_name),
+    ]
+    pdf.set_font("DejaVu", "", 11)
+    for label, value in details:
+        if label and value:
+            pdf.set_x(80)
+            pdf.cell(45, 6.5, label)
+            pdf.cell(0, 6.5, f": {value}", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    line("telah mengikuti", 11)
+    line(f"{cert.course_title} {cert.cohort_name} Tahun {cert.cohort_year}", 14, "B")
+    place = f" di {cert.place}" if cert.place else ""
+    line(
+        f"yang diselenggarakan oleh {cert.issuer_name} pada {_period(cert.starts_on, cert.ends_on)}"
+        f"{place}, sebanyak {jp_text(cert.jp_halves)}",
+        11,
+        height=6.5,
+    )
+    if cert.score_centi is not None:
+        grade = f" ({cert.grade})" if cert.grade else ""
+        line(f"dengan nilai {_decimal_id(Decimal(cert.score_centi) / 100, 2)}{grade}", 11)
+
+    pdf.image(io.BytesIO(qr_png(cert, scale=8)), x=240, y=150, w=38, h=38)
+    pdf.set_xy(22, 172)
+    pdf.set_font("DejaVu", "", 8)
+    pdf.cell(
+        0, 4.5, f"Diterbitkan {_date_id(cert.issued_at.date())}", new_x="LMARGIN", new_y="NEXT"
+    )
+    pdf.cell(0, 4.5, "Keaslian dapat diperiksa dengan memindai kode QR atau membuka:")
+    pdf.ln(4.5)
+    pdf.cell(0, 4.5, cert.verification_url)
+    if cert.revoked_at is not None:
+        pdf.set_text_color(190, 20, 20)
+        pdf.set_font("DejaVu", "B", 30)
+        pdf.set_xy(22, 95)
+        pdf.cell(0, 15, "DICABUT / REVOKED", align="C")
+        pdf.set_text_color(0, 0, 0)
+    return bytes(pdf.output())
