@@ -74,6 +74,13 @@ def jp_text(jp_halves: int) -> str:
     return _decimal_id(jp, 0 if jp == jp.to_integral_value() else 1) + " JP"
 
 
+def spaced_nip(number: str | None) -> str | None:
+    """18 digits written as people write them: 19800101 200501 1 001."""
+    if number is None or len(number) != 18:
+        return number
+    return f"{number[:8]} {number[8:14]} {number[14]} {number[15:]}"
+
+
 def qr(cert: Certificate) -> segno.QRCode:
     return segno.make(cert.verification_url, error="m", micro=False)
 
@@ -119,7 +126,7 @@ def pdf_bytes(cert: Certificate) -> bytes:
     line("diberikan kepada", 11)
     line(cert.holder_name, 20, "B", 11)
     details = [
-        (cert.holder_id_kind or "", cert.holder_id_number),
+        (cert.holder_id_kind or "", spaced_nip(cert.holder_id_number)),
         ("Pangkat/Golongan", cert.holder_rank),
         ("Jabatan", cert.holder_position),
         ("Instansi", cert.holder_agency_name),
@@ -156,7 +163,7 @@ def pdf_bytes(cert: Certificate) -> bytes:
     if cert.revoked_at is not None:
         pdf.set_text_color(190, 20, 20)
         pdf.set_font("DejaVu", "B", 30)
-        pdf.set_xy(22, 95)
+        pdf.set_xy(22, 145)
         pdf.cell(0, 15, "DICABUT / REVOKED", align="C")
         pdf.set_text_color(0, 0, 0)
     return bytes(pdf.output())
