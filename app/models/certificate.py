@@ -27,7 +27,7 @@ from app.core import i18n
 from app.core.pagination import PageQuery
 from app.models.base import UTCDateTime, created_at_field, id_field, updated_at_field
 from app.models.catalogue import JPNumber
-from app.models.types import LINE_PATTERN, StrictInput, line
+from app.models.types import StrictInput, line
 
 # --- the number pattern (a course field) ---------------------------------------------
 
@@ -43,16 +43,25 @@ _LONGEST: dict[str, Any] = {
     "year": 2100,
 }
 
+# The grammar, as the contract states it: text without braces or control characters, and
+# placeholders from the list. What it cannot say (seq and year present, the rendered length)
+# check_number_pattern does.
+PATTERN_GRAMMAR = (
+    r"^(?:[^{}\x00-\x1f\x7f]|\{(?:seq(?::0[1-9]d|:d)?|course_code|cohort_roman"
+    r"|cohort_number|year)\})*$"
+)
+_PATTERN_HELP = (
+    "Use only the placeholders seq (zero-padded as seq:04d), course_code, "
+    "cohort_roman, cohort_number and year, each in braces; seq and year are required "
+    "and the number must fit in 120 characters.",
+    "Gunakan hanya placeholder seq (diisi nol sebagai seq:04d), course_code, "
+    "cohort_roman, cohort_number dan year, masing-masing dalam kurung kurawal; seq dan "
+    "year wajib ada dan nomor harus muat dalam 120 karakter.",
+)
+i18n.PATTERN_MESSAGES[PATTERN_GRAMMAR] = _PATTERN_HELP
 i18n.FIELD_MESSAGES.update(
     {
-        "certificate_number_pattern": (
-            "Use only the placeholders seq (zero-padded as seq:04d), course_code, "
-            "cohort_roman, cohort_number and year, each in braces; seq and year are required "
-            "and the number must fit in 120 characters.",
-            "Gunakan hanya placeholder seq (diisi nol sebagai seq:04d), course_code, "
-            "cohort_roman, cohort_number dan year, masing-masing dalam kurung kurawal; seq dan "
-            "year wajib ada dan nomor harus muat dalam 120 karakter.",
-        ),
+        "certificate_number_pattern": _PATTERN_HELP,
     }
 )
 
@@ -90,7 +99,7 @@ NumberPattern = Annotated[
     PField(
         min_length=5,
         max_length=NUMBER_MAX,
-        pattern=LINE_PATTERN,
+        pattern=PATTERN_GRAMMAR,
         description="How certificate numbers are written: placeholders {seq} (counts per "
         "agency and year; {seq:04d} pads), {course_code}, {cohort_roman}, {cohort_number}, "
         "{year}; {seq} and {year} are required",
