@@ -71,6 +71,8 @@ def test_the_jws_verifies_with_the_published_jwks_and_a_tampered_one_does_not(
     claims = json.loads(token.payload)
     assert claims["number"] == cert["number"] and claims["holder"]["name"] == SHOWN
     assert claims["verification_url"] == cert["verification_url"]
+    assert claims["verification_url"].startswith(claims["iss"] + "/verify/")
+    assert claims["sub"] == cert["id"]
     assert isinstance(claims["iat"], int) and claims["jp"] == cert["jp"]
     assert "valid" not in claims and "revocation" not in claims
 

@@ -85,12 +85,13 @@ def _facts(cert: Certificate, *, public: bool) -> dict[str, Any]:
 
 def claims_of(cert: Certificate) -> dict[str, Any]:
     """The signed payload: the public facts as issued (valid, revocation left out: they
-    change; the verify page says them), the verification URL and ``iat``."""
+    change; the verify page says them), the verification URL, ``iat``, ``iss`` (this
+    service's public URL) and ``sub`` (the certificate id)."""
     facts = CertificateFacts(**_facts(cert, public=True)).model_dump(
         mode="json", exclude={"valid", "revocation"}
     )
     return {
-        "iss": cert.issuer_name,
+        "iss": cert.verification_url.rsplit("/verify/", 1)[0],  # this service, as published
         "sub": cert.id,
         "iat": int(cert.issued_at.timestamp()),
         **facts,
