@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import tempfile
 from datetime import date
@@ -60,6 +61,7 @@ def _reduced(source: str, mtime: float) -> str:
     (figures in the report of this change, single runs)."""
     from fontTools import subset
 
+    logging.getLogger("fontTools.subset").setLevel(logging.ERROR)  # "FFTM NOT subset"
     digest = hashlib.sha256(f"{source}:{mtime}:{KEEP}".encode()).hexdigest()[:16]
     folder = Path(tempfile.gettempdir()) / "bangkom-fonts"
     target = folder / f"{Path(source).stem}-{digest}.ttf"
