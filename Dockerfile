@@ -1,9 +1,12 @@
 # Bangkom API: migrations then uvicorn (uvloop + httptools) on port 8000.
-# Operators must set BANGKOM_ENV=production AND a BANGKOM_SECRET_KEY of 32+ characters;
-# the service refuses to start in production with the default key.
+# Operators must set BANGKOM_ENV=production AND a BANGKOM_SECRET_KEY of 32+ characters,
+# BANGKOM_CERTIFICATE_SIGNING_KEY (EC P-256 PEM) and BANGKOM_PUBLIC_URL (https://...);
+# the service refuses to start in production without them.
 #   docker build -t bangkom .
 #   docker run -p 8000:8000 -v bangkom-data:/data \
-#     -e BANGKOM_ENV=production -e BANGKOM_SECRET_KEY=... bangkom
+#     -e BANGKOM_ENV=production -e BANGKOM_SECRET_KEY=... \
+#     -e BANGKOM_CERTIFICATE_SIGNING_KEY="$(cat cert-key.pem)" \
+#     -e BANGKOM_PUBLIC_URL=https://bangkom.example.go.id bangkom
 
 FROM python:3.11-slim AS build
 WORKDIR /src
@@ -16,6 +19,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     BANGKOM_PORT=8000 \
     BANGKOM_DATABASE_URL=sqlite:////data/bangkom.db
+# Certificate PDFs embed DejaVu Sans (Indonesian names need more than Latin-1).
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 bangkom \
     && useradd --system --uid 10001 --gid bangkom --no-create-home \
        --home-dir /srv/bangkom --shell /usr/sbin/nologin bangkom \

@@ -20,6 +20,7 @@ from app.core.openapi import install_openapi, operation_id
 from app.routers import (
     agencies,
     auth,
+    certificates,
     cohort_sessions,
     cohorts,
     courses,
@@ -33,6 +34,7 @@ from app.routers import (
     me,
     reports,
     users,
+    verify,
     well_known,
 )
 
@@ -66,6 +68,7 @@ V1_ROUTERS: list = [
     reports.router,
     agencies.router,
     users.router,
+    certificates.router,
 ]
 
 
@@ -108,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in rest:
         app.include_router(router, prefix="/v1", dependencies=strict_query)
     app.include_router(well_known.router)
+    app.include_router(verify.router, dependencies=strict_query)
     install_openapi(app)
 
     if settings.cors_origins:

@@ -58,6 +58,7 @@ ONE_COURSE = "GET /v1/courses/{id} with token"
 NOT_MODIFIED = "GET /v1/courses/{id} If-None-Match (304)"
 NAIVE_ONE = "naive GET one course (tutorial style)"
 NAIVE_LIST = "naive GET 50 courses (tutorial style)"
+VERIFY = "GET /verify/{code} (JSON, public)"
 _AUTH = {"Authorization": "Bearer {token}"}
 
 ROWS: list[Row] = [
@@ -89,6 +90,8 @@ ROWS: list[Row] = [
         setup=("catalogue",),
         baseline=NAIVE_LIST,
     ),
+    # Certificates (issue 9): the public check behind a certificate's QR code.
+    Row(VERIFY, "/verify/{verify_code}", setup=("certificates",)),
 ]
 
 ENGINES = ("sqlite", "postgresql")
@@ -145,4 +148,5 @@ def targets(engines: tuple[str, ...]) -> list[Target]:
 SETUPS: dict[str, setups.Setup] = {
     "bearer_token": setups.bearer_token,
     "catalogue": setups.catalogue,
+    "certificates": setups.certificates,
 }

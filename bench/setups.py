@@ -90,3 +90,89 @@ def catalogue(ctx: Context) -> None:
             ids.append((doc.id, doc.etag))
     course_id, etag = ids[len(ids) // 2]
     ctx.vars.update(course_id=course_id, course_etag=etag)
+
+
+def certificates(ctx: Context) -> None:
+    """A cohort in evaluation with 200 passed enrolments, their certificates issued through
+    the service: ``{verify_code}`` (one in the middle) for the public /verify/{code} row."""
+    if "token" not in ctx.vars:
+        bearer_token(ctx)
+    from datetime import date
+    from decimal import Decimal
+
+    from sqlmodel import col, select
+
+    from app.core.db import session_scope
+    from app.core.security import Principal
+    from app.models import Certificate, Cohort, Enrollment, Learner
+    from app.models.cohort import CohortStatus
+    from app.models.course import CompetencyType, CourseCreate, CourseKind, CourseStatus, Delivery
+    from app.models.enrollment import EnrollmentStatus
+    from app.models.learner import AsnType
+    from app.services.courses import create_course
+    from app.services.learning import certificates as issuing
+
+    principal = Principal(
+        subject=ctx.vars["user_id"],
+        agency_id=ctx.vars["agency_id"],
+        roles=frozenset({"agency_admin"}),
+    )
+    with session_scope(write=True) as session:
+        course = create_course(
+            session=session,
+            principal=principal,
+            data=CourseCreate(
+                code="PSK-BENCH",
+                title="Pelatihan Sosial Kultural Jenjang Pengawas",
+                kind=CourseKind.training,
+                competency_type=CompetencyType.socio_cultural,
+                delivery=Delivery.blended,
+                total_jp=Decimal(73),
+                status=CourseStatus.published,
+            ),
+        )
+        cohort = Cohort(
+            agency_id=principal.agency_id,
+            course_id=course.id,
+            number=2,
+            year=2025,
+            starts_on=date(2025, 5, 14),
+            ends_on=date(2025, 5, 26),
+            timezone="Asia/Jakarta",
+            venue="Gedung Diklat, Tigaraksa",
+            status=CohortStatus.evaluation,
+        )
+        session.add(cohort)
+        session.flush()
+        learners = []
+        for i in range(200):
+            key = f"19800101200501{1 + i % 2}{i + 1:03d}"
+            learners.append(
+                Learner(
+                    learner_key=key,
+                    agency_id=principal.agency_id,
+                    asn_type=AsnType.pns,
+                    nip=key,
+                    name=f"Peserta Benchmark {i}",
+                    rank="III/a",
+                    search=f"peserta benchmark {i} {key}",
+                )
+            )
+        session.add_all(learners)
+        session.flush()  # no ORM relationships: the rows go in the order they are flushed
+        for i, learner in enumerate(learners):
+            session.add(
+                Enrollment(
+                    cohort_id=cohort.id,
+                    course_id=course.id,
+                    agency_id=principal.agency_id,
+                    learner_id=learner.id,
+                    status=EnrollmentStatus.passed,
+                    final_score_centi=8000 + i,
+                    grade="memuaskan",
+                )
+            )
+        session.commit()
+        issuing.issue(session=session, principal=principal, cohort_id=cohort.id)
+        codes = sorted(session.exec(select(col(Certificate.verification_code))).all())
+    ctx.vars.update(verify_code=codes[len(codes) // 2])

@@ -13,7 +13,8 @@ rule (each is listed in the README):
   course's total_jp or whose assessed weights do not add up to 100;
 - rules across fields or rows (``CROSS_FIELD_TYPES``): e.g. a course's grade bands
   ordered from the highest threshold down with the last one open, a session inside its
-  cohort's dates, ids of partner agencies or instructors that exist;
+  cohort's dates, ids of partner agencies or instructors that exist, a certificate number
+  pattern with both {seq} and {year};
 - ``roster_unreadable`` (422) and ``bulk_rejected`` (422): a
   bulk enrolment body that is a string but no roster, or rows naming no existing learner;
 - the OAuth endpoints' RFC 6749/7009 errors (400): unknown credentials or grant;
@@ -49,8 +50,11 @@ TOLERATED_CODES = {
 # Rules across fields or rows: grade bands in order; ends after starts; a session inside
 # the cohort's dates and of a module in its pinned curriculum (value_error, raised by the
 # services); instructors that do not exist (not_found); partner agency ids that are not
-# active agencies (partner_unavailable).
+# active agencies (partner_unavailable); a certificate number pattern that matches the
+# grammar the contract states but lacks {seq} or {year}, or renders past 120 characters
+# (certificate_number_pattern).
 CROSS_FIELD_TYPES = {
+    "certificate_number_pattern",
     "grade_bands_floor",
     "grade_bands_order",
     "value_error",

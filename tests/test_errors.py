@@ -138,8 +138,14 @@ def test_production_refuses_unsafe_settings(overrides: dict, fragment: str) -> N
 
 
 def test_production_starts_with_safe_settings() -> None:
+    from tests.factories_certificates import signing_key_pem
+
     settings = Settings(
-        env="production", secret_key="s" * 40, cors_origins=["https://lms.example.go.id"]
+        env="production",
+        secret_key="s" * 40,
+        cors_origins=["https://lms.example.go.id"],
+        certificate_signing_key=signing_key_pem(),
+        public_url="https://bangkom.example.go.id",
     )
     assert create_app(settings) is not None
 

@@ -36,7 +36,8 @@ def test_every_operation_has_a_readable_id_and_declares_errors() -> None:
 
 def test_api_routes_live_under_v1() -> None:
     for path in create_app().openapi()["paths"]:
-        assert path.startswith(("/v1/", "/health/", "/metrics", "/.well-known/")), path
+        # /verify/{code}: the public page a certificate's QR code opens (short, unversioned)
+        assert path.startswith(("/v1/", "/health/", "/metrics", "/.well-known/", "/verify/")), path
 
 
 def test_docs_are_served_offline(client: TestClient) -> None:

@@ -161,6 +161,10 @@ def _attacks(c: Catalogue) -> list[tuple[str, str, str, Any]]:
         # (tests/test_bulk_enrollment.py); a hidden cohort is 404 as a whole
         ("POST", "/v1/cohorts/{cohort_id}/enrollments/bulk",
          f"/v1/cohorts/{dh}/enrollments/bulk", [{"nip": "198001012005011001"}]),
+        # certificates: issuing is the organiser's; a hidden cohort's list is 404 as a whole
+        ("POST", "/v1/cohorts/{cohort_id}/certificates", f"/v1/cohorts/{dh}/certificates", None),
+        ("POST", "/v1/cohorts/{cohort_id}/certificates", f"/v1/cohorts/{oh}/certificates", None),
+        ("GET", "/v1/cohorts/{cohort_id}/certificates", f"/v1/cohorts/{dh}/certificates", None),
     ]  # fmt: skip
     return course_writes + cohort_writes + draft_reads
 

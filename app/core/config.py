@@ -6,7 +6,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "change-me-bangkom-development-secret-key-0000"
@@ -50,6 +50,17 @@ class Settings(BaseSettings):
     # change). Changes made by this worker apply at once; 0 looks the account up every request.
     auth_recheck_seconds: float = Field(default=5, ge=0, le=60)
 
+    # Certificates (app/services/learning/certificate_keys.py): the ES256 key (PEM) that signs
+    # them and its key id (default: derived from the public key). Unset outside production: a
+    # key is generated once and kept in the database (table certificate_key), so it survives
+    # restarts and every worker signs with the same one. Production refuses to start without.
+    certificate_signing_key: str | None = None
+    certificate_kid: str | None = Field(default=None, min_length=1, max_length=100)
+    # The address people reach this service at: verification links and QR codes point there.
+    public_url: str = "http://127.0.0.1:8000"
+    # Where the DejaVu TTF fonts of certificate PDFs are (Debian: fonts-dejavu-core).
+    certificate_font_dir: str = "/usr/share/fonts/truetype/dejavu"
+
     # Login throttling (app/services/auth.py): failures per account from one address, per
     # account from anywhere, per address; each within the window.
     login_window_seconds: int = Field(default=15 * 60, ge=1)
@@ -77,6 +88,23 @@ class Settings(BaseSettings):
                     data[name] = [o.strip() for o in raw.split(",") if o.strip()]
         return data
 
+    @field_validator("certificate_signing_key")
+    @classmethod
+    def _ec_p256(cls, value: str | None) -> str | None:
+        """An EC P-256 private key in PEM (ES256), checked at start rather than at first use."""
+        if value is None:
+            return None
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        try:
+            key = serialization.load_pem_private_key(value.encode(), password=None)
+        except (ValueError, TypeError):
+            raise ValueError("not an unencrypted PEM private key") from None
+        if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
+            raise ValueError("ES256 needs an EC P-256 (secp256r1) private key")
+        return value
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
@@ -90,6 +118,12 @@ class Settings(BaseSettings):
             problems.append("BANGKOM_SECRET_KEY is the default or shorter than 32 characters")
         if self.demo_data:
             problems.append("BANGKOM_DEMO_DATA must be off in production")
+        if not self.certificate_signing_key:
+            problems.append(
+                "BANGKOM_CERTIFICATE_SIGNING_KEY (an EC P-256 private key, PEM) is required"
+            )
+        if not self.public_url.startswith("https://"):
+            problems.append("BANGKOM_PUBLIC_URL must be the https:// address certificates link to")
         if "*" in self.cors_origins:
             problems.append("BANGKOM_CORS_ORIGINS must not contain '*' in production")
         return problems

@@ -1,4 +1,4 @@
-"""Tokens and passwords. The only module that imports ``jose``.
+"""Tokens, certificate signatures and passwords. The only module that imports ``jose``.
 
 Access tokens are JWTs signed with exactly one configured algorithm (HS256 by
 default, or RS256/ES256 with a PEM private key, whose public half is served as
@@ -20,7 +20,8 @@ from functools import lru_cache
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
-from jose import ExpiredSignatureError, JWTError, jwk, jwt
+from cryptography.hazmat.primitives.asymmetric import ec
+from jose import ExpiredSignatureError, JWSError, JWTError, jwk, jws, jwt
 from jose.exceptions import JWTClaimsError
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
@@ -292,6 +293,84 @@ def _decode(token: str, keys: _Keys, settings: Settings) -> tuple[Principal, flo
         generation=generation,
     )
     return principal, float(exp)
+
+
+# --- certificate signatures --------------------------------------------------------
+# Certificates are signed with a key of their own (ES256), never the access-token key: a
+# certificate outlives any token and its key is published for anyone to check it with.
+
+CERTIFICATE_ALGORITHM = "ES256"
+
+
+@dataclass(frozen=True)
+class CertificateSigner:
+    kid: str
+    private_pem: str = field(repr=False)
+    public_jwk: dict[str, Any]
+
+
+def new_certificate_key_pem() -> str:
+    """A fresh EC P-256 private key (PKCS#8 PEM)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+@lru_cache(maxsize=8)
+def certificate_signer(private_pem: str, kid: str | None = None) -> CertificateSigner:
+    """The signer of ``private_pem``; ``kid`` defaults to a digest of the public key."""
+    private = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    public = private.public_key()
+    public_pem = public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+    der = public.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    kid = kid or "crt-" + base64.urlsafe_b64encode(
+        hashlib.sha256(der).digest()[:12]
+    ).decode().rstrip("=")
+    public_jwk = jwk.construct(public_pem, CERTIFICATE_ALGORITHM).to_dict()
+    public_jwk.update({"kid": kid, "use": "sig", "alg": CERTIFICATE_ALGORITHM})
+    return CertificateSigner(kid, private_pem, public_jwk)
+
+
+def sign_certificate(claims: dict[str, Any], signer: CertificateSigner) -> str:
+    """The compact JWS of ``claims`` (header: alg ES256, typ JWT, kid)."""
+    token: str = jws.sign(
+        claims,
+        signer.private_pem,
+        headers={"kid": signer.kid, "typ": "JWT"},
+        algorithm=CERTIFICATE_ALGORITHM,
+    )
+    return token
+
+
+_CERT_UNKNOWN_KEY = (
+    "it names a key id (kid) that is not among the published keys",
+    "token menyebut id kunci (kid) yang tidak termasuk kunci yang dipublikasikan",
+)
+
+
+def verify_certificate(token: str, public_jwks: list[dict[str, Any]]) -> dict[str, Any]:
+    """The claims of a certificate JWS signed by one of ``public_jwks`` (ES256 only), or
+    TokenError when it was altered, is malformed or names an unknown key."""
+    _check_compact(token)
+    header = json.loads(_b64decode_canonical(token.split(".")[0]))
+    key = next((k for k in public_jwks if k.get("kid") == header.get("kid")), None)
+    if key is None:
+        raise TokenError(*_CERT_UNKNOWN_KEY)
+    try:
+        payload = jws.verify(token, key, algorithms=[CERTIFICATE_ALGORITHM])
+        claims = json.loads(payload)
+    except (JWSError, ValueError):
+        raise TokenError(*_BAD_SIGNATURE) from None
+    if not isinstance(claims, dict):
+        raise TokenError(*_BAD_CLAIMS)
+    return claims
 
 
 # --- refresh tokens ---------------------------------------------------------

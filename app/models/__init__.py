@@ -2,6 +2,7 @@
 
 from app.models.agency import Agency
 from app.models.attendance import Attendance
+from app.models.certificate import Certificate, CertificateKey, CertificateSequence
 from app.models.cohort import Cohort, CohortSession, CohortSessionInstructor
 from app.models.course import Course
 from app.models.curriculum import Curriculum, CurriculumModule
@@ -16,6 +17,9 @@ from app.models.user import LoginAttempt, RefreshToken, User
 __all__ = [
     "Agency",
     "Attendance",
+    "Certificate",
+    "CertificateKey",
+    "CertificateSequence",
     "Cohort",
     "CohortSession",
     "CohortSessionInstructor",

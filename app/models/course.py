@@ -16,6 +16,7 @@ from sqlmodel import Field, SQLModel
 from app.core.pagination import PageQuery
 from app.models.base import created_at_field, enum_type, id_field, updated_at_field
 from app.models.catalogue import JPNumber
+from app.models.certificate import DEFAULT_NUMBER_PATTERN, NumberPattern
 from app.models.curriculum import LearningMode
 from app.models.types import (
     UNSET,
@@ -129,6 +130,7 @@ class CourseCreate(StrictInput):
     )
     tags: list[Tag] = PField(default_factory=list, max_length=30)
     status: CourseStatus = CourseStatus.draft
+    certificate_number_pattern: NumberPattern = DEFAULT_NUMBER_PATTERN
 
     _bands = field_validator("grade_bands")(_check_bands)
 
@@ -155,6 +157,7 @@ class CourseUpdate(StrictInput):
     partners: list[PartnerName] = PField(default=UNSET, max_length=20)
     tags: list[Tag] = PField(default=UNSET, max_length=30)
     status: CourseStatus = PField(default=UNSET)
+    certificate_number_pattern: NumberPattern = PField(default=UNSET)
 
     _bands = field_validator("grade_bands")(_check_bands)
 
@@ -191,6 +194,7 @@ class CoursePublic(BaseModel):
         description="Latest published curriculum version"
     )
     modes: list[str] = PField(description="Learning modes of the latest published curriculum")
+    certificate_number_pattern: str
     version: int = PField(description="Bumped on every change; the ETag follows it")
     created_at: datetime
     updated_at: datetime
@@ -238,6 +242,11 @@ class Course(SQLModel, table=True):
     status: CourseStatus = Field(default=CourseStatus.draft, sa_type=enum_type(CourseStatus))
     published_curriculum_version: int | None = None
     modes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    certificate_number_pattern: str = Field(
+        default=DEFAULT_NUMBER_PATTERN,
+        max_length=120,
+        sa_column_kwargs={"server_default": DEFAULT_NUMBER_PATTERN},
+    )
     search: str = Field(default="", sa_type=Text, description="Normalised title, code and summary")
     version: int = 1
     doc: str = Field(

@@ -80,6 +80,7 @@ def public(course: Course) -> CoursePublic:
         status=course.status,
         published_curriculum_version=course.published_curriculum_version,
         modes=course.modes,
+        certificate_number_pattern=course.certificate_number_pattern,
         version=course.version,
         created_at=course.created_at,
         updated_at=course.updated_at,
@@ -117,7 +118,7 @@ def _apply(course: Course, values: dict[str, Any]) -> None:
 
 _REQUIRED = ("code", "title", "kind", "competency_type", "delivery", "total_jp", "minutes_per_jp",
              "passing_score", "grade_bands", "partner_agency_ids", "partners", "tags", "status",
-             "open_to_non_asn")  # fmt: skip
+             "open_to_non_asn", "certificate_number_pattern")  # fmt: skip
 
 
 def _check_partners(session: Session, ids: list[str]) -> None:

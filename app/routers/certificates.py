@@ -1,0 +1,213 @@
+"""Certificates: issue a cohort's, list them, read one (JSON, PDF, QR), revoke one."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+
+from app.core.errors import error_responses
+from app.core.etag import json_response
+from app.core.idempotency import idempotent
+from app.core.pagination import clamp_limit, link_header
+from app.deps import AgencyAdmin, CurrentPrincipal, IfMatch, IfNoneMatch, SessionDep
+from app.models.certificate import (
+    CertificatePage,
+    CertificatePublic,
+    CertificateQuery,
+    CertificateRevoke,
+    IssueResult,
+)
+from app.routers.params import IdPath
+from app.services.learning import certificate_pdf, certificate_reads, certificates
+
+router = APIRouter(tags=["certificates"])
+_DOC: dict[int | str, dict[str, Any]] = {
+    200: {"model": CertificatePublic, "description": "The certificate; ETag header set."}
+}
+
+
+def _one(cert: CertificatePublic, etag: str, if_none_match: str | None = None) -> Response:
+    return json_response(cert.model_dump_json(), etag, if_none_match=if_none_match)
+
+
+def _page(request: Request, items: list[CertificatePublic], next_cursor: str | None) -> Response:
+    page = CertificatePage(items=items, next_cursor=next_cursor)
+    headers = link_header(request, next_cursor) | {"Vary": "Authorization"}
+    return Response(page.model_dump_json(), media_type="application/json", headers=headers)
+
+
+@router.post(
+    "/cohorts/{cohort_id}/certificates",
+    name="certificates-issue",
+    summary="Issue a certificate to every passed enrolment of a cohort that has none",
+    description="The organiser's admins, once the cohort is `evaluation` or `completed` "
+    "(else 409 `cohort_not_evaluated`); at least one enrolment must have passed (409 "
+    "`no_passed_enrollments`). Running it again issues only the missing ones (200 when "
+    "none was missing, 201 when some were). Numbers follow the course's "
+    "`certificate_number_pattern`; each certificate is signed (ES256 JWS, keys at "
+    "`/.well-known/jwks.json`) and its number goes into the learner's JP ledger. Sets the "
+    "cohort's `certificates_issued_at`: the evaluation is final from then on.",
+    status_code=201,
+    responses={
+        200: {"model": IssueResult, "description": "Nothing was missing; nothing issued."},
+        201: {"model": IssueResult, "description": "Issued; Location: the cohort's list."},
+        **error_responses(401, 403, 404, 409, 422),
+    },
+)
+@idempotent
+def issue_certificates(cohort_id: IdPath, principal: AgencyAdmin, session: SessionDep) -> Response:
+    result = certificates.issue(session=session, principal=principal, cohort_id=cohort_id)
+    return Response(
+        result.model_dump_json(),
+        status_code=201 if result.issued else 200,
+        media_type="application/json",
+        headers={"Location": result.certificates_url} if result.issued else None,
+    )
+
+
+@router.get(
+    "/cohorts/{cohort_id}/certificates",
+    name="certificates-of-cohort",
+    summary="A cohort's certificates (organiser and partners: all; a home agency: its "
+    "learners'; a learner login: its own)",
+    responses={200: {"model": CertificatePage}, **error_responses(401, 404, 422)},
+)
+def cohort_certificates(
+    request: Request,
+    cohort_id: IdPath,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    query: Annotated[CertificateQuery, Query()],
+) -> Response:
+    items, next_cursor = certificate_reads.cohort_certificates(
+        session=session,
+        principal=principal,
+        cohort_id=cohort_id,
+        cursor=query.cursor,
+        limit=clamp_limit(query.limit),
+    )
+    return _page(request, items, next_cursor)
+
+
+@router.get(
+    "/me/certificates",
+    name="me-certificates",
+    summary="A learner login's own certificates (a staff login is 403)",
+    responses={200: {"model": CertificatePage}, **error_responses(401, 403, 422)},
+)
+def my_certificates(
+    request: Request,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    query: Annotated[CertificateQuery, Query()],
+) -> Response:
+    items, next_cursor = certificate_reads.my_certificates(
+        session=session, principal=principal, cursor=query.cursor, limit=clamp_limit(query.limit)
+    )
+    return _page(request, items, next_cursor)
+
+
+# Before /certificates/{certificate_id}: that one would take "crt_x.pdf" as an id.
+@router.get(
+    "/certificates/{certificate_id}.pdf",
+    name="certificates-pdf",
+    summary="The certificate as a printable A4 PDF with its QR code",
+    responses={
+        200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
+        **error_responses(401, 404, 503),
+    },
+    response_class=Response,
+)
+def certificate_pdf_file(
+    certificate_id: IdPath, principal: CurrentPrincipal, session: SessionDep
+) -> Response:
+    cert = certificate_reads.visible(session, principal, certificate_id)
+    name = "sertifikat-" + "".join(c if c.isalnum() else "-" for c in cert.number)
+    return Response(
+        certificate_pdf.pdf_bytes(cert),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="{name}.pdf"',
+            "Cache-Control": "private, no-cache",
+        },
+    )
+
+
+@router.get(
+    "/certificates/{certificate_id}/qr",
+    name="certificates-qr",
+    summary="The certificate's QR code (the verification URL): SVG, or PNG with Accept: image/png",
+    responses={
+        200: {
+            "content": {
+                "image/svg+xml": {"schema": {"type": "string"}},
+                "image/png": {"schema": {"type": "string", "format": "binary"}},
+            }
+        },
+        **error_responses(401, 404),
+    },
+    response_class=Response,
+)
+def certificate_qr(
+    request: Request, certificate_id: IdPath, principal: CurrentPrincipal, session: SessionDep
+) -> Response:
+    cert = certificate_reads.visible(session, principal, certificate_id)
+    headers = {"Vary": "Accept, Authorization", "Cache-Control": "private, max-age=3600"}
+    if _wants_png(request.headers.get("accept", "")):
+        return Response(certificate_pdf.qr_png(cert), media_type="image/png", headers=headers)
+    return Response(certificate_pdf.qr_svg(cert), media_type="image/svg+xml", headers=headers)
+
+
+def _wants_png(accept: str) -> bool:
+    """image/png named before image/svg+xml (q ignored); anything else gets the SVG."""
+    for part in accept.split(","):
+        media = part.split(";")[0].strip().lower()
+        if media == "image/png":
+            return True
+        if media == "image/svg+xml":
+            return False
+    return False
+
+
+@router.get(
+    "/certificates/{certificate_id}",
+    name="certificates-get",
+    summary="One certificate (the learner's home agency, the organiser, partners, the learner)",
+    responses={**_DOC, 304: {"description": "Not modified"}, **error_responses(401, 404)},
+)
+def get_certificate(
+    certificate_id: IdPath,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    cert, etag = certificate_reads.read(
+        session=session, principal=principal, certificate_id=certificate_id
+    )
+    return _one(cert, etag, if_none_match)
+
+
+@router.post(
+    "/certificates/{certificate_id}/revoke",
+    name="certificates-revoke",
+    summary="Revoke a certificate, with the reason the verify page shows (the issuer's admins)",
+    description="Final: a revoked certificate is 409 `certificate_revoked`. Partners and the "
+    "home agency may read the certificate but not revoke it (403).",
+    responses={**_DOC, **error_responses(401, 403, 404, 409, 412, 422)},
+)
+def revoke_certificate(
+    certificate_id: IdPath,
+    data: CertificateRevoke,
+    principal: AgencyAdmin,
+    session: SessionDep,
+    if_match: IfMatch = None,
+) -> Response:
+    cert = certificates.revoke(
+        session=session,
+        principal=principal,
+        certificate_id=certificate_id,
+        data=data,
+        if_match=if_match,
+    )
+    return _one(certificate_reads.public_of(cert), certificate_reads.etag_of(cert))
