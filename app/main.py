@@ -19,6 +19,7 @@ from app.core.middleware import RequestContextMiddleware
 from app.core.openapi import install_openapi, operation_id
 from app.routers import (
     agencies,
+    attendance,
     auth,
     cohort_sessions,
     cohorts,
@@ -56,6 +57,7 @@ V1_ROUTERS: list = [
     learners.router,
     enrollments.router,
     enrollment_files.router,
+    attendance.router,
     auth.router,
     me.router,
     agencies.router,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from typing import Annotated, Literal
 
@@ -37,6 +38,10 @@ class Settings(BaseSettings):
     # Idempotency-Key (app/core/idempotency.py): how long a key's first answer is replayed;
     # after that the key is free again (and `bangkom purge-idempotency-keys` deletes it).
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=1)
+
+    # Zoom report import (app/services/learning/zoom_report.py): the share of a session a
+    # learner must attend to be recorded present; ``present_share`` in the query overrides it.
+    attendance_present_share: Decimal = Field(default=Decimal("0.8"), gt=0, le=1)
 
     # JWT (see app/core/security.py)
     jwt_algorithm: Literal["HS256", "RS256", "ES256"] = "HS256"
