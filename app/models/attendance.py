@@ -120,7 +120,7 @@ class AttendanceBulkResult(BaseModel):
 
 PresentShare = Annotated[
     Decimal,
-    PField(gt=0, le=1, max_digits=5, decimal_places=4),
+    PField(gt=0, le=1),
     WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": 1}),
 ]
 
@@ -189,7 +189,7 @@ class ZoomImportResult(BaseModel):
     session_id: str
     dry_run: bool
     written: int = PField(description="Records written (0 on a dry run)")
-    present_share: Decimal
+    present_share: float = PField(description="The share used (0-1)")
     late_after_minutes: int
     timezone: str = PField(description="Zone the file's times were read in")
     matched: list[ZoomMatched]

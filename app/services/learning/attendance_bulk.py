@@ -200,7 +200,7 @@ def import_zoom(
         session_id=ctx.item.id,
         dry_run=query.dry_run,
         written=0 if query.dry_run else len(out),
-        present_share=share,
+        present_share=float(share),
         late_after_minutes=query.late_after_minutes,
         timezone=zone_name,
         matched=sorted(out, key=lambda m: m.rows[0]),
