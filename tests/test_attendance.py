@@ -8,7 +8,7 @@ from sqlmodel import Session, col, select
 from starlette.testclient import TestClient
 
 from app.models.jp import JPRecord
-from tests.factories import auth_headers, make_agency, make_user
+from tests.factories import auth_headers, make_agency, make_learner_login, make_user
 from tests.factories_attendance import add_session, attendance_setup
 
 TWO = {"budi": {"name": "Budi Santoso"}, "siti": {"name": "Siti Aminah"}}
@@ -215,3 +215,36 @@ def test_training_attendance_credits_nothing(client: TestClient, session: Sessio
     ctx = attendance_setup(client, session, learners=TWO)
     assert _put(client, ctx, "budi", status="present").status_code == 200
     assert _credit(session, ctx["enrollments"]["budi"]["id"]) is None
+
+
+def test_partner_agency_reads_but_does_not_record_and_a_learner_login_sees_nothing(
+    client: TestClient, session: Session
+) -> None:
+    partner = make_agency(session)
+    ctx = attendance_setup(client, session, learners=TWO, partner_agency_ids=[partner.id])
+    partner_admin = auth_headers(make_user(session, partner, "agency_admin"))
+    listed = client.get(ctx["url"], headers=partner_admin)
+    assert listed.status_code == 200, listed.text
+    assert len(listed.json()["items"]) == 2
+    assert _put(client, ctx, "budi", partner_admin, status="present").status_code == 403
+    learner = make_learner_login(client, ctx["headers"], ctx["enrollments"]["budi"]["learner_key"])
+    assert client.get(ctx["url"], headers=learner).status_code == 404
+    assert _put(client, ctx, "budi", learner, status="present").status_code == 404
+
+
+def test_event_credit_is_capped_at_the_course_total(client: TestClient, session: Session) -> None:
+    ctx = attendance_setup(client, session, learners=TWO, kind="workshop", total_jp=4.5)
+    second = add_session(
+        client,
+        ctx["headers"],
+        ctx["cohort"]["id"],
+        "2025-05-15T08:00:00+07:00",
+        "2025-05-15T10:15:00+07:00",
+        jp=3,
+    )
+    second_url = f"/v1/cohorts/{ctx['cohort']['id']}/sessions/{second['id']}/attendance"
+    budi = ctx["enrollments"]["budi"]["id"]
+    items = {"items": [{"enrollment_id": budi, "status": "present"}]}
+    assert client.put(ctx["url"], json=items, headers=ctx["headers"]).status_code == 200
+    assert client.post(second_url, json=items, headers=ctx["headers"]).status_code == 200
+    assert _credit(session, budi) == (9, "event", 2025)  # 2 + 3 JP attended, 4.5 JP total

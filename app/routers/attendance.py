@@ -45,7 +45,10 @@ _WHO = (
 @router.get(
     _PATH,
     name="attendance-list",
-    summary="The session's seated learners, each with their attendance record or none",
+    summary="The session's learners, each with their attendance record or none",
+    description="Enrolments holding a seat (proposed, verified, active) and, once the "
+    "cohort is evaluated, passed, failed or dropped ones; not withdrawn or waitlisted. The "
+    "organiser's members and the course's partner agencies read it; others get 404.",
     responses={200: {"model": AttendancePage}, **error_responses(401, 404, 422)},
 )
 def list_attendance(
