@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 from starlette.testclient import TestClient
@@ -181,3 +182,29 @@ def test_name_keys_drop_titles_but_keep_the_name() -> None:
     assert zoom.name_key("Budi Santoso S.Kom") == "budi santoso"
     assert zoom.name_key("Hj. Siti Aminah") == "siti aminah"
     assert zoom.split_name("Budi (HP) ") == ("budi", "hp")
+
+
+def test_zoom_times_read_both_clocks_and_never_guess_day_first() -> None:
+    wib = ZoneInfo("Asia/Jakarta")
+    assert zoom.parse_time("05/14/2025 12:05:00 AM", wib) == datetime(2025, 5, 14, 0, 5, tzinfo=wib)
+    assert zoom.parse_time("5/14/2025 1:05 PM", wib) == datetime(2025, 5, 14, 13, 5, tzinfo=wib)
+    assert zoom.parse_time("05/14/2025 13:05:00", wib) == datetime(2025, 5, 14, 13, 5, tzinfo=wib)
+    assert zoom.parse_time("2025-05-14T06:05:00Z", wib) == datetime(2025, 5, 14, 6, 5, tzinfo=UTC)
+    assert zoom.parse_time("14/05/2025 08:00:00", wib) is None
+    assert zoom.parse_time("05/14/2025 13:00 PM", wib) is None
+
+
+def test_lines_with_unreadable_times_are_listed_not_dropped(
+    client: TestClient, session: Session
+) -> None:
+    ctx = attendance_setup(client, session, learners={"budi": {"name": "Budi Santoso"}})
+    body = (
+        b"Name (Original Name),User Email,Join Time,Leave Time\n"
+        b"Budi Santoso,,14/05/2025 08:00:00,14/05/2025 09:40:00\n"
+    )
+    r = client.post(ctx["url"] + "/zoom", content=body, headers={**ctx["headers"], **CSV})
+    assert r.status_code == 200, r.text
+    assert r.json()["matched"] == []
+    assert [(u["name"], u["reason"], u["rows"]) for u in r.json()["unmatched"]] == [
+        ("Budi Santoso", "unreadable_times", [2])
+    ]
