@@ -19,6 +19,7 @@ from app.core.middleware import RequestContextMiddleware
 from app.core.openapi import install_openapi, operation_id
 from app.routers import (
     agencies,
+    attendance,
     auth,
     certificates,
     cohort_sessions,
@@ -63,6 +64,7 @@ V1_ROUTERS: list = [
     enrollments.router,
     enrollment_files.router,
     evaluation.router,
+    attendance.router,
     auth.router,
     me.router,
     reports.router,

@@ -17,6 +17,9 @@ rule (each is listed in the README):
   pattern with both {seq} and {year};
 - ``roster_unreadable`` (422) and ``bulk_rejected`` (422): a
   bulk enrolment body that is a string but no roster, or rows naming no existing learner;
+- ``zoom_report_unreadable`` (422) and ``attendance_rejected`` (422): a Zoom import body
+  that is a string but no participant report, or attendance items naming enrolments the
+  cohort does not have; ``minutes_too_long``: minutes longer than the session;
 - the OAuth endpoints' RFC 6749/7009 errors (400): unknown credentials or grant;
 - ``invalid_invitation`` (400): an invitation token this service never issued (or one
   used, replaced or expired).
@@ -46,6 +49,10 @@ TOLERATED_CODES = {
     # naming learners that do not exist (all_or_nothing: 422 listing every row)
     "roster_unreadable",
     "bulk_rejected",
+    # attendance: a generated text/csv body that is no Zoom participant report; a list
+    # naming enrolments that are not the cohort's (all or nothing: 422 listing every item)
+    "zoom_report_unreadable",
+    "attendance_rejected",
 }
 # Rules across fields or rows: grade bands in order; ends after starts; a session inside
 # the cohort's dates and of a module in its pinned curriculum (value_error, raised by the
@@ -60,6 +67,7 @@ CROSS_FIELD_TYPES = {
     "value_error",
     "not_found",
     "partner_unavailable",
+    "minutes_too_long",  # attendance minutes longer than the session
 }
 OAUTH_CODES = {"invalid_grant", "invalid_request", "unsupported_grant_type"}
 SELF_ID = os.environ.get("BANGKOM_ST_SELF_ID", "")

@@ -166,7 +166,19 @@ def _attacks(c: Catalogue) -> list[tuple[str, str, str, Any]]:
         ("POST", "/v1/cohorts/{cohort_id}/certificates", f"/v1/cohorts/{oh}/certificates", None),
         ("GET", "/v1/cohorts/{cohort_id}/certificates", f"/v1/cohorts/{dh}/certificates", None),
     ]  # fmt: skip
-    return course_writes + cohort_writes + draft_reads
+    attendance = []  # a session's attendance: another agency reads and records nothing
+    for cohort, sid in ((dh, c.draft_session), (oh, c.open_session), (c.b_cohort, c.open_session)):
+        url = f"/v1/cohorts/{cohort}/sessions/{sid}/attendance"
+        tpl = "/v1/cohorts/{cohort_id}/sessions/{session_id}/attendance"
+        items = {"items": [{"enrollment_id": "enr_x", "status": "present"}]}
+        attendance += [
+            ("GET", tpl, url, None),
+            ("PUT", tpl + "/{enrollment_id}", url + "/enr_x", {"status": "present"}),
+            ("PUT", tpl, url, items),
+            ("POST", tpl, url, items),
+            ("POST", tpl + "/zoom", url + "/zoom", None),
+        ]
+    return course_writes + cohort_writes + draft_reads + attendance
 
 
 def test_another_agency_gets_404_on_every_catalogue_route_and_changes_nothing(

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     # after that the key is free again (and `bangkom purge-idempotency-keys` deletes it).
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=1)
 
+    # Zoom report import (app/services/learning/zoom_report.py): the share of a session a
+    # learner must attend to be recorded present; ``present_share`` in the query overrides it.
+    attendance_present_share: Decimal = Field(default=Decimal("0.8"), gt=0, le=1)
+
     # JWT (see app/core/security.py)
     jwt_algorithm: Literal["HS256", "RS256", "ES256"] = "HS256"
     jwt_private_key: str | None = None

@@ -48,6 +48,7 @@ __all__ = [
     "RowError",
     "neutralise",
     "parse_roster",
+    "read_csv_lines",
     "sniff_delimiter",
     "write_roster_csv",
     "write_roster_xlsx",
@@ -231,7 +232,8 @@ def _first_delimiter(text: str) -> str:
     return ","
 
 
-def _parse_csv(data: bytes, max_rows: int) -> ParsedRoster:
+def _csv_reader(data: bytes) -> tuple[Any, str]:
+    """A strict ``csv.reader`` over the decoded text, and the delimiter it uses."""
     text = _decode(data)
     delimiter = None
     if text.startswith("sep=") and text[4:5] in (",", ";") and text[5:6] in ("\r", "\n"):
@@ -239,17 +241,52 @@ def _parse_csv(data: bytes, max_rows: int) -> ParsedRoster:
         text = text[6:].removeprefix("\n") if text[5] == "\r" else text[6:]
     if delimiter is None:
         delimiter = _first_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True), delimiter
+
+
+def _csv_error(line: int, exc: csv.Error) -> ProblemError:
+    return _unreadable(
+        f"The CSV file cannot be read near line {line} ({exc}); check that every quote "
+        "(\") that opens a field also closes it, or save the file again as 'CSV UTF-8'.",
+        f"Berkas CSV tidak dapat dibaca di sekitar baris {line}; pastikan setiap tanda "
+        "kutip (\") pembuka isian juga ditutup, atau simpan ulang berkas sebagai 'CSV UTF-8'.",
+    )
+
+
+def read_csv_lines(data: bytes, *, max_lines: int) -> list[tuple[int, list[str]]]:
+    """Every record of a CSV file as (line number, cells), read as rosters are (BOM,
+    ``,``/``;``, ``sep=`` hint, UTF-8 only): for other CSV files (e.g. Zoom's reports).
+    More than ``max_lines`` records is a 413."""
+    if not data.strip(b" \t\r\n\xef\xbb\xbf"):
+        raise _unreadable(
+            "The CSV file is empty; send the file as exported.",
+            "Berkas CSV kosong; kirim berkas sebagaimana diekspor.",
+        )
+    reader, _ = _csv_reader(data)
+    out: list[tuple[int, list[str]]] = []
+    try:
+        for number, cells in enumerate(reader, start=1):
+            if len(out) >= max_lines:
+                raise ProblemError(
+                    413,
+                    "roster_too_many_rows",
+                    f"The file has more than {max_lines:,} lines; split it and send each part.",
+                    detail_id=f"Berkas berisi lebih dari {max_lines:,} baris; bagi berkas itu "
+                    "lalu kirim setiap bagiannya.",
+                    extra={"max_rows": max_lines},
+                )
+            out.append((number, cells))
+    except csv.Error as exc:
+        raise _csv_error(reader.line_num, exc) from None
+    return out
+
+
+def _parse_csv(data: bytes, max_rows: int) -> ParsedRoster:
+    reader, delimiter = _csv_reader(data)
     try:
         roster = _read_rows("csv", enumerate(reader, start=1), max_rows)
     except csv.Error as exc:
-        line = reader.line_num
-        raise _unreadable(
-            f"The CSV file cannot be read near line {line} ({exc}); check that every quote "
-            "(\") that opens a field also closes it, or save the file again as 'CSV UTF-8'.",
-            f"Berkas CSV tidak dapat dibaca di sekitar baris {line}; pastikan setiap tanda "
-            "kutip (\") pembuka isian juga ditutup, atau simpan ulang berkas sebagai 'CSV UTF-8'.",
-        ) from None
+        raise _csv_error(reader.line_num, exc) from None
     roster.delimiter = delimiter
     return roster
 
