@@ -13,7 +13,7 @@ hundredths, JP in halves); never a float. The decisions, also in the API descrip
   7001 means "more than 70.00": 70.00 fails, 70.01 passes).
 - **Absence**: the JP of the cohort's sessions the learner missed: no attendance record,
   ``absent``, ``excused`` (an excuse explains an absence but still counts toward the cap),
-  or ``present``/``late`` with minutes recorded (> 0) below ``PRESENT_SHARE`` of the
+  or ``present``/``late`` with minutes recorded (> 0) below ``present_share()`` of the
   session's length (a record without minutes is taken at its word). Passed when absence
   <= ``max_absence_jp`` (none: no cap).
 - **Self-paced modules** (mode ``self_paced``) must each have progress ``completed``.
@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from app.core.config import get_settings
 from app.models.attendance import Attendance, AttendanceStatus
 from app.models.catalogue import from_centi, halves_to_jp
 from app.models.cohort import Cohort, CohortSession
@@ -40,9 +41,14 @@ from app.models.curriculum import CurriculumModule, LearningMode
 from app.models.enrollment import Enrollment
 from app.models.progress import ProgressRecord, ProgressStatus
 
-# A present/late learner attended a session when there for at least this share of it
-# (the Zoom import's default share too: one rule for "present for too short").
-PRESENT_SHARE = Decimal("0.80")
+
+def present_share() -> Decimal:
+    """A present/late learner attended a session when there for at least this share of it:
+    the setting the Zoom import uses too (``BANGKOM_ATTENDANCE_PRESENT_SHARE``, default 0.8),
+    so "present for too short" means one thing."""
+    return get_settings().attendance_present_share
+
+
 CENT = Decimal("0.01")
 MISSED = frozenset({AttendanceStatus.absent, AttendanceStatus.excused})
 
@@ -104,7 +110,7 @@ def attended(status: AttendanceStatus, minutes: int, seconds: int) -> bool:
     """Whether a record counts as attendance of a session ``seconds`` long."""
     if status in MISSED:
         return False
-    return minutes <= 0 or Decimal(minutes * 60) >= PRESENT_SHARE * seconds
+    return minutes <= 0 or Decimal(minutes * 60) >= present_share() * seconds
 
 
 def absent_halves(presence: Presence, sessions: Sequence[SessionSlot]) -> int:

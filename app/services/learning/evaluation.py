@@ -103,7 +103,7 @@ def _rules_public(rules: completion.Rules) -> EvaluationRules:
     return EvaluationRules(
         passing_score=from_centi(rules.passing_centi),
         max_absence_jp=None if cap is None else halves_to_jp(cap),
-        present_share=float(completion.PRESENT_SHARE),
+        present_share=float(completion.present_share()),
         sessions_counted=len(rules.sessions),
         assessed_modules=len(rules.assessed),
         self_paced_modules=len(rules.self_paced),
