@@ -9,12 +9,14 @@ answer with :func:`error_responses` so the OpenAPI document tells the truth.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
@@ -22,6 +24,7 @@ from starlette.routing import Match
 from app.core import i18n
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger("bangkom.error")
 
 
 def problem_type(code: str) -> str:
@@ -93,6 +96,24 @@ def not_found(what: str, ident: object) -> ProblemError:
         "not_found",
         f"No {what} has id {ident}; check the id.",
         detail_id=f"Tidak ada {_WHAT_ID.get(what, what)} dengan id {ident}; periksa id tersebut.",
+    )
+
+
+# The database is down, unreachable or busy past its timeouts (PostgreSQL stopped, a
+# connection dropped, SQLite locked, read-only or its file gone): the request may succeed
+# later unchanged, so 503 with Retry-After, never 500. After the database returns the pool
+# reconnects (pool_pre_ping on PostgreSQL): no restart needed.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError)
+RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable() -> ProblemError:
+    return ProblemError(
+        503,
+        "database_unavailable",
+        f"The database is not available right now; retry in {RETRY_AFTER_SECONDS} seconds.",
+        detail_id=f"Basis data sedang tidak tersedia; coba lagi dalam {RETRY_AFTER_SECONDS} detik.",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
 
 
@@ -210,6 +231,11 @@ async def _handle_problem(request: Request, exc: Exception) -> Response:
     return problem_response(request, exc)
 
 
+async def _handle_database(request: Request, exc: Exception) -> Response:
+    log.error("database unavailable: %s", type(exc).__name__, exc_info=exc)
+    return problem_response(request, database_unavailable())
+
+
 async def _handle_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = _field_errors(exc.errors())
@@ -324,6 +350,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _handle_problem)
     app.add_exception_handler(RequestValidationError, _handle_validation)
     app.add_exception_handler(StarletteHTTPException, _handle_http)
+    for kind in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(kind, _handle_database)
 
 
 _DESCRIPTIONS = {

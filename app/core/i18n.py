@@ -61,6 +61,10 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Internal server error", "Something went wrong on our side; quote the request id."),
         "id": ("Kesalahan server", "Terjadi kesalahan di sisi kami; sebutkan request id."),
     },
+    "database_unavailable": {
+        "en": ("Database unavailable", "The database is not available right now; retry later."),
+        "id": ("Basis data tidak tersedia", "Basis data sedang tidak tersedia; coba lagi nanti."),
+    },
     "service_unavailable": {
         "en": ("Service unavailable", "The service cannot answer right now; retry later."),
         "id": ("Layanan tidak tersedia", "Layanan belum dapat menjawab; coba lagi nanti."),
