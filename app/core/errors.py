@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, get_args, get_origin
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -308,11 +308,23 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(methods)
 
 
-def _declared_query(route: Any) -> frozenset[str]:
-    """The query parameter names a route declares (a query model's fields included)."""
-    names: frozenset[str] | None = getattr(route, "bangkom_query_names", None)
+def _repeatable(annotation: Any) -> bool:
+    """A list-typed query parameter may be given more than once (``?x=1&x=2``)."""
+    return any(
+        get_origin(kind) in (list, tuple, set, frozenset)
+        for kind in (annotation, *get_args(annotation))
+    )
+
+
+def _declared_query(route: Any) -> tuple[frozenset[str], frozenset[str]]:
+    """The query parameter names a route declares (a query model's fields included), and
+    those of them that take a list."""
+    names: tuple[frozenset[str], frozenset[str]] | None = getattr(
+        route, "bangkom_query_names", None
+    )
     if names is None:
         found: set[str] = set()
+        lists: set[str] = set()
         pending = [route.dependant]
         while pending:
             dependant = pending.pop()
@@ -320,28 +332,43 @@ def _declared_query(route: Any) -> frozenset[str]:
             for field in dependant.query_params:
                 annotation = field.field_info.annotation
                 if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-                    found.update(f.alias or n for n, f in annotation.model_fields.items())
+                    for n, f in annotation.model_fields.items():
+                        found.add(f.alias or n)
+                        if _repeatable(f.annotation):
+                            lists.add(f.alias or n)
                 else:
                     found.add(field.alias)
-        names = route.bangkom_query_names = frozenset(found)  # cached on the route itself
+                    if _repeatable(annotation):
+                        lists.add(field.alias)
+        names = (frozenset(found), frozenset(lists))
+        route.bangkom_query_names = names  # cached on the route itself
     return names
 
 
 async def reject_unknown_query(request: Request) -> None:
-    """An app-wide dependency: a query parameter the route does not declare is a 422.
+    """An app-wide dependency: a query parameter the route does not declare is a 422, and
+    so is one given twice that takes a single value.
 
-    A typo (``?stauts=open``) must not silently return the unfiltered list. Async: it does
-    no I/O, and a sync dependency would cost every request a thread-pool hop.
+    A typo (``?stauts=open``) must not silently return the unfiltered list, and
+    ``?dry_run=true&dry_run=false`` must not quietly mean whichever came last. Async: it
+    does no I/O, and a sync dependency would cost every request a thread-pool hop.
     """
     route = request.scope.get("route")
     if route is None or not hasattr(route, "dependant"):
         return
-    unknown = sorted(set(request.query_params.keys()) - _declared_query(route))
-    if unknown:
+    declared, lists = _declared_query(route)
+    given = [key for key, _ in request.query_params.multi_items()]
+    unknown = sorted(set(given) - declared)
+    repeated = sorted({k for k in given if given.count(k) > 1} & declared - lists)
+    if unknown or repeated:
         raise RequestValidationError(
             [
                 {"loc": ("query", name), "msg": "unknown", "type": "unknown_query_parameter"}
                 for name in unknown
+            ]
+            + [
+                {"loc": ("query", name), "msg": "repeated", "type": "repeated_query_parameter"}
+                for name in repeated
             ]
         )
 

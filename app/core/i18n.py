@@ -134,6 +134,10 @@ FIELD_MESSAGES: dict[str, tuple[str, str]] = {
         "Remove this query parameter: the contract does not know it (check the spelling).",
         "Hapus parameter kueri ini: kontrak tidak mengenalnya (periksa ejaannya).",
     ),
+    "repeated_query_parameter": (
+        "Give this query parameter once: it takes a single value.",
+        "Berikan parameter kueri ini satu kali saja: nilainya hanya satu.",
+    ),
     "string_type": ("Send a text string.", "Kirim berupa teks (string)."),
     "string_too_short": (
         "Write at least {min_length} character(s).",
