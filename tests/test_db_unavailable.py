@@ -25,9 +25,9 @@ from tests.conftest import _free_port, serve, stop
 from tests.factories import auth_headers, learner_payload, make_agency, make_user, nip
 
 
-def _assert_unavailable(got: httpx.Response, elapsed: float) -> None:
+def _assert_unavailable(got: httpx.Response, elapsed: float, within: float = 1.0) -> None:
     assert got.status_code == 503, got.text
-    assert elapsed < 1.0, f"503 took {elapsed:.2f} s"
+    assert elapsed < within, f"503 took {elapsed:.2f} s"
     assert got.headers["content-type"] == "application/problem+json"
     assert int(got.headers["retry-after"]) > 0
     body = got.json()
@@ -61,7 +61,8 @@ def test_sqlite_locked_past_busy_timeout_is_503_and_recovers(
                 got, elapsed = _timed(
                     http, "PUT", f"/v1/learners/{key}", json=learner_payload(), headers=admin
                 )
-                _assert_unavailable(got, elapsed)
+                # the busy timeout (0.2 s) and then the answer; room for a loaded machine
+                _assert_unavailable(got, elapsed, within=3.0)
                 got_id = http.put(
                     f"/v1/learners/{key}",
                     json=learner_payload(),

@@ -72,6 +72,15 @@ def _kill(proc: Any) -> None:
     proc.wait(timeout=10)
 
 
+def _start_into(out: list[tuple[Any, str]]) -> None:
+    """Start a server in a thread; on a machine too busy to start one in 30 s, leave ``out``
+    empty and let the caller start one itself."""
+    try:
+        out.append(serve({}))
+    except RuntimeError:
+        pass
+
+
 def _check_database(engine: Engine) -> None:
     with engine.connect() as conn:
         assert counter_mismatches(conn) == {}
@@ -98,14 +107,15 @@ def test_bulk_enrolment_killed_at_random_points_is_all_or_nothing(
             # a spare server starts, as it does in each round below
             probe = _cohort(http, w, 2030, ROWS // 2)
             spare: list[tuple[Any, str]] = []
-            starter = threading.Thread(target=lambda: spare.append(serve({})))
+            starter = threading.Thread(target=_start_into, args=(spare,))
             starter.start()
             started = time.monotonic()
             first = http.post(f"/v1/cohorts/{probe}/enrollments/bulk", content=body, headers=csv)
             request_time = time.monotonic() - started
             assert first.status_code == 201, first.text
-            starter.join(timeout=60)
-            _kill(spare[0][0])
+            starter.join()  # serve() gives up by itself after 30 s
+            if spare:
+                _kill(spare[0][0])
             cohorts = [_cohort(http, w, 2031 + n, ROWS // 2) for n in range(KILLS)]
         outcomes = []
         timings = {"check": 0.0, "wait": 0.0}
@@ -122,7 +132,7 @@ def test_bulk_enrolment_killed_at_random_points_is_all_or_nothing(
 
             # the next server starts while this one works: the restart costs no test time
             following: list[tuple[Any, str]] = []
-            starter = threading.Thread(target=lambda out=following: out.append(serve({})))
+            starter = threading.Thread(target=_start_into, args=(following,))
             sender = threading.Thread(target=post)
             sender.start()
             starter.start()
@@ -138,9 +148,9 @@ def test_bulk_enrolment_killed_at_random_points_is_all_or_nothing(
             timings["check"] += time.monotonic() - started
             outcomes.append(enrolled)
             started = time.monotonic()
-            starter.join(timeout=60)
+            starter.join()  # serve() gives up by itself after 30 s
             timings["wait"] += time.monotonic() - started
-            proc, base = following[0]
+            proc, base = following[0] if following else serve({})  # a slow start: again
         # both sides of the commit were hit at least once over the 20 kills (very likely;
         # the delays spread over the whole request)
         print(
