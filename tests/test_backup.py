@@ -26,7 +26,7 @@ from tests.factories import (
 )
 from tests.fault_checks import counter_mismatches, sqlite_integrity
 
-pytestmark = pytest.mark.skipif(
+sqlite_only = pytest.mark.skipif(
     not get_settings().is_sqlite, reason="SQLite's online backup; PostgreSQL uses pg_dump"
 )
 
@@ -53,6 +53,7 @@ def _world(
     return admin, cohort, keys
 
 
+@sqlite_only
 def test_backup_while_enrolments_are_written_is_a_consistent_prefix(
     live_server: str, engine: Engine, session: Session, tmp_path: Path
 ) -> None:
@@ -105,6 +106,7 @@ def test_backup_while_enrolments_are_written_is_a_consistent_prefix(
         assert before <= _enrolment_count(target) <= after + 1
 
 
+@sqlite_only
 def test_restore_brings_back_the_backup_and_refuses_a_damaged_file(
     engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -142,6 +144,7 @@ def test_restore_brings_back_the_backup_and_refuses_a_damaged_file(
     conn.close()
 
 
+@sqlite_only
 def test_cli_backup_and_restore_round_trip_the_configured_database(
     engine: Engine, session: Session, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -168,3 +171,15 @@ def test_backup_on_postgresql_prints_the_pg_dump_command(tmp_path: Path) -> None
     assert "secret" not in dump
     restore = backup.pg_restore_command(url, tmp_path / "b.dump")
     assert restore.startswith("pg_restore --clean --if-exists")
+
+
+@pytest.mark.skipif(get_settings().is_sqlite, reason="the PostgreSQL answer of the CLI")
+def test_cli_on_postgresql_prints_the_commands_and_runs_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["backup", str(tmp_path / "b.dump")]) == 2
+    out = capsys.readouterr()
+    assert out.out.startswith("pg_dump --format=custom") and "nothing was run" in out.err
+    assert cli.main(["restore", str(tmp_path / "b.dump")]) == 2
+    assert capsys.readouterr().out.startswith("pg_restore --clean")
+    assert not (tmp_path / "b.dump").exists()
