@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export BANGKOM_DEMO_DATA ?= true
 
-.PHONY: run test test-pg lint openapi bench migrate clean
+.PHONY: run test test-pg lint openapi bench bench-scale migrate clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,12 @@ openapi: $(VENV)/.installed  ## rewrite the committed contract from the app
 
 bench: $(VENV)/.installed-dev  ## benchmarks: prints a table (see bench/README.md)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# First page vs a deep page of the learner and enrolment lists at 10k and 100k learners
+# (SQLite; SCALE_ARGS="--engine postgresql" for PostgreSQL via scripts/postgres.sh).
+SCALE_ARGS ?= --learners 10000,100000
+bench-scale: $(VENV)/.installed-dev  ## scale: fill N learners fast, time first vs deep pages
+	$(BIN)/python bench/scale.py $(SCALE_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,5 +1,5 @@
 """``bangkom``: serve, migrate, seed the demo data, rebuild stored course JSON, export the
-contract, purge expired idempotency keys, make accounts."""
+contract, purge expired idempotency keys, back up and restore the database, make accounts."""
 
 from __future__ import annotations
 
@@ -108,6 +108,44 @@ def _purge_idempotency_keys(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _backup(args: argparse.Namespace) -> int:
+    from app.core import backup
+
+    url = get_settings().database_url
+    target = Path(args.path)
+    try:
+        database = backup.sqlite_path(url)
+        if database is None:
+            print("PostgreSQL: back up with pg_dump (nothing was run):", file=sys.stderr)
+            print(backup.pg_dump_command(url, target))
+            return 2
+        done = backup.backup_sqlite(database, target)
+    except backup.BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"backed up {_safe_url()} to {done.path} ({done.bytes} bytes, integrity ok)")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from app.core import backup
+
+    url = get_settings().database_url
+    source = Path(args.path)
+    try:
+        database = backup.sqlite_path(url)
+        if database is None:
+            print("PostgreSQL: restore with pg_restore (nothing was run):", file=sys.stderr)
+            print(backup.pg_restore_command(url, source))
+            return 2
+        done = backup.restore_sqlite(source, database)
+    except backup.BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"restored {source} into {done.path} (integrity ok); start the server again")
+    return 0
+
+
 def _safe_url() -> str:
     from sqlalchemy.engine import make_url
 
@@ -151,6 +189,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="delete Idempotency-Key records older than BANGKOM_IDEMPOTENCY_TTL_SECONDS (cron)",
     )
     purge.set_defaults(func=_purge_idempotency_keys)
+
+    back = sub.add_parser(
+        "backup",
+        help="copy the SQLite database to PATH while the service runs (online backup API, "
+        "checked with PRAGMA integrity_check); on PostgreSQL print the pg_dump command",
+    )
+    back.add_argument("path", help="the backup file to write (replaced if it exists)")
+    back.set_defaults(func=_backup)
+
+    restore = sub.add_parser(
+        "restore",
+        help="STOP THE SERVER FIRST: replace the configured SQLite database with the backup "
+        "at PATH (both checked with PRAGMA integrity_check); on PostgreSQL print the "
+        "pg_restore command",
+    )
+    restore.add_argument("path", help="a file written by 'bangkom backup'")
+    restore.set_defaults(func=_restore)
 
     for register in EXTRA_COMMANDS:
         register(sub)

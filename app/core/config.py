@@ -34,6 +34,9 @@ class Settings(BaseSettings):
 
     db_pool_size: int = Field(default=10, ge=1)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    # PostgreSQL: give up connecting after this long (libpq's minimum is 2 s); a stopped
+    # server refuses at once, so requests answer 503 in milliseconds either way.
+    db_connect_timeout_seconds: int = Field(default=2, ge=1, le=60)
 
     # Idempotency-Key (app/core/idempotency.py): how long a key's first answer is replayed;
     # after that the key is free again (and `bangkom purge-idempotency-keys` deletes it).

@@ -53,6 +53,10 @@ def build_engine(settings: Settings) -> Engine:
         return engine
     return create_engine(
         url,
+        # a dead server is found at connect (fast) and a dropped connection before use
+        # (pre-ping): both raise OperationalError, answered 503 (app/core/errors.py); once
+        # the server is back the pool reconnects, no restart needed
+        connect_args={"connect_timeout": settings.db_connect_timeout_seconds},
         pool_size=settings.db_pool_size,
         max_overflow=headroom,
         pool_pre_ping=True,

@@ -9,12 +9,14 @@ answer with :func:`error_responses` so the OpenAPI document tells the truth.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, get_args, get_origin
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
@@ -22,6 +24,7 @@ from starlette.routing import Match
 from app.core import i18n
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger("bangkom.error")
 
 
 def problem_type(code: str) -> str:
@@ -99,6 +102,24 @@ def not_found(what: str, ident: object) -> ProblemError:
         "not_found",
         f"No {what} has id {ident}; check the id.",
         detail_id=f"Tidak ada {_WHAT_ID.get(what, what)} dengan id {ident}; periksa id tersebut.",
+    )
+
+
+# The database is down, unreachable or busy past its timeouts (PostgreSQL stopped, a
+# connection dropped, SQLite locked, read-only or its file gone): the request may succeed
+# later unchanged, so 503 with Retry-After, never 500. After the database returns the pool
+# reconnects (pool_pre_ping on PostgreSQL): no restart needed.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError)
+RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable() -> ProblemError:
+    return ProblemError(
+        503,
+        "database_unavailable",
+        f"The database is not available right now; retry in {RETRY_AFTER_SECONDS} seconds.",
+        detail_id=f"Basis data sedang tidak tersedia; coba lagi dalam {RETRY_AFTER_SECONDS} detik.",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
 
 
@@ -216,6 +237,11 @@ async def _handle_problem(request: Request, exc: Exception) -> Response:
     return problem_response(request, exc)
 
 
+async def _handle_database(request: Request, exc: Exception) -> Response:
+    log.error("database unavailable: %s", type(exc).__name__, exc_info=exc)
+    return problem_response(request, database_unavailable())
+
+
 async def _handle_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = _field_errors(exc.errors())
@@ -288,11 +314,23 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(methods)
 
 
-def _declared_query(route: Any) -> frozenset[str]:
-    """The query parameter names a route declares (a query model's fields included)."""
-    names: frozenset[str] | None = getattr(route, "bangkom_query_names", None)
+def _repeatable(annotation: Any) -> bool:
+    """A list-typed query parameter may be given more than once (``?x=1&x=2``)."""
+    return any(
+        get_origin(kind) in (list, tuple, set, frozenset)
+        for kind in (annotation, *get_args(annotation))
+    )
+
+
+def _declared_query(route: Any) -> tuple[frozenset[str], frozenset[str]]:
+    """The query parameter names a route declares (a query model's fields included), and
+    those of them that take a list."""
+    names: tuple[frozenset[str], frozenset[str]] | None = getattr(
+        route, "bangkom_query_names", None
+    )
     if names is None:
         found: set[str] = set()
+        lists: set[str] = set()
         pending = [route.dependant]
         while pending:
             dependant = pending.pop()
@@ -300,28 +338,43 @@ def _declared_query(route: Any) -> frozenset[str]:
             for field in dependant.query_params:
                 annotation = field.field_info.annotation
                 if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-                    found.update(f.alias or n for n, f in annotation.model_fields.items())
+                    for n, f in annotation.model_fields.items():
+                        found.add(f.alias or n)
+                        if _repeatable(f.annotation):
+                            lists.add(f.alias or n)
                 else:
                     found.add(field.alias)
-        names = route.bangkom_query_names = frozenset(found)  # cached on the route itself
+                    if _repeatable(annotation):
+                        lists.add(field.alias)
+        names = (frozenset(found), frozenset(lists))
+        route.bangkom_query_names = names  # cached on the route itself
     return names
 
 
 async def reject_unknown_query(request: Request) -> None:
-    """An app-wide dependency: a query parameter the route does not declare is a 422.
+    """An app-wide dependency: a query parameter the route does not declare is a 422, and
+    so is one given twice that takes a single value.
 
-    A typo (``?stauts=open``) must not silently return the unfiltered list. Async: it does
-    no I/O, and a sync dependency would cost every request a thread-pool hop.
+    A typo (``?stauts=open``) must not silently return the unfiltered list, and
+    ``?dry_run=true&dry_run=false`` must not quietly mean whichever came last. Async: it
+    does no I/O, and a sync dependency would cost every request a thread-pool hop.
     """
     route = request.scope.get("route")
     if route is None or not hasattr(route, "dependant"):
         return
-    unknown = sorted(set(request.query_params.keys()) - _declared_query(route))
-    if unknown:
+    declared, lists = _declared_query(route)
+    given = [key for key, _ in request.query_params.multi_items()]
+    unknown = sorted(set(given) - declared)
+    repeated = sorted({k for k in given if given.count(k) > 1} & declared - lists)
+    if unknown or repeated:
         raise RequestValidationError(
             [
                 {"loc": ("query", name), "msg": "unknown", "type": "unknown_query_parameter"}
                 for name in unknown
+            ]
+            + [
+                {"loc": ("query", name), "msg": "repeated", "type": "repeated_query_parameter"}
+                for name in repeated
             ]
         )
 
@@ -330,6 +383,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _handle_problem)
     app.add_exception_handler(RequestValidationError, _handle_validation)
     app.add_exception_handler(StarletteHTTPException, _handle_http)
+    for kind in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(kind, _handle_database)
 
 
 _DESCRIPTIONS = {

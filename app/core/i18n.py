@@ -61,6 +61,10 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Internal server error", "Something went wrong on our side; quote the request id."),
         "id": ("Kesalahan server", "Terjadi kesalahan di sisi kami; sebutkan request id."),
     },
+    "database_unavailable": {
+        "en": ("Database unavailable", "The database is not available right now; retry later."),
+        "id": ("Basis data tidak tersedia", "Basis data sedang tidak tersedia; coba lagi nanti."),
+    },
     "service_unavailable": {
         "en": ("Service unavailable", "The service cannot answer right now; retry later."),
         "id": ("Layanan tidak tersedia", "Layanan belum dapat menjawab; coba lagi nanti."),
@@ -129,6 +133,10 @@ FIELD_MESSAGES: dict[str, tuple[str, str]] = {
     "unknown_query_parameter": (
         "Remove this query parameter: the contract does not know it (check the spelling).",
         "Hapus parameter kueri ini: kontrak tidak mengenalnya (periksa ejaannya).",
+    ),
+    "repeated_query_parameter": (
+        "Give this query parameter once: it takes a single value.",
+        "Berikan parameter kueri ini satu kali saja: nilainya hanya satu.",
     ),
     "string_type": ("Send a text string.", "Kirim berupa teks (string)."),
     "string_too_short": (

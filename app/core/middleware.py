@@ -18,7 +18,13 @@ from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core import i18n, metrics
-from app.core.errors import PROBLEM_MEDIA_TYPE, build_problem, problem_bytes
+from app.core.errors import (
+    DATABASE_UNAVAILABLE,
+    PROBLEM_MEDIA_TYPE,
+    RETRY_AFTER_SECONDS,
+    build_problem,
+    problem_bytes,
+)
 from app.core.logging import request_id_var
 
 log = logging.getLogger("bangkom.access")
@@ -99,6 +105,11 @@ class RequestContextMiddleware:
             status = 413
             if not response_started:
                 await self._problem(scope, send_wrapper, 413, "payload_too_large", request_id)
+        except DATABASE_UNAVAILABLE:  # raised outside the routes (e.g. the idempotency store)
+            status = 503
+            errlog.exception("database unavailable", extra={"fields": {"route": _route(scope)}})
+            if not response_started:
+                await self._problem(scope, send_wrapper, 503, "database_unavailable", request_id)
         except Exception:
             status = 500
             errlog.exception(
@@ -146,6 +157,8 @@ class RequestContextMiddleware:
         ]
         if status == 413:
             headers.append((b"connection", b"close"))
+        if status == 503:
+            headers.append((b"retry-after", str(RETRY_AFTER_SECONDS).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 

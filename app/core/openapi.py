@@ -51,6 +51,10 @@ def _problemize(schema: dict[str, Any]) -> dict[str, Any]:
                 responses.setdefault(
                     "422", {"description": "Invalid input; `errors` names each field."}
                 )
+                # every /v1 route reads the database: 503 (with Retry-After) while it is down
+                responses.setdefault(
+                    "503", {"description": "The database is not available; see Retry-After."}
+                )
             body = operation.get("requestBody")
             if body is not None:
                 responses.setdefault(

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from app.core import metrics
 from app.core.db import get_engine
-from app.core.errors import ProblemError, error_responses
+from app.core.errors import database_unavailable, error_responses
 
 router = APIRouter(tags=["operations"])
 log = logging.getLogger("bangkom.health")
@@ -39,12 +39,7 @@ def ready() -> Health:
             conn.execute(text("SELECT 1"))
     except Exception as exc:
         log.warning("readiness check failed: %s", type(exc).__name__)
-        raise ProblemError(
-            503,
-            "database_unavailable",
-            "The database does not answer.",
-            detail_id="Basis data tidak menjawab.",
-        ) from exc
+        raise database_unavailable() from exc
     return Health(status="ok", database=engine.dialect.name)
 
 

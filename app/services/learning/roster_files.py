@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +59,10 @@ MAX_ROWS = 10_000
 # A 10,000-row roster workbook unpacks to a few MB; anything far past this is a zip bomb.
 MAX_XLSX_UNPACKED = 64 * 1024 * 1024
 HEADER_SEARCH_ROWS = 10  # title lines above the header are common in agency spreadsheets
+# Lines read at most, blank ones included: a sheet of a million empty rows (a few MB zipped)
+# cost 25-40 s of CPU to walk before this bound; now it is refused before openpyxl opens it.
+SCAN_FACTOR = 2
+HEADER_SEARCH_LINES = 1_000  # blank lines included
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # What browsers and clients send for a .csv file (Windows with Excel says vnd.ms-excel).
@@ -326,6 +331,8 @@ def _parse_xlsx(data: bytes, max_rows: int) -> ParsedRoster:
             _declares_doctype(archive, i) for i in members
         ):
             raise not_xlsx
+        if any(_counts_past(archive, i, _scan_limit(max_rows)) for i in members if _is_sheet(i)):
+            raise _too_many_lines(max_rows)
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except ProblemError:
         raise
@@ -361,6 +368,60 @@ def _declares_doctype(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool
     return False
 
 
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s/>]")
+
+
+def _is_sheet(member: zipfile.ZipInfo) -> bool:
+    return member.filename.startswith("xl/worksheets/") and member.filename.endswith(".xml")
+
+
+def _counts_past(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limit: int) -> bool:
+    """Whether a sheet has more than ``limit`` row elements, counted as it inflates: openpyxl
+    walks the whole sheet XML once on opening when it has no <dimension>, then again."""
+    found = 0
+    tail = b""
+    with archive.open(member) as part:
+        while chunk := part.read(256 * 1024):
+            window = tail + chunk
+            # a tag that ends inside the old tail was counted with the previous chunk
+            found += sum(1 for m in _ROW_TAG.finditer(window) if m.end() > len(tail))
+            if found > limit:
+                return True
+            tail = window[-64:]
+    return False
+
+
+def _scan_limit(max_rows: int) -> int:
+    return SCAN_FACTOR * max_rows + HEADER_SEARCH_ROWS
+
+
+def _too_many_rows(max_rows: int) -> ProblemError:
+    return ProblemError(
+        413,
+        "roster_too_many_rows",
+        f"The roster has more than {max_rows:,} learner rows; split it into files of "
+        f"at most {max_rows:,} rows and send each one.",
+        detail_id=f"Daftar peserta berisi lebih dari {max_rows:,} baris; bagi menjadi "
+        f"beberapa berkas masing-masing paling banyak {max_rows:,} baris lalu kirim "
+        "satu per satu.",
+        extra={"max_rows": max_rows},
+    )
+
+
+def _too_many_lines(max_rows: int) -> ProblemError:
+    limit = _scan_limit(max_rows)
+    return ProblemError(
+        413,
+        "roster_too_many_rows",
+        f"The roster runs past line {limit:,} (empty rows count); delete the empty rows "
+        f"below the roster, or split it into files of at most {max_rows:,} rows.",
+        detail_id=f"Daftar peserta melewati baris ke-{limit:,} (baris kosong ikut dihitung); "
+        f"hapus baris kosong di bawah daftar, atau bagi menjadi berkas masing-masing paling "
+        f"banyak {max_rows:,} baris.",
+        extra={"max_rows": max_rows},
+    )
+
+
 # --- rows --------------------------------------------------------------------------
 
 
@@ -373,6 +434,8 @@ def _find_header(
 ) -> tuple[int, list[str | None]]:
     seen = 0
     for number, cells in rows:
+        if number > HEADER_SEARCH_LINES:  # a million blank lines are not a header search
+            break
         if _is_blank(cells):
             continue
         seen += 1
@@ -435,20 +498,14 @@ def _read_rows(
     by_index, written, unknown, ignored = _map_columns(headers)
     parsed: list[RosterRow] = []
     first_seen: dict[tuple[str, str], int] = {}
+    limit = _scan_limit(max_rows)
     for number, cells in rows_iter:
+        if number > limit:
+            raise _too_many_lines(max_rows)
         if _is_blank(cells):
             continue
         if len(parsed) >= max_rows:
-            raise ProblemError(
-                413,
-                "roster_too_many_rows",
-                f"The roster has more than {max_rows:,} learner rows; split it into files of "
-                f"at most {max_rows:,} rows and send each one.",
-                detail_id=f"Daftar peserta berisi lebih dari {max_rows:,} baris; bagi menjadi "
-                f"beberapa berkas masing-masing paling banyak {max_rows:,} baris lalu kirim "
-                "satu per satu.",
-                extra={"max_rows": max_rows},
-            )
+            raise _too_many_rows(max_rows)
         row = RosterRow(number, dict.fromkeys(written))
         for index, canonical in by_index.items():
             value = cells[index] if index < len(cells) else None
