@@ -29,6 +29,7 @@ from app.routers import (
     health,
     learners,
     me,
+    progress,
     users,
     well_known,
 )
@@ -56,6 +57,7 @@ V1_ROUTERS: list = [
     learners.router,
     enrollments.router,
     enrollment_files.router,
+    progress.router,
     auth.router,
     me.router,
     agencies.router,

@@ -7,15 +7,18 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from app.core.errors import error_responses
+from app.core.etag import json_response
 from app.core.pagination import clamp_limit, link_header
-from app.deps import CurrentPrincipal, SessionDep
+from app.deps import CurrentPrincipal, IfNoneMatch, SessionDep
 from app.models import Learner
 from app.models.agency import AgencyPublic
 from app.models.enrollment import EnrollmentPage, EnrollmentQuery
 from app.models.me import Me
+from app.models.progress import EnrollmentProgress
 from app.models.user import UserPublic
+from app.routers.params import IdPath
 from app.services.agencies import get_agency
-from app.services.learning import enrollment_reads
+from app.services.learning import enrollment_reads, progress
 from app.services.learning.learners import public
 from app.services.users import get_user
 
@@ -69,3 +72,28 @@ def my_enrollments(
     page = EnrollmentPage(items=items, next_cursor=next_cursor)
     headers = link_header(request, page.next_cursor) | {"Vary": "Authorization"}
     return Response(page.model_dump_json(), media_type="application/json", headers=headers)
+
+
+@router.get(
+    "/me/enrollments/{enrollment_id}/progress",
+    name="me-progress",
+    tags=["progress"],
+    summary="A learner login's progress in one of its own enrolments",
+    description="As GET /v1/enrollments/{enrollment_id}/progress, for the learner's own "
+    "enrolments only (another learner's is 404); a staff login is 403.",
+    responses={
+        200: {"model": EnrollmentProgress},
+        304: {"description": "Not modified"},
+        **error_responses(401, 403, 404),
+    },
+)
+def my_progress(
+    enrollment_id: IdPath,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    answer, etag = progress.read_progress(
+        session=session, principal=principal, enrollment_id=enrollment_id, own=True
+    )
+    return json_response(answer.model_dump_json(), etag, if_none_match=if_none_match)

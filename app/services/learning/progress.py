@@ -1,0 +1,331 @@
+"""Learner progress per module: PUT one record, POST a batch, read an enrolment's progress.
+
+Who writes: ``progress_batch.may_write`` (the organising agency's admins, platform
+admins). Instructors do not: progress comes from the LMS, and instructors record
+attendance. Who reads: whoever sees the enrolment (``visibility.enrollment_visible``:
+organiser, partners, the learner's home agency, the learner's own login); others get 404.
+The rules of a record and how it is written are in ``progress_batch``; both paths use them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from app.core import i18n
+from app.core.errors import ProblemError
+from app.core.etag import list_etag, resource_etag
+from app.core.security import Principal
+from app.models import Cohort
+from app.models.catalogue import from_centi, halves_to_jp
+from app.models.curriculum import Curriculum, CurriculumModule, LearningMode
+from app.models.enrollment import BulkMode
+from app.models.progress import (
+    EnrollmentProgress,
+    ModuleProgress,
+    ProgressBatchAnswer,
+    ProgressBatchItem,
+    ProgressBatchQuery,
+    ProgressBatchResult,
+    ProgressIn,
+    ProgressOutcome,
+    ProgressRecord,
+    ProgressRecordPublic,
+    ProgressStatus,
+)
+from app.services.learning import progress_batch as rules
+from app.services.learning.enrollments import visible
+from app.services.learning.roster_cells import RowError
+
+Out = ProgressOutcome
+
+i18n.MESSAGES.update(
+    {
+        "progress_rejected": {
+            "en": ("Progress records rejected", "Correct the rejected records and send again."),
+            "id": (
+                "Catatan kemajuan ditolak",
+                "Perbaiki catatan yang ditolak lalu kirim ulang.",
+            ),
+        },
+        "enrollment_not_active": {
+            "en": ("Enrolment not active", "Progress is recorded only for seated enrolments."),
+            "id": (
+                "Pendaftaran tidak aktif",
+                "Kemajuan hanya dicatat untuk pendaftaran yang mendapat kursi.",
+            ),
+        },
+        "cohort_final": {
+            "en": ("Cohort closed for changes", "The cohort is completed or cancelled."),
+            "id": ("Angkatan tidak dapat diubah", "Angkatan sudah selesai atau dibatalkan."),
+        },
+        "module_not_in_curriculum": {
+            "en": ("Module not in the curriculum", "Use a module of the cohort's curriculum."),
+            "id": (
+                "Modul tidak termasuk kurikulum",
+                "Gunakan modul dari kurikulum angkatan.",
+            ),
+        },
+    }
+)
+# the status a single PUT answers for a record's first problem (others: 422)
+_STATUS = {"module_not_in_curriculum": 404, "enrollment_not_active": 409, "cohort_final": 409}
+
+
+def public(record: ProgressRecord) -> ProgressRecordPublic:
+    return ProgressRecordPublic(
+        id=record.id,
+        enrollment_id=record.enrollment_id,
+        module_id=record.module_id,
+        status=record.status,
+        percent=record.percent,
+        score=None if record.score_centi is None else from_centi(record.score_centi),
+        jp_earned=halves_to_jp(record.jp_earned_halves),
+        time_spent_minutes=record.time_spent_minutes,
+        occurred_at=record.occurred_at,
+        source=record.source,
+        external_id=record.external_id,
+        version=record.version,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+    )
+
+
+def _problem(errors: list[RowError]) -> ProblemError:
+    first = errors[0]
+    status = _STATUS.get(first.type)
+    if status is not None:
+        return ProblemError(status, first.type, first.msg, detail_id=first.msg_id)
+    return ProblemError(
+        422,
+        "validation_error",
+        first.msg,
+        detail_id=first.msg_id,
+        errors=[
+            {"loc": ["body", e.field], "msg": e.msg, "msg_id": e.msg_id, "type": e.type}
+            for e in errors
+        ],
+    )
+
+
+def put_progress(
+    *,
+    session: Session,
+    principal: Principal,
+    enrollment_id: str,
+    module_id: str,
+    data: ProgressIn,
+) -> tuple[ProgressRecordPublic, str, ProgressOutcome]:
+    enrollment, _learner, _course, _ = visible(session, principal, enrollment_id)
+    if not rules.may_write(principal, enrollment.agency_id):
+        raise ProblemError(
+            403,
+            "forbidden",
+            "Only the organising agency's admins record progress; the learner's home "
+            "agency and partner agencies may read it.",
+            detail_id="Hanya admin instansi penyelenggara yang mencatat kemajuan; instansi "
+            "asal peserta dan instansi mitra dapat membacanya.",
+        )
+    item = ProgressBatchItem.model_construct(
+        **dict(data),
+        enrollment_id=enrollment_id,
+        cohort_id=None,
+        learner_key=None,
+        module_id=module_id,
+    )
+    _target, errors, row = rules.check(item, rules.resolve(session, [item]), principal)
+    if errors or row is None:
+        raise _problem(errors)
+    outcome = rules.write(session, [row])[(enrollment_id, module_id)]
+    session.commit()
+    record = session.exec(
+        select(ProgressRecord).where(
+            col(ProgressRecord.enrollment_id) == enrollment_id,
+            col(ProgressRecord.module_id) == module_id,
+        )
+    ).one()
+    return public(record), resource_etag(record.id, record.version), outcome
+
+
+def batch(
+    *,
+    session: Session,
+    principal: Principal,
+    items: Sequence[ProgressBatchItem],
+    query: ProgressBatchQuery,
+) -> ProgressBatchAnswer:
+    """Check every record, write the good ones (unless ``all_or_nothing`` finds a bad one,
+    or ``dry_run``: then the writes run and are rolled back, so the outcomes are exact)."""
+    found = rules.resolve(session, items)
+    results: list[ProgressBatchResult] = []
+    rows: dict[rules.Pair, dict[str, Any]] = {}  # the newest record of each pair
+    winner: dict[rules.Pair, int] = {}  # and its index
+    pairs: list[rules.Pair | None] = []
+    for index, item in enumerate(items):
+        target, errors, row = rules.check(item, found, principal)
+        results.append(
+            ProgressBatchResult.model_construct(  # 10,000 validations cost; built here
+                index=index,
+                outcome=Out.rejected,
+                enrollment_id=target.enrollment_id if target else None,
+                module_id=item.module_id,
+                errors=[
+                    {
+                        "loc": ["body", "records", index, e.field],
+                        "msg": e.msg,
+                        "msg_id": e.msg_id,
+                        "type": e.type,
+                    }
+                    for e in errors
+                ],
+            )
+        )
+        pair = (row["enrollment_id"], item.module_id) if row is not None else None
+        pairs.append(pair)
+        if row is None or pair is None:
+            continue
+        kept = rows.get(pair)
+        if kept is None or row["occurred_at"] > kept["occurred_at"]:
+            rows[pair], winner[pair] = row, index
+    outcomes = rules.write(session, list(rows.values()))
+    for result, pair in zip(results, pairs, strict=True):
+        if pair is None:
+            continue
+        if winner[pair] == result.index:
+            result.outcome = outcomes[pair]
+            continue
+        item, kept = items[result.index], rows[pair]  # a newer record in this batch won
+        same = (kept["source"], kept["external_id"], kept["occurred_at"]) == (
+            item.source,
+            item.external_id,
+            item.occurred_at,
+        )
+        result.outcome = Out.unchanged if same else Out.stale
+    counts = dict.fromkeys(Out, 0)
+    for result in results:
+        counts[result.outcome] += 1
+    rejected = counts[Out.rejected] > 0
+    refuse = rejected and query.mode == BulkMode.all_or_nothing
+    written = bool(rows) and not query.dry_run and not refuse
+    answer = ProgressBatchAnswer.model_construct(
+        mode=query.mode, dry_run=query.dry_run, written=written, counts=counts, results=results
+    )
+    if not written:
+        session.rollback()
+        if refuse and not query.dry_run:
+            raise _rejected(answer)
+        return answer
+    session.commit()
+    return answer
+
+
+def _rejected(answer: ProgressBatchAnswer) -> ProblemError:
+    bad, total = answer.counts[Out.rejected], len(answer.results)
+    return ProblemError(
+        422,
+        "progress_rejected",
+        f"{bad} of {total} records were rejected, so nothing was written (mode "
+        "all_or_nothing). Correct the records listed in results[].errors and send the batch "
+        "again, or send it with mode=partial to write the good records.",
+        detail_id=f"{bad} dari {total} catatan ditolak, sehingga tidak ada yang disimpan "
+        "(mode all_or_nothing). Perbaiki catatan yang tercantum di results[].errors lalu "
+        "kirim ulang, atau kirim dengan mode=partial untuk menyimpan catatan yang benar.",
+        extra=answer.model_dump(mode="json"),
+    )
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def _my_own(principal: Principal) -> None:
+    if not principal.is_learner:
+        raise ProblemError(
+            403,
+            "forbidden",
+            "Only a learner login has progress of its own; staff read it at "
+            "/v1/enrollments/{enrollment_id}/progress.",
+            detail_id="Hanya login peserta yang memiliki kemajuan sendiri; staf membacanya di "
+            "/v1/enrollments/{enrollment_id}/progress.",
+        )
+
+
+def read_progress(
+    *, session: Session, principal: Principal, enrollment_id: str, own: bool = False
+) -> tuple[EnrollmentProgress, str]:
+    """An enrolment's modules with their records and totals; ``own``: a learner login's."""
+    if own:
+        _my_own(principal)
+    enrollment, _learner, _course, _ = visible(session, principal, enrollment_id)
+    cohort = session.get(Cohort, enrollment.cohort_id)
+    assert cohort is not None
+    curriculum = session.get(Curriculum, cohort.curriculum_id) if cohort.curriculum_id else None
+    modules = list(
+        session.exec(
+            select(CurriculumModule)
+            .where(col(CurriculumModule.curriculum_id) == cohort.curriculum_id)
+            .order_by(col(CurriculumModule.position))
+        )
+        if curriculum
+        else []
+    )
+    records = {
+        r.module_id: r
+        for r in session.exec(
+            select(ProgressRecord).where(col(ProgressRecord.enrollment_id) == enrollment_id)
+        )
+    }
+    by_mode = {m.value: 0 for m in LearningMode}
+    earned_by_mode = dict(by_mode)
+    weighted, items = Decimal(0), []
+    for m in modules:
+        r = records.get(m.id)
+        earned = r.jp_earned_halves if r else 0
+        by_mode[m.mode.value] += m.jp_halves
+        earned_by_mode[m.mode.value] += earned
+        weighted += Decimal(r.percent if r else 0) * m.jp_halves
+        items.append(
+            ModuleProgress(
+                module_id=m.id,
+                position=m.position,
+                title=m.title,
+                mode=m.mode,
+                jp=halves_to_jp(m.jp_halves),
+                assessed=m.assessed,
+                weight=from_centi(m.weight_centi),
+                status=r.status if r else ProgressStatus.not_started,
+                percent=r.percent if r else 0,
+                score=None if r is None or r.score_centi is None else from_centi(r.score_centi),
+                jp_earned=halves_to_jp(earned),
+                time_spent_minutes=r.time_spent_minutes if r else 0,
+                occurred_at=r.occurred_at if r else None,
+                source=r.source if r else None,
+                external_id=r.external_id if r else None,
+                version=r.version if r else None,
+            )
+        )
+    total = sum(by_mode.values())
+    percent = (weighted / total).quantize(Decimal("0.01"), ROUND_HALF_UP) if total else Decimal(0)
+    answer = EnrollmentProgress(
+        enrollment_id=enrollment.id,
+        cohort_id=cohort.id,
+        curriculum_id=cohort.curriculum_id,
+        modules=items,
+        total_jp=halves_to_jp(total),
+        jp_earned=halves_to_jp(sum(earned_by_mode.values())),
+        jp_by_mode={k: halves_to_jp(v) for k, v in by_mode.items()},
+        jp_earned_by_mode={k: halves_to_jp(v) for k, v in earned_by_mode.items()},
+        percent=from_centi(int(percent * 100)),
+        modules_completed=sum(1 for i in items if i.status == ProgressStatus.completed),
+    )
+    etag = list_etag(
+        [
+            enrollment.id,
+            cohort.curriculum_id,
+            curriculum.revision if curriculum else 0,
+            *sorted(f"{r.id}:{r.version}" for r in records.values()),
+        ]
+    )
+    return answer, etag
