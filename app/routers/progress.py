@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
+from pydantic_core import to_json
 
 from app.core.errors import error_responses
 from app.core.etag import json_response
@@ -129,7 +130,7 @@ def progress_batch(
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         ) from None
     answer = service.batch(session=session, principal=principal, items=body.records, query=query)
-    return Response(answer.model_dump_json(), media_type="application/json")
+    return Response(to_json(answer), media_type="application/json")
 
 
 @router.get(

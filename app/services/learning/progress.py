@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from pydantic_core import to_jsonable_python
 from sqlmodel import Session, col, select
 
 from app.core import i18n
@@ -26,10 +27,8 @@ from app.models.enrollment import BulkMode
 from app.models.progress import (
     EnrollmentProgress,
     ModuleProgress,
-    ProgressBatchAnswer,
     ProgressBatchItem,
     ProgressBatchQuery,
-    ProgressBatchResult,
     ProgressIn,
     ProgressOutcome,
     ProgressRecord,
@@ -136,7 +135,7 @@ def put_progress(
         learner_key=None,
         module_id=module_id,
     )
-    _target, errors, row = rules.check(item, rules.resolve(session, [item]), principal)
+    _target, errors, row = rules.check(item, rules.resolve(session, [item], principal))
     if errors or row is None:
         raise _problem(errors)
     outcome = rules.write(session, [row])[(enrollment_id, module_id)]
@@ -156,23 +155,26 @@ def batch(
     principal: Principal,
     items: Sequence[ProgressBatchItem],
     query: ProgressBatchQuery,
-) -> ProgressBatchAnswer:
+) -> dict[str, Any]:
     """Check every record, write the good ones (unless ``all_or_nothing`` finds a bad one,
-    or ``dry_run``: then the writes run and are rolled back, so the outcomes are exact)."""
-    found = rules.resolve(session, items)
-    results: list[ProgressBatchResult] = []
+    or ``dry_run``: then the writes run and are rolled back, so the outcomes are exact).
+
+    The answer is a ``ProgressBatchAnswer`` as plain dicts: 10,000 result models cost
+    more than the upsert itself (model_construct ~40 ms, validation ~100 ms)."""
+    found = rules.resolve(session, items, principal)
+    results: list[dict[str, Any]] = []
     rows: dict[rules.Pair, dict[str, Any]] = {}  # the newest record of each pair
     winner: dict[rules.Pair, int] = {}  # and its index
     pairs: list[rules.Pair | None] = []
     for index, item in enumerate(items):
-        target, errors, row = rules.check(item, found, principal)
+        target, errors, row = rules.check(item, found)
         results.append(
-            ProgressBatchResult.model_construct(  # 10,000 validations cost; built here
-                index=index,
-                outcome=Out.rejected,
-                enrollment_id=target.enrollment_id if target else None,
-                module_id=item.module_id,
-                errors=[
+            {
+                "index": index,
+                "outcome": Out.rejected,
+                "enrollment_id": target.enrollment_id if target else None,
+                "module_id": item.module_id,
+                "errors": [
                     {
                         "loc": ["body", "records", index, e.field],
                         "msg": e.msg,
@@ -181,38 +183,44 @@ def batch(
                     }
                     for e in errors
                 ],
-            )
+            }
         )
-        pair = (row["enrollment_id"], item.module_id) if row is not None else None
-        pairs.append(pair)
-        if row is None or pair is None:
+        if row is None:
+            pairs.append(None)
             continue
+        pair: rules.Pair = (row["enrollment_id"], item.module_id)
+        pairs.append(pair)
         kept = rows.get(pair)
         if kept is None or row["occurred_at"] > kept["occurred_at"]:
             rows[pair], winner[pair] = row, index
     outcomes = rules.write(session, list(rows.values()))
-    for result, pair in zip(results, pairs, strict=True):
-        if pair is None:
+    for index, kept_pair in enumerate(pairs):
+        if kept_pair is None:
             continue
-        if winner[pair] == result.index:
-            result.outcome = outcomes[pair]
+        pair = kept_pair
+        if winner[pair] == index:
+            results[index]["outcome"] = outcomes[pair]
             continue
-        item, kept = items[result.index], rows[pair]  # a newer record in this batch won
-        same = (kept["source"], kept["external_id"], kept["occurred_at"]) == (
+        item, won = items[index], items[winner[pair]]  # a newer one in the batch won
+        same = (won.source, won.external_id, won.occurred_at) == (
             item.source,
             item.external_id,
             item.occurred_at,
         )
-        result.outcome = Out.unchanged if same else Out.stale
+        results[index]["outcome"] = Out.unchanged if same else Out.stale
     counts = dict.fromkeys(Out, 0)
     for result in results:
-        counts[result.outcome] += 1
+        counts[result["outcome"]] += 1
     rejected = counts[Out.rejected] > 0
     refuse = rejected and query.mode == BulkMode.all_or_nothing
     written = bool(rows) and not query.dry_run and not refuse
-    answer = ProgressBatchAnswer.model_construct(
-        mode=query.mode, dry_run=query.dry_run, written=written, counts=counts, results=results
-    )
+    answer = {
+        "mode": query.mode,
+        "dry_run": query.dry_run,
+        "written": written,
+        "counts": counts,
+        "results": results,
+    }
     if not written:
         session.rollback()
         if refuse and not query.dry_run:
@@ -222,8 +230,8 @@ def batch(
     return answer
 
 
-def _rejected(answer: ProgressBatchAnswer) -> ProblemError:
-    bad, total = answer.counts[Out.rejected], len(answer.results)
+def _rejected(answer: dict[str, Any]) -> ProblemError:
+    bad, total = answer["counts"][Out.rejected], len(answer["results"])
     return ProblemError(
         422,
         "progress_rejected",
@@ -233,7 +241,7 @@ def _rejected(answer: ProgressBatchAnswer) -> ProblemError:
         detail_id=f"{bad} dari {total} catatan ditolak, sehingga tidak ada yang disimpan "
         "(mode all_or_nothing). Perbaiki catatan yang tercantum di results[].errors lalu "
         "kirim ulang, atau kirim dengan mode=partial untuk menyimpan catatan yang benar.",
-        extra=answer.model_dump(mode="json"),
+        extra=to_jsonable_python(answer),
     )
 
 
