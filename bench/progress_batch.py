@@ -170,7 +170,7 @@ def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str
                 f"| POST progress batch, {count:,} records, {name} | {engine_name} "
                 f"| {best * 1000:.0f} ms | {median * 1000:.0f} ms "
                 f"| {count / median:,.0f} records/s | process CPU median "
-                f"{statistics.median(used[-len(taken):]) * 1000:.0f} ms; body "
+                f"{statistics.median(used[-len(taken) :]) * 1000:.0f} ms; body "
                 f"{len(first) / 2**20:.2f} MiB |"
             )
         started = time.perf_counter()
@@ -205,8 +205,8 @@ def _profile(engine: object, empty: object, first: bytes, later: bytes, token: s
     from app.models.progress import ProgressBatchQuery
     from app.routers.progress import BATCH
     from app.services.learning import progress as service
-
     from app.services.learning import progress_batch as rules
+    from app.services.learning import progress_store as store
 
     spent: dict[str, float] = {}
 
@@ -220,8 +220,9 @@ def _profile(engine: object, empty: object, first: bytes, later: bytes, token: s
 
         return wrapper
 
-    for name in ("resolve", "check", "write"):
+    for name in ("resolve", "check"):
         setattr(service.rules, name, timed(name, getattr(rules, name)))
+    service.store.write = timed("write", store.write)
     principal = decode_access_token(token)
     import gc
 
@@ -246,9 +247,7 @@ def _profile(engine: object, empty: object, first: bytes, later: bytes, token: s
         to_json(answer)
         t3 = time.thread_time()
         parts = ", ".join(f"{k} {v:.3f}" for k, v in spent.items())
-        print(
-            f"CPU s: validate {t1 - t0:.3f}, service {t2 - t1:.3f} ({parts}), dump {t3 - t2:.3f}"
-        )
+        print(f"CPU s: validate {t1 - t0:.3f}, service {t2 - t1:.3f} ({parts}), dump {t3 - t2:.3f}")
         if os.environ.get("PROFILE") == "cprofile":
             pstats.Stats(prof).sort_stats("tottime").print_stats(18)
 

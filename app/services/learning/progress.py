@@ -36,6 +36,7 @@ from app.models.progress import (
     ProgressStatus,
 )
 from app.services.learning import progress_batch as rules
+from app.services.learning import progress_store as store
 from app.services.learning.enrollments import visible
 from app.services.learning.roster_cells import RowError
 
@@ -138,7 +139,7 @@ def put_progress(
     _target, errors, row = rules.check(item, rules.resolve(session, [item], principal))
     if errors or row is None:
         raise _problem(errors)
-    outcome = rules.write(session, [row])[(enrollment_id, module_id)]
+    outcome = store.write(session, [row])[(enrollment_id, module_id)]
     session.commit()
     record = session.exec(
         select(ProgressRecord).where(
@@ -163,9 +164,9 @@ def batch(
     more than the upsert itself (model_construct ~40 ms, validation ~100 ms)."""
     found = rules.resolve(session, items, principal)
     results: list[dict[str, Any]] = []
-    rows: dict[rules.Pair, dict[str, Any]] = {}  # the newest record of each pair
-    winner: dict[rules.Pair, int] = {}  # and its index
-    pairs: list[rules.Pair | None] = []
+    rows: dict[store.Pair, dict[str, Any]] = {}  # the newest record of each pair
+    winner: dict[store.Pair, int] = {}  # and its index
+    pairs: list[store.Pair | None] = []
     for index, item in enumerate(items):
         target, errors, row = rules.check(item, found)
         results.append(
@@ -188,12 +189,12 @@ def batch(
         if row is None:
             pairs.append(None)
             continue
-        pair: rules.Pair = (row["enrollment_id"], item.module_id)
+        pair: store.Pair = (row["enrollment_id"], item.module_id)
         pairs.append(pair)
         kept = rows.get(pair)
         if kept is None or row["occurred_at"] > kept["occurred_at"]:
             rows[pair], winner[pair] = row, index
-    outcomes = rules.write(session, list(rows.values()))
+    outcomes = store.write(session, list(rows.values()))
     for index, kept_pair in enumerate(pairs):
         if kept_pair is None:
             continue
