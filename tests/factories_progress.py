@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
+
+from app.models.progress import ProgressRecord
 
 from tests.factories import (
     auth_headers,
@@ -53,6 +55,7 @@ def make_course_with_modules(client: Any, headers: dict[str, str]) -> tuple[str,
 def setup_progress(client: Any, session: Session, learners: int = 2) -> Setup:
     agency = make_agency(session)
     headers = auth_headers(make_user(session, agency, "agency_admin"))
+    session.rollback()  # release SQLite's write lock before the app writes
     course_id, (assessed, unassessed) = make_course_with_modules(client, headers)
     cohort = make_open_cohort(client, headers, course_id)
     setup = Setup(headers, agency.id, cohort["id"], assessed, unassessed)
@@ -73,3 +76,18 @@ def record(**overrides: Any) -> dict[str, Any]:
     }
     values.update(overrides)
     return values
+
+
+def stored(session: Session) -> list[tuple[Any, ...]]:
+    """Every progress row as the database holds it, in a stable order."""
+    session.rollback()  # a fresh snapshot
+    rows = session.exec(select(ProgressRecord).order_by(col(ProgressRecord.id))).all()
+    out = [
+        (
+            r.enrollment_id, r.module_id, r.status, r.percent, r.score_centi,
+            r.jp_earned_halves, r.occurred_at, r.source, r.external_id, r.version,
+        )
+        for r in rows
+    ]  # fmt: skip
+    session.rollback()
+    return out
