@@ -16,6 +16,9 @@ rule (each is listed in the README):
   cohort's dates, ids of partner agencies or instructors that exist;
 - ``roster_unreadable`` (422) and ``bulk_rejected`` (422): a
   bulk enrolment body that is a string but no roster, or rows naming no existing learner;
+- ``progress_rejected`` (422): a progress batch in ``all_or_nothing`` mode whose generated
+  records name no enrolment; and a record against its module (``percent_not_complete``,
+  ``score_not_assessed``, ``jp_over_module``);
 - the OAuth endpoints' RFC 6749/7009 errors (400): unknown credentials or grant;
 - ``invalid_invitation`` (400): an invitation token this service never issued (or one
   used, replaced or expired).
@@ -45,6 +48,8 @@ TOLERATED_CODES = {
     # naming learners that do not exist (all_or_nothing: 422 listing every row)
     "roster_unreadable",
     "bulk_rejected",
+    # progress batch in all_or_nothing mode: generated records naming no enrolment
+    "progress_rejected",
 }
 # Rules across fields or rows: grade bands in order; ends after starts; a session inside
 # the cohort's dates and of a module in its pinned curriculum (value_error, raised by the
@@ -56,6 +61,11 @@ CROSS_FIELD_TYPES = {
     "value_error",
     "not_found",
     "partner_unavailable",
+    # a progress record against its module: completed means percent 100, a score only
+    # for an assessed module, jp_earned at most the module's JP
+    "percent_not_complete",
+    "score_not_assessed",
+    "jp_over_module",
 }
 OAUTH_CODES = {"invalid_grant", "invalid_request", "unsupported_grant_type"}
 SELF_ID = os.environ.get("BANGKOM_ST_SELF_ID", "")

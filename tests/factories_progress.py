@@ -9,7 +9,6 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app.models.progress import ProgressRecord
-
 from tests.factories import (
     auth_headers,
     course_payload,

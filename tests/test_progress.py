@@ -9,6 +9,7 @@ from sqlmodel import Session
 from starlette.testclient import TestClient
 
 from app.models import Cohort
+from app.models.base import utcnow
 from app.models.cohort import CohortStatus
 from tests.factories import auth_headers, make_agency, make_learner_login, make_user
 from tests.factories_progress import Setup, record, setup_progress, stored
@@ -106,7 +107,12 @@ def test_a_withdrawn_enrolment_and_a_completed_cohort_take_no_progress(
     assert "withdrawn" in got.json()["detail"]
     cohort = session.get(Cohort, s.cohort_id)
     assert cohort is not None
-    cohort.status = CohortStatus.completed
+    cohort.certificates_issued_at = utcnow()  # as the certificates part sets it
+    session.add(cohort)
+    session.commit()
+    issued = _put(client, s, s.assessed, n=1)
+    assert issued.status_code == 409 and issued.json()["code"] == "certificates_issued"
+    cohort.status, cohort.certificates_issued_at = CohortStatus.completed, None
     session.add(cohort)
     session.commit()
     final = _put(client, s, s.assessed, n=1)

@@ -188,3 +188,16 @@ def test_another_agencys_enrolments_are_not_found(client: TestClient, session: S
     assert stored(session) == []
     anonymous = client.post("/v1/progress/batch", json={"records": records})
     assert anonymous.status_code == 401
+
+
+def test_a_batch_retried_with_its_idempotency_key_gets_the_first_answer(
+    client: TestClient, session: Session
+) -> None:
+    s = setup_progress(client, session, learners=1)
+    records = _all(s, "2025-05-16T08:00:00Z", "k")
+    headers = s.headers | {"Idempotency-Key": "progress-batch-1"}
+    first = client.post("/v1/progress/batch", json={"records": records}, headers=headers)
+    again = client.post("/v1/progress/batch", json={"records": records}, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json() == first.json() and _outcomes(again) == ["created", "created"]

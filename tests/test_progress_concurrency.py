@@ -48,7 +48,5 @@ def test_parallel_batches_on_the_same_modules_end_with_the_newest(
     created = sum(a.json()["counts"]["created"] for a in answers)
     assert created == len(pairs)
     replays = race(BATCHES, send)
-    assert all(
-        r["outcome"] in {"unchanged", "stale"} for a in replays for r in a.json()["results"]
-    )
+    assert all(r["outcome"] in {"unchanged", "stale"} for a in replays for r in a.json()["results"])
     assert stored(session) == rows

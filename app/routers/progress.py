@@ -67,7 +67,8 @@ _OUTCOME_DOC = {
     "modules; `jp_earned` at most the module's JP (left out: the module's JP when "
     "completed, else 0); `completed` means `percent` 100 (left out: 100 when completed, "
     "else 0); the enrolment must be seated or evaluated (409 `enrollment_not_active`) and "
-    "the cohort neither completed nor cancelled (409 `cohort_final`). Written by the "
+    "the cohort neither completed nor cancelled (409 `cohort_final`) nor its certificates "
+    "issued (409 `certificates_issued`). Written by the "
     "organising agency's admins; others who see the enrolment get 403.",
     responses={
         200: {"model": ProgressRecordPublic, "headers": _OUTCOME_DOC},

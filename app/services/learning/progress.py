@@ -62,6 +62,10 @@ i18n.MESSAGES.update(
             "en": ("Cohort closed for changes", "The cohort is completed or cancelled."),
             "id": ("Angkatan tidak dapat diubah", "Angkatan sudah selesai atau dibatalkan."),
         },
+        "certificates_issued": {
+            "en": ("Certificates issued", "The cohort's results are final."),
+            "id": ("Sertifikat sudah diterbitkan", "Hasil angkatan sudah final."),
+        },
         "module_not_in_curriculum": {
             "en": ("Module not in the curriculum", "Use a module of the cohort's curriculum."),
             "id": (
@@ -72,7 +76,12 @@ i18n.MESSAGES.update(
     }
 )
 # the status a single PUT answers for a record's first problem (others: 422)
-_STATUS = {"module_not_in_curriculum": 404, "enrollment_not_active": 409, "cohort_final": 409}
+_STATUS = {
+    "module_not_in_curriculum": 404,
+    "enrollment_not_active": 409,
+    "cohort_final": 409,
+    "certificates_issued": 409,
+}
 
 
 def public(record: ProgressRecord) -> ProgressRecordPublic:

@@ -76,6 +76,7 @@ class Resolved:
     modules: dict[str, tuple[str, int, bool]]  # id -> curriculum, jp_halves, assessed
     keys: dict[str, str | RowError]  # raw learner_key -> canonical key, or its problem
     writable: set[str]  # cohorts whose progress the caller may write
+    issued: set[str]  # cohorts whose certificates are issued: their results are final
     stamp: Callable[[datetime], Any]  # an instant as this engine's driver takes it
 
 
@@ -113,11 +114,15 @@ def resolve(session: Session, items: Sequence[ProgressBatchItem], principal: Pri
             by_key.update({(r[1], r[3]): Target(r[0], r[1], r[2]) for r in rows})
     cohort_ids = sorted({t.cohort_id for t in by_id.values()} | set(key_cohorts))
     cohorts: dict[str, tuple[str, str, str | None]] = {}
+    issued: set[str] = set()
     for part in _chunks(cohort_ids):
         rows = session.execute(
-            select(H.id, H.agency_id, H.status, H.curriculum_id).where(H.id.in_(part))
+            select(H.id, H.agency_id, H.status, H.curriculum_id, H.certificates_issued_at).where(
+                H.id.in_(part)
+            )
         ).all()
         cohorts.update({r[0]: (r[1], r[2], r[3]) for r in rows})
+        issued.update(r[0] for r in rows if r[4] is not None)
     modules: dict[str, tuple[str, int, bool]] = {}
     for part in _chunks(sorted({i.module_id for i in items})):
         rows = session.execute(
@@ -126,7 +131,7 @@ def resolve(session: Session, items: Sequence[ProgressBatchItem], principal: Pri
         modules.update({r[0]: (r[1], r[2], bool(r[3])) for r in rows})
     writable = {c for c, (organiser, _, _) in cohorts.items() if may_write(principal, organiser)}
     stamp = stamp_for(session.get_bind().dialect.name)
-    return Resolved(by_id, by_key, cohorts, modules, keys, writable, stamp)
+    return Resolved(by_id, by_key, cohorts, modules, keys, writable, issued, stamp)
 
 
 # --- the rules of one record ------------------------------------------------------------
@@ -189,7 +194,7 @@ def _target(item: ProgressBatchItem, found: Resolved) -> Target | RowError:
     return target
 
 
-def _state_errors(target: Target, cohort_status: str) -> RowError | None:
+def _state_errors(target: Target, cohort_status: str, issued: bool) -> RowError | None:
     if target.status not in WRITABLE:
         return _err(
             "enrollment_id",
@@ -208,6 +213,15 @@ def _state_errors(target: Target, cohort_status: str) -> RowError | None:
             f"The cohort is {cohort_status}; its progress no longer changes. Leave the record out.",
             f"Angkatan berstatus {cohort_status}; kemajuannya tidak dapat diubah lagi. "
             "Hapus catatan ini.",
+        )
+    if issued:
+        return _err(
+            "enrollment_id",
+            "certificates_issued",
+            "The cohort's certificates are issued, so its results are final and its "
+            "progress no longer changes. Leave the record out.",
+            "Sertifikat angkatan ini sudah diterbitkan sehingga hasilnya final dan "
+            "kemajuannya tidak dapat diubah lagi. Hapus catatan ini.",
         )
     return None
 
@@ -267,7 +281,7 @@ def check(
     if isinstance(target, RowError):
         return None, [target], None
     organiser, cohort_status, curriculum_id = found.cohorts[target.cohort_id]
-    problem = _state_errors(target, cohort_status)
+    problem = _state_errors(target, cohort_status, target.cohort_id in found.issued)
     if problem is not None:
         return target, [problem], None
     module = found.modules.get(item.module_id)
