@@ -201,3 +201,28 @@ def test_a_batch_retried_with_its_idempotency_key_gets_the_first_answer(
     assert first.status_code == again.status_code == 200
     assert again.headers.get("Idempotent-Replayed") == "true"
     assert again.json() == first.json() and _outcomes(again) == ["created", "created"]
+
+
+def test_external_ids_are_stored_exactly_whatever_they_hold(
+    client: TestClient, session: Session
+) -> None:
+    s = setup_progress(client, session, learners=1)
+    odd = ['a"b\\c,{d}', "NULL", "Ujian Akhir — Modul é", " spaced ", "x'; DROP TABLE y"]
+    records = [
+        {**record(external_id=x, source="null", occurred_at=f"2025-05-15T0{n}:00:00.5+09:00"),
+         "enrollment_id": s.enrollments[0], "module_id": s.assessed}
+        for n, x in enumerate(odd)
+    ]  # fmt: skip
+    got = _batch(client, s, records)
+    assert _outcomes(got) == ["stale"] * 4 + ["created"]
+    rows = stored(session)
+    assert [(r[7], r[8]) for r in rows] == [("null", odd[-1])]
+    for x in odd:
+        one = {
+            **records[0],
+            "external_id": x,
+            "occurred_at": f"2026-01-0{odd.index(x) + 1}T00:00:00Z",
+        }
+        assert _outcomes(_batch(client, s, [one])) == ["updated"]
+        assert stored(session)[0][8] == x
+        assert _outcomes(_batch(client, s, [one])) == ["unchanged"]
