@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Integer, Table, column, select, table, tuple_
+from sqlalchemy import Integer, Table, column, select, table
 from sqlmodel import Session
 
 from app.models.base import UTCDateTime, utcnow
@@ -175,15 +175,18 @@ def write(session: Session, rows: list[dict[str, Any]]) -> dict[Pair, Out]:
 def _stored(
     session: Session, pairs: list[Pair], stamp: Callable[[datetime], str]
 ) -> dict[Pair, tuple[str, str, str]]:
-    """Source, external id and stamped time of the stored rows of ``pairs``."""
+    """Source, external id and stamped time of the stored rows of ``pairs``: by enrolment
+    (a plain IN list, few statements), keeping the pairs asked for."""
+    wanted = set(pairs)
     found: dict[Pair, tuple[str, str, str]] = {}
     old = LITE.c
-    for part in _chunks(pairs):
+    for part in _chunks(sorted({e for e, _ in pairs})):
         rows = session.execute(
             select(
                 old.enrollment_id, old.module_id, old.source, old.external_id, old.occurred_at
-            ).where(tuple_(old.enrollment_id, old.module_id).in_(part))
+            ).where(old.enrollment_id.in_(part))
         ).all()
         for e, m, source, external_id, at in rows:
-            found[(e, m)] = (source, external_id, at if isinstance(at, str) else stamp(at))
+            if (e, m) in wanted:
+                found[(e, m)] = (source, external_id, at if isinstance(at, str) else stamp(at))
     return found
