@@ -38,14 +38,15 @@ def test_replayed_and_out_of_order_batches_change_nothing(
     s = setup_progress(client, session, learners=3)
     newer = _all(s, "2025-05-16T08:00:00+07:00", "new", percent=70)
     first = _batch(client, s, newer)
-    assert first.status_code == 200, first.text
+    assert first.status_code == 201, first.text
     assert first.json()["counts"]["created"] == 6 and first.json()["written"] is True
     before = stored(session)
     assert {row[9] for row in before} == {1}
     older = _batch(client, s, _all(s, "2025-05-15T08:00:00+07:00", "old", percent=20))
     assert _outcomes(older) == ["stale"] * 6
+    assert older.status_code == 200 and older.json()["written"] is False
     replay = _batch(client, s, newer)
-    assert _outcomes(replay) == ["unchanged"] * 6
+    assert _outcomes(replay) == ["unchanged"] * 6 and replay.status_code == 200
     assert stored(session) == before  # rows and versions untouched
     later = _batch(client, s, _all(s, "2025-05-17T08:00:00+07:00", "new", percent=90))
     assert _outcomes(later) == ["updated"] * 6
@@ -63,7 +64,7 @@ def test_mixed_addressing_by_enrolment_and_by_cohort_and_nip(
         {**record(), "cohort_id": s.cohort_id, "learner_key": spaced, "module_id": s.assessed},
     ]
     got = _batch(client, s, records)
-    assert got.status_code == 200, got.text
+    assert got.status_code == 201, got.text
     results = got.json()["results"]
     assert [r["outcome"] for r in results] == ["created", "created"]
     assert [r["enrollment_id"] for r in results] == s.enrollments
@@ -92,7 +93,7 @@ def test_records_are_rejected_one_by_one_and_the_good_ones_written(
         json={"records": records},
         headers=s.headers | {"Accept-Language": "id"},
     )
-    assert got.status_code == 200, got.text
+    assert got.status_code == 201, got.text
     answer = got.json()
     assert answer["counts"] == {
         "created": 1, "updated": 0, "unchanged": 0, "stale": 0, "rejected": 7,
@@ -198,7 +199,7 @@ def test_a_batch_retried_with_its_idempotency_key_gets_the_first_answer(
     headers = s.headers | {"Idempotency-Key": "progress-batch-1"}
     first = client.post("/v1/progress/batch", json={"records": records}, headers=headers)
     again = client.post("/v1/progress/batch", json={"records": records}, headers=headers)
-    assert first.status_code == again.status_code == 200
+    assert first.status_code == again.status_code == 201
     assert again.headers.get("Idempotent-Replayed") == "true"
     assert again.json() == first.json() and _outcomes(again) == ["created", "created"]
 

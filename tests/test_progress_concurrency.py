@@ -37,7 +37,7 @@ def test_parallel_batches_on_the_same_modules_end_with_the_newest(
         )
 
     answers = race(BATCHES, send)
-    assert [a.status_code for a in answers] == [200] * BATCHES, [a.text for a in answers]
+    assert {a.status_code for a in answers} <= {200, 201}, [a.text for a in answers]
     rows = stored(session)
     newest = BATCHES - 1
     assert len(rows) == len(pairs)
@@ -48,5 +48,6 @@ def test_parallel_batches_on_the_same_modules_end_with_the_newest(
     created = sum(a.json()["counts"]["created"] for a in answers)
     assert created == len(pairs)
     replays = race(BATCHES, send)
+    assert {a.status_code for a in replays} == {200}  # nothing new: nothing written
     assert all(r["outcome"] in {"unchanged", "stale"} for a in replays for r in a.json()["results"])
     assert stored(session) == rows

@@ -18,7 +18,7 @@ from app.models.progress import EnrollmentProgress
 from app.models.user import UserPublic
 from app.routers.params import IdPath
 from app.services.agencies import get_agency
-from app.services.learning import enrollment_reads, progress
+from app.services.learning import enrollment_reads, progress_reads
 from app.services.learning.learners import public
 from app.services.users import get_user
 
@@ -93,7 +93,7 @@ def my_progress(
     session: SessionDep,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    answer, etag = progress.read_progress(
+    answer, etag = progress_reads.read_progress(
         session=session, principal=principal, enrollment_id=enrollment_id, own=True
     )
     return json_response(answer.model_dump_json(), etag, if_none_match=if_none_match)

@@ -26,6 +26,7 @@ from app.models.progress import (
 )
 from app.routers.params import IdPath
 from app.services.learning import progress as service
+from app.services.learning import progress_reads as reads
 
 router = APIRouter(tags=["progress"])
 BATCH = TypeAdapter(ProgressBatch)
@@ -108,12 +109,14 @@ def put_progress(
     "(default): good records are written, bad ones come back `rejected` with their "
     "errors; `all_or_nothing`: one rejected record and nothing is written (422 "
     "`progress_rejected` with every record's result). `dry_run=true` checks and answers "
-    "the outcomes without writing. Outcomes: created, updated, unchanged, stale, rejected "
+    "the outcomes without writing. 201 when records were created or updated, else 200 "
+    "(`written` says the same). Outcomes: created, updated, unchanged, stale, rejected "
     "(several records for one module: the newest wins, the others are stale). A body that "
     "breaks the schema is a 422 naming the record (`loc` body, records, index, field).",
     openapi_extra={"requestBody": _BODY},
     responses={
-        200: {"model": ProgressBatchAnswer},
+        200: {"model": ProgressBatchAnswer, "description": "Nothing new was written"},
+        201: {"model": ProgressBatchAnswer, "description": "Records created or updated"},
         **error_responses(401, 403, 413, 415, 422),
     },
 )
@@ -131,7 +134,11 @@ def progress_batch(
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         ) from None
     answer = service.batch(session=session, principal=principal, items=body.records, query=query)
-    return Response(to_json(answer), media_type="application/json")
+    return Response(
+        to_json(answer),
+        status_code=201 if answer["written"] else 200,
+        media_type="application/json",
+    )
 
 
 @router.get(
@@ -154,7 +161,7 @@ def get_progress(
     session: SessionDep,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    answer, etag = service.read_progress(
+    answer, etag = reads.read_progress(
         session=session, principal=principal, enrollment_id=enrollment_id
     )
     return json_response(answer.model_dump_json(), etag, if_none_match=if_none_match)

@@ -1,4 +1,4 @@
-"""Learner progress per module: PUT one record, POST a batch, read an enrolment's progress.
+"""Writing learner progress per module: PUT one record, POST a batch (reads: progress_reads).
 
 Who writes: ``progress_batch.may_write`` (the organising agency's admins, platform
 admins). Instructors do not: progress comes from the LMS, and instructors record
@@ -10,7 +10,6 @@ The rules of a record and how it is written are in ``progress_batch``; both path
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from pydantic_core import to_jsonable_python
@@ -18,22 +17,17 @@ from sqlmodel import Session, col, select
 
 from app.core import i18n
 from app.core.errors import ProblemError
-from app.core.etag import list_etag, resource_etag
+from app.core.etag import resource_etag
 from app.core.security import Principal
-from app.models import Cohort
 from app.models.catalogue import from_centi, halves_to_jp
-from app.models.curriculum import Curriculum, CurriculumModule, LearningMode
 from app.models.enrollment import BulkMode
 from app.models.progress import (
-    EnrollmentProgress,
-    ModuleProgress,
     ProgressBatchItem,
     ProgressBatchQuery,
     ProgressIn,
     ProgressOutcome,
     ProgressRecord,
     ProgressRecordPublic,
-    ProgressStatus,
 )
 from app.services.learning import progress_batch as rules
 from app.services.learning import progress_store as store
@@ -223,7 +217,8 @@ def batch(
         counts[result["outcome"]] += 1
     rejected = counts[Out.rejected] > 0
     refuse = rejected and query.mode == BulkMode.all_or_nothing
-    written = bool(rows) and not query.dry_run and not refuse
+    changed = counts[Out.created] + counts[Out.updated] > 0
+    written = changed and not query.dry_run and not refuse
     answer = {
         "mode": query.mode,
         "dry_run": query.dry_run,
@@ -253,97 +248,3 @@ def _rejected(answer: dict[str, Any]) -> ProblemError:
         "kirim ulang, atau kirim dengan mode=partial untuk menyimpan catatan yang benar.",
         extra=to_jsonable_python(answer),
     )
-
-
-# --- reading ---------------------------------------------------------------------------
-
-
-def _my_own(principal: Principal) -> None:
-    if not principal.is_learner:
-        raise ProblemError(
-            403,
-            "forbidden",
-            "Only a learner login has progress of its own; staff read it at "
-            "/v1/enrollments/{enrollment_id}/progress.",
-            detail_id="Hanya login peserta yang memiliki kemajuan sendiri; staf membacanya di "
-            "/v1/enrollments/{enrollment_id}/progress.",
-        )
-
-
-def read_progress(
-    *, session: Session, principal: Principal, enrollment_id: str, own: bool = False
-) -> tuple[EnrollmentProgress, str]:
-    """An enrolment's modules with their records and totals; ``own``: a learner login's."""
-    if own:
-        _my_own(principal)
-    enrollment, _learner, _course, _ = visible(session, principal, enrollment_id)
-    cohort = session.get(Cohort, enrollment.cohort_id)
-    assert cohort is not None
-    curriculum = session.get(Curriculum, cohort.curriculum_id) if cohort.curriculum_id else None
-    modules = list(
-        session.exec(
-            select(CurriculumModule)
-            .where(col(CurriculumModule.curriculum_id) == cohort.curriculum_id)
-            .order_by(col(CurriculumModule.position))
-        )
-        if curriculum
-        else []
-    )
-    records = {
-        r.module_id: r
-        for r in session.exec(
-            select(ProgressRecord).where(col(ProgressRecord.enrollment_id) == enrollment_id)
-        )
-    }
-    by_mode = {m.value: 0 for m in LearningMode}
-    earned_by_mode = dict(by_mode)
-    weighted, items = Decimal(0), []
-    for m in modules:
-        r = records.get(m.id)
-        earned = r.jp_earned_halves if r else 0
-        by_mode[m.mode.value] += m.jp_halves
-        earned_by_mode[m.mode.value] += earned
-        weighted += Decimal(r.percent if r else 0) * m.jp_halves
-        items.append(
-            ModuleProgress(
-                module_id=m.id,
-                position=m.position,
-                title=m.title,
-                mode=m.mode,
-                jp=halves_to_jp(m.jp_halves),
-                assessed=m.assessed,
-                weight=from_centi(m.weight_centi),
-                status=r.status if r else ProgressStatus.not_started,
-                percent=r.percent if r else 0,
-                score=None if r is None or r.score_centi is None else from_centi(r.score_centi),
-                jp_earned=halves_to_jp(earned),
-                time_spent_minutes=r.time_spent_minutes if r else 0,
-                occurred_at=r.occurred_at if r else None,
-                source=r.source if r else None,
-                external_id=r.external_id if r else None,
-                version=r.version if r else None,
-            )
-        )
-    total = sum(by_mode.values())
-    percent = (weighted / total).quantize(Decimal("0.01"), ROUND_HALF_UP) if total else Decimal(0)
-    answer = EnrollmentProgress(
-        enrollment_id=enrollment.id,
-        cohort_id=cohort.id,
-        curriculum_id=cohort.curriculum_id,
-        modules=items,
-        total_jp=halves_to_jp(total),
-        jp_earned=halves_to_jp(sum(earned_by_mode.values())),
-        jp_by_mode={k: halves_to_jp(v) for k, v in by_mode.items()},
-        jp_earned_by_mode={k: halves_to_jp(v) for k, v in earned_by_mode.items()},
-        percent=from_centi(int(percent * 100)),
-        modules_completed=sum(1 for i in items if i.status == ProgressStatus.completed),
-    )
-    etag = list_etag(
-        [
-            enrollment.id,
-            cohort.curriculum_id,
-            curriculum.revision if curriculum else 0,
-            *sorted(f"{r.id}:{r.version}" for r in records.values()),
-        ]
-    )
-    return answer, etag
