@@ -20,6 +20,9 @@ rule (each is listed in the README):
 - ``zoom_report_unreadable`` (422) and ``attendance_rejected`` (422): a Zoom import body
   that is a string but no participant report, or attendance items naming enrolments the
   cohort does not have; ``minutes_too_long``: minutes longer than the session;
+- ``progress_rejected`` (422): a progress batch in ``all_or_nothing`` mode whose generated
+  records name no enrolment; and a record against its module (``percent_not_complete``,
+  ``score_not_assessed``, ``jp_over_module``);
 - the OAuth endpoints' RFC 6749/7009 errors (400): unknown credentials or grant;
 - ``invalid_invitation`` (400): an invitation token this service never issued (or one
   used, replaced or expired).
@@ -53,6 +56,8 @@ TOLERATED_CODES = {
     # naming enrolments that are not the cohort's (all or nothing: 422 listing every item)
     "zoom_report_unreadable",
     "attendance_rejected",
+    # progress batch in all_or_nothing mode: generated records naming no enrolment
+    "progress_rejected",
 }
 # Rules across fields or rows: grade bands in order; ends after starts; a session inside
 # the cohort's dates and of a module in its pinned curriculum (value_error, raised by the
@@ -68,6 +73,11 @@ CROSS_FIELD_TYPES = {
     "not_found",
     "partner_unavailable",
     "minutes_too_long",  # attendance minutes longer than the session
+    # a progress record against its module: completed means percent 100, a score only
+    # for an assessed module, jp_earned at most the module's JP
+    "percent_not_complete",
+    "score_not_assessed",
+    "jp_over_module",
 }
 OAUTH_CODES = {"invalid_grant", "invalid_request", "unsupported_grant_type"}
 SELF_ID = os.environ.get("BANGKOM_ST_SELF_ID", "")

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from app.core.errors import error_responses
+from app.core.etag import json_response
 from app.core.pagination import clamp_limit, link_header
 from app.deps import CurrentPrincipal, IfNoneMatch, SessionDep
 from app.models import Learner
@@ -14,10 +15,12 @@ from app.models.agency import AgencyPublic
 from app.models.enrollment import EnrollmentPage, EnrollmentQuery
 from app.models.jp import JPYearQuery
 from app.models.me import Me
+from app.models.progress import EnrollmentProgress
 from app.models.user import UserPublic
 from app.routers.jp import YEAR_DOC, year_response
+from app.routers.params import IdPath
 from app.services.agencies import get_agency
-from app.services.learning import enrollment_reads, jp_reports
+from app.services.learning import enrollment_reads, jp_reports, progress_reads
 from app.services.learning.learners import public
 from app.services.users import get_user
 
@@ -88,3 +91,28 @@ def my_jp(
 ) -> Response:
     found = jp_reports.my_year(session=session, principal=principal, year=query.year)
     return year_response(found, if_none_match)
+
+
+@router.get(
+    "/me/enrollments/{enrollment_id}/progress",
+    name="me-progress",
+    tags=["progress"],
+    summary="A learner login's progress in one of its own enrolments",
+    description="As GET /v1/enrollments/{enrollment_id}/progress, for the learner's own "
+    "enrolments only (another learner's is 404); a staff login is 403.",
+    responses={
+        200: {"model": EnrollmentProgress},
+        304: {"description": "Not modified"},
+        **error_responses(401, 403, 404),
+    },
+)
+def my_progress(
+    enrollment_id: IdPath,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    answer, etag = progress_reads.read_progress(
+        session=session, principal=principal, enrollment_id=enrollment_id, own=True
+    )
+    return json_response(answer.model_dump_json(), etag, if_none_match=if_none_match)
