@@ -13,13 +13,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PField
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from app.core.pagination import PageQuery
 from app.models.base import UTCDateTime, created_at_field, enum_type, id_field, updated_at_field
 from app.models.learner import KEY_PATTERN, LearnerPut
-from app.models.types import StrictInput, line
+from app.models.types import Ident, StrictInput, line
 
 
 class EnrollmentStatus(StrEnum):
@@ -48,6 +48,10 @@ class EnrollmentCreate(StrictInput):
     )
 
 
+class SelfEnrollmentCreate(StrictInput):
+    cohort_id: Ident = PField(description="The open cohort to join", examples=["coh_01JD3X"])
+
+
 class EnrollmentTransition(StrictInput):
     to: EnrollmentStatus
     reason: str | None = line(
@@ -65,6 +69,9 @@ class EnrollmentPublic(BaseModel):
     learner_name: str
     learner_agency_id: str = PField(description="The learner's home agency")
     status: EnrollmentStatus
+    self_enrolled: bool = PField(
+        description="Made by the learner's own login; the home agency verifies it"
+    )
     waitlist_position: int | None = PField(description="1 is next in line; null unless waitlisted")
     allowed_transitions: list[EnrollmentStatus]
     version: int
@@ -113,6 +120,7 @@ class Enrollment(SQLModel, table=True):
     learner_id: str = Field(foreign_key="learner.id", max_length=40)
     status: EnrollmentStatus = Field(sa_type=enum_type(EnrollmentStatus))
     queue_no: int | None = None
+    self_enrolled: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     version: int = 1
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()

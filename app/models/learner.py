@@ -217,6 +217,13 @@ class Learner(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("learner_key", name="uq_learner_key"),
         Index("ix_learner_agency_id", "agency_id", "id"),
+        # q on PostgreSQL: a trigram index serves LIKE '%needle%' (migration 0008).
+        Index(
+            "ix_learner_search_trgm",
+            "search",
+            postgresql_using="gin",
+            postgresql_ops={"search": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: str = id_field("lrn")

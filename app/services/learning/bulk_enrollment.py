@@ -212,6 +212,7 @@ def bulk_enrol(
                     "learner_id": found[0],
                     "status": status,
                     "queue_no": queue_no,
+                    "self_enrolled": False,
                     "version": 1,
                     "created_at": now,
                     "updated_at": now,

@@ -52,6 +52,7 @@ TRANSITIONS: dict[EnrollmentStatus, tuple[EnrollmentStatus, ...]] = {
     E.withdrawn: (),
 }
 ORGANISER_ONLY = frozenset({E.verified, E.active})
+REENROLLED = "re_enrolment"  # history reason of a withdrawn enrolment enrolled again
 FINAL_COHORT = (CohortStatus.completed, CohortStatus.cancelled)
 
 ONE = TypeAdapter(EnrollmentPublic)
@@ -100,6 +101,7 @@ def saved_of(
         learner_name=core.public(learner, None).display_name,
         learner_agency_id=learner.agency_id,
         status=enrollment.status,
+        self_enrolled=enrollment.self_enrolled,
         waitlist_position=position,
         allowed_transitions=list(TRANSITIONS[enrollment.status]),
         version=enrollment.version,
@@ -168,7 +170,10 @@ def _duplicate(existing_id: str) -> ProblemError:
     )
 
 
-def _check_learner(session: Session, learner: Learner, cohort: Cohort, course: Course) -> None:
+def _check_learner(
+    session: Session, learner: Learner, cohort: Cohort, course: Course
+) -> Enrollment | None:
+    """The learner may join the cohort; their withdrawn enrolment in it, to reactivate."""
     if learner.asn_type == AsnType.non_asn and not course.open_to_non_asn:
         raise ProblemError(
             409,
@@ -179,12 +184,13 @@ def _check_learner(session: Session, learner: Learner, cohort: Cohort, course: C
             "pada pelatihan dengan open_to_non_asn.",
         )
     existing = session.exec(
-        select(col(Enrollment.id)).where(
-            col(Enrollment.cohort_id) == cohort.id, col(Enrollment.learner_id) == learner.id
-        )
+        select(Enrollment)
+        .where(col(Enrollment.cohort_id) == cohort.id, col(Enrollment.learner_id) == learner.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).first()
-    if existing is not None:
-        raise _duplicate(existing)
+    if existing is not None and existing.status != E.withdrawn:
+        raise _duplicate(existing.id)
     clash = session.exec(
         select(col(Enrollment.id), col(Cohort.number), col(Cohort.year))
         .join(Cohort, col(Cohort.id) == col(Enrollment.cohort_id))
@@ -209,6 +215,7 @@ def _check_learner(session: Session, learner: Learner, cohort: Cohort, course: C
             "pendaftaran itu.",
             extra={"enrollment_url": url},
         )
+    return existing
 
 
 def _full(cohort: Cohort) -> ProblemError:
@@ -251,18 +258,38 @@ def open_cohort(session: Session, principal: Principal, cohort_id: str) -> tuple
 def enrol(
     *, session: Session, principal: Principal, cohort_id: str, data: EnrollmentCreate
 ) -> Saved:
+    """Staff enrol a learner. With a learner payload the upsert is part of the same
+    transaction: a refused enrolment leaves the learner as it was."""
     key = parse_key(data.learner_key, today=core.today()).key
-    if data.learner is not None:  # the learners service upserts it (and commits)
-        core.put_learner(session=session, principal=principal, raw_key=key, data=data.learner)
+    if data.learner is not None:
+        core.put_learner(
+            session=session, principal=principal, raw_key=key, data=data.learner, commit=False
+        )
     learner = core.by_key(session, key, for_update=True)
     cohort, course = locked_cohort(session, principal, cohort_id)
     if learner is None or not (
         owns(principal, cohort.agency_id) or owns(principal, learner.agency_id)
     ):
         raise core.not_found(key)  # another agency's learner is not disclosed
+    return seat(session, principal, learner, cohort, course, self_enrolled=False)
+
+
+def seat(
+    session: Session,
+    principal: Principal,
+    learner: Learner,
+    cohort: Cohort,
+    course: Course,
+    *,
+    self_enrolled: bool,
+) -> Saved:
+    """The rules every single enrolment shares, with the learner and the cohort locked
+    (learner first): window, ASN, duplicate, overlap, then a seat or the waitlist. A
+    withdrawn enrolment of the learner in the cohort is reactivated (same row, its
+    history goes on: withdrawn -> proposed or waitlisted, reason ``re_enrolment``)."""
     _check_open(cohort)
-    _check_learner(session, learner, cohort, course)
-    enrollment = Enrollment(
+    withdrawn = _check_learner(session, learner, cohort, course)
+    enrollment = withdrawn or Enrollment(
         cohort_id=cohort.id,
         course_id=course.id,
         agency_id=cohort.agency_id,
@@ -270,18 +297,25 @@ def enrol(
         status=E.proposed,
     )
     if seats.has_room(cohort):
+        to, queue_no = E.proposed, None
         cohort.seats_taken += 1
     elif cohort.waitlist_enabled:
-        enrollment.status = E.waitlisted
+        to = E.waitlisted
         cohort.waitlist_seq += 1
         cohort.waitlist_length += 1
-        enrollment.queue_no = cohort.waitlist_seq
+        queue_no = cohort.waitlist_seq
     else:
         raise _full(cohort)
-    enrollment.updated_at = enrollment.created_at
-    session.add(enrollment)
+    enrollment.self_enrolled = self_enrolled
+    if withdrawn is not None:
+        seats.move(session, enrollment, to, principal=principal, reason=REENROLLED)
+        enrollment.queue_no = queue_no
+    else:
+        enrollment.status, enrollment.queue_no = to, queue_no
+        enrollment.updated_at = enrollment.created_at
+        session.add(enrollment)
+        seats.record(session, enrollment, None, principal=principal, reason=None)
     session.add(cohort)
-    seats.record(session, enrollment, None, principal=principal, reason=None)
     commit_or_409(session, duplicate_race())
     # a new waitlisted enrolment is last in line: no need to count
     waiting = cohort.waitlist_length if enrollment.status == E.waitlisted else None
@@ -340,6 +374,17 @@ def _forbidden(to: EnrollmentStatus, organiser_only: bool) -> ProblemError:
     return ProblemError(403, "forbidden", en, detail_id=id_)
 
 
+def _forbidden_self_verify() -> ProblemError:
+    return ProblemError(
+        403,
+        "forbidden",
+        "The learner enrolled themselves; only the learner's home agency may verify this "
+        "enrolment. Ask that agency to verify it.",
+        detail_id="Peserta mendaftar sendiri; hanya instansi asal peserta yang dapat "
+        "memverifikasi pendaftaran ini. Mintalah instansi tersebut memverifikasinya.",
+    )
+
+
 # A learner withdraws its own enrolment only while the cohort has not started.
 BEFORE_RUNNING = (CohortStatus.draft, CohortStatus.open, CohortStatus.closed)
 
@@ -381,10 +426,13 @@ def transition(
     if principal.is_learner:  # visible() let through only its own enrolment
         _check_self_withdrawal(to, cohort)
     else:
-        organiser = owns(principal, enrollment.agency_id)
-        if to in ORGANISER_ONLY and not organiser:
+        organiser, home = owns(principal, enrollment.agency_id), owns(principal, learner.agency_id)
+        if to == E.verified and enrollment.self_enrolled:
+            if not home:  # the learner asked; their own agency says yes
+                raise _forbidden_self_verify()
+        elif to in ORGANISER_ONLY and not organiser:
             raise _forbidden(to, True)
-        if not (organiser or owns(principal, learner.agency_id)):
+        if not (organiser or home):
             raise _forbidden(to, False)
     allowed = TRANSITIONS[enrollment.status]
     if to not in allowed:
