@@ -311,3 +311,44 @@ def test_an_anonymous_upload_is_401_before_the_form_is_read(
     files = {"file": ("peserta.csv", b"nip\n", "text/csv")}
     got = client.post(w.url, data=fields, files=files)
     assert got.status_code == 401, got.text
+
+
+def test_a_bulk_enrols_withdrawn_learners_again_on_their_enrolments(
+    client: TestClient, session: Session
+) -> None:
+    w = _world(client, session, 3, capacity=2, waitlist_enabled=True)
+    body = _csv(["nip", w.keys[0], w.keys[1]])
+    first = client.post(w.url, content=body, headers=w.organiser | CSV).json()
+    ids = [r["enrollment_id"] for r in first["rows"]]
+    for enrollment_id in ids:
+        gone = client.post(
+            f"/v1/enrollments/{enrollment_id}/transitions",
+            json={"to": "withdrawn", "reason": "Mutasi"},
+            headers=w.organiser,
+        )
+        assert gone.status_code == 200, gone.text
+    again = client.post(
+        w.url, content=_csv(["nip", w.keys[2], w.keys[0], w.keys[1]]), headers=w.organiser | CSV
+    )
+    assert again.status_code == 201, again.text
+    rows = again.json()["rows"]
+    assert [r["outcome"] for r in rows] == ["created", "created", "waitlisted"]
+    assert [r["enrollment_id"] for r in rows[1:]] == ids  # the same rows, not new ones
+    assert _count(session, w.cohort["id"]) == 3
+    cohort = client.get(f"/v1/cohorts/{w.cohort['id']}", headers=w.organiser).json()
+    assert (cohort["seats_taken"], cohort["waitlist_length"]) == (2, 1)
+    waiting = client.get(f"/v1/enrollments/{ids[1]}", headers=w.organiser).json()
+    assert (waiting["status"], waiting["waitlist_position"], waiting["version"]) == (
+        "waitlisted", 1, 3,
+    )  # fmt: skip
+    history = client.get(f"/v1/enrollments/{ids[1]}/history", headers=w.organiser).json()
+    assert [(e["seq"], e["from_status"], e["to_status"]) for e in history["items"]] == [
+        (1, None, "proposed"),
+        (2, "proposed", "withdrawn"),
+        (3, "withdrawn", "waitlisted"),
+    ]
+    resent = client.post(
+        w.url, content=_csv(["nip", w.keys[0], w.keys[1]]), headers=w.organiser | CSV
+    )
+    assert resent.status_code == 200, resent.text  # nothing to write
+    assert resent.json()["counts"]["already_enrolled"] == 2
