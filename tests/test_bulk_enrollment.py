@@ -15,6 +15,7 @@ from app.models import Enrollment
 from tests.factories import (
     auth_headers,
     make_agency,
+    make_learner,
     make_learner_row,
     make_open_cohort,
     make_published_course,
@@ -22,6 +23,7 @@ from tests.factories import (
 )
 
 CSV = {"Content-Type": "text/csv"}
+ID = {"Accept-Language": "id"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -352,3 +354,37 @@ def test_a_bulk_enrols_withdrawn_learners_again_on_their_enrolments(
     )
     assert resent.status_code == 200, resent.text  # nothing to write
     assert resent.json()["counts"]["already_enrolled"] == 2
+
+
+def test_bulk_rows_name_guests_by_ext_key_and_pppk_staff_by_pppk_key(
+    client: TestClient, session: Session
+) -> None:
+    org = make_agency(session)
+    organiser = auth_headers(make_user(session, org, "agency_admin"))
+    session.rollback()
+    course = make_published_course(client, organiser, open_to_non_asn=True)
+    cohort = make_open_cohort(client, organiser, course["id"])
+    url = f"/v1/cohorts/{cohort['id']}/enrollments/bulk"
+    guest = make_learner(
+        client, organiser, f"ext:{org.slug}:TAMU-001", asn_type="non_asn", rank=None
+    )
+    pppk = make_learner(client, organiser, "pppk:199003152021011001", asn_type="pppk", rank="IX")
+    body = _csv(
+        ["kunci peserta;nip;nama", f"{guest['learner_key']};;Tamu", f";{pppk['learner_key']};P"],
+        sep=";",
+    )
+    made = client.post(url, content=body, headers=organiser | CSV)
+    assert made.status_code == 201, made.text
+    rows = made.json()["rows"]
+    assert [(r["learner_key"], r["outcome"]) for r in rows] == [
+        (guest["learner_key"], "created"),
+        (pppk["learner_key"], "created"),
+    ]
+    unknown = client.post(
+        url, json=[{"learner_key": f"ext:{org.slug}:TAMU-999"}], headers=organiser | ID
+    )
+    assert unknown.status_code == 422, unknown.text
+    error = unknown.json()["rows"][0]["errors"][0]
+    assert error["type"] == "learner_not_found" and error["loc"] == ["body", 1, "learner_key"]
+    bad = client.post(url, json=[{"learner_key": "ext:bukan slug:X"}], headers=organiser)
+    assert bad.json()["rows"][0]["errors"][0]["type"] == "nip_invalid"

@@ -171,10 +171,14 @@ class BulkQuery(BaseModel):
 
 class BulkRow(StrictInput):
     """One row of a JSON bulk: the roster file's column names. A learner is named by
-    ``nip`` or ``ni_pppk`` and must exist already; the other fields are ignored."""
+    ``nip``, ``ni_pppk`` or ``learner_key`` (any key: NIP, pppk:..., ext:<agency-slug>:...)
+    and must exist already; the other fields are ignored."""
 
     nip: str | None = line(min_length=1, max_length=40, default=None)
     ni_pppk: str | None = line(min_length=1, max_length=40, default=None)
+    learner_key: str | None = line(
+        min_length=1, max_length=140, default=None, examples=["ext:bkpsdm-kab-tangerang:TAMU-001"]
+    )
     name: str | None = line(min_length=1, max_length=200, default=None)
 
 

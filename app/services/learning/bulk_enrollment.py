@@ -44,8 +44,7 @@ from app.models.enrollment import (
 from app.models.learner import AsnType
 from app.services.cohorts import name_of
 from app.services.learning import enrollments as single
-from app.services.learning import learners as core
-from app.services.learning.keys import PPPK_PREFIX, parse_key
+from app.services.learning.roster_cells import ID_FIELDS, key_of
 from app.services.learning.roster_files import RosterRow, RowError
 from app.services.visibility import owns
 
@@ -70,16 +69,13 @@ def _error(field: str, msg: str, msg_id: str, kind: str) -> RowError:
 
 
 def _key_of(row: RosterRow) -> tuple[str | None, str]:
-    """The canonical learner key of a row (or None with the problem added to the row)."""
-    nip, ni_pppk = row.fields.get("nip"), row.fields.get("ni_pppk")
-    field, raw = ("nip", nip) if nip else ("ni_pppk", PPPK_PREFIX + (ni_pppk or ""))
-    try:
-        return parse_key(raw, today=core.today()).key, field
-    except ProblemError as exc:
-        row.errors.append(
-            _error(field, exc.detail or "", exc.detail_id or exc.detail or "", "nip_invalid")
-        )
-        return None, field
+    """The learner key of a row and the column it came from: the cells are already
+    canonical keys (roster_cells checks them with keys.parse_key)."""
+    for field in ID_FIELDS:
+        value = row.fields.get(field)
+        if value:
+            return key_of(field, value), field
+    return None, "nip"
 
 
 def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
