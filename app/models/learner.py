@@ -209,7 +209,11 @@ class LearnerQuery(PageQuery):
     position_type: PositionType | None = None
     rank: Rank | None = None
     q: str | None = line(
-        min_length=1, max_length=100, default=None, description="Part of the name, or NIP start"
+        min_length=1,
+        max_length=100,
+        default=None,
+        description="Part of the name or of the key (a NIP may be written with spaces); "
+        "case-insensitive",
     )
 
 
