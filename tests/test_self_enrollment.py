@@ -314,3 +314,17 @@ def test_a_learner_enrols_itself_again_after_withdrawing(
     assert again.json()["id"] == made["id"] and again.json()["status"] == "proposed"
     cohort = client.get(f"/v1/cohorts/{w.cohort_a['id']}", headers=w.org_a).json()
     assert cohort["seats_taken"] == 1
+
+
+def test_self_enrolment_retried_with_one_idempotency_key_enrols_once(
+    client: TestClient, session: Session
+) -> None:
+    w = _self_world(client, session)
+    key = {"Idempotency-Key": "daftar-mandiri-1"}
+    first = _enrol_me(client, w.me | key, w.cohort_a["id"])
+    again = _enrol_me(client, w.me | key, w.cohort_a["id"])
+    assert (first.status_code, again.status_code) == (201, 201), again.text
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json()["id"] == first.json()["id"]
+    cohort = client.get(f"/v1/cohorts/{w.cohort_a['id']}", headers=w.org_a).json()
+    assert cohort["seats_taken"] == 1
