@@ -29,6 +29,7 @@ from app.models.enrollment import (
 )
 from app.routers.learners import KeyPath
 from app.routers.params import IdPath
+from app.services.learning import enrollment_moves as moves
 from app.services.learning import enrollment_reads as reads
 from app.services.learning import enrollments as service
 from app.services.learning.roster_files import XLSX_TYPE, write_roster_csv, write_roster_xlsx
@@ -223,7 +224,7 @@ def transition_enrollment(
 ) -> Response:
     if not principal.is_learner:
         require_roles("agency_admin")(principal)
-    found = service.transition(
+    found = moves.transition(
         session=session,
         principal=principal,
         enrollment_id=enrollment_id,
