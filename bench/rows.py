@@ -37,6 +37,8 @@ class Row:
     method: str = "GET"
     engine: str = "sqlite"  # the database its server reads: "sqlite" or "postgresql"
     reads_db: bool = True  # False: the same row on every engine would measure nothing new
+    script: str | None = None  # a Lua file in bench/ that builds each request (bodies)
+    check_body: str | None = None  # the body of the one request check_row sends
 
 
 SERVERS: dict[str, Server] = {
@@ -59,7 +61,13 @@ NOT_MODIFIED = "GET /v1/courses/{id} If-None-Match (304)"
 NAIVE_ONE = "naive GET one course (tutorial style)"
 NAIVE_LIST = "naive GET 50 courses (tutorial style)"
 VERIFY = "GET /verify/{code} (JSON, public)"
+ENROL_ONE = "POST /v1/cohorts/{id}/enrollments (new learner each)"
 _AUTH = {"Authorization": "Bearer {token}"}
+# check_row's learner: CPNS start 2010, outside enrol.lua's 2020-2025, so never a duplicate
+_CHECK_LEARNER = (
+    '{"learner_key":"198001012010011001","learner":{"asn_type":"pns","name":"Peserta Cek",'
+    '"position_type":"pelaksana","rank":"III/a"}}'
+)
 
 ROWS: list[Row] = [
     Row(RAW_CEILING, "/", server="raw", reads_db=False),
@@ -92,6 +100,25 @@ ROWS: list[Row] = [
     ),
     # Certificates (issue 9): the public check behind a certificate's QR code.
     Row(VERIFY, "/verify/{verify_code}", setup=("certificates",)),
+    # Enrolment (issue 8): one learner a request, upserted and enrolled in one transaction
+    # into a cohort with no capacity bound (every request takes the cohort row lock); a
+    # roster page of a 2,000-learner cohort.
+    Row(
+        ENROL_ONE,
+        "/v1/cohorts/{enrol_cohort_id}/enrollments",
+        method="POST",
+        headers={**_AUTH, "Content-Type": "application/json"},
+        expect_status=201,
+        setup=("enrolment",),
+        script="enrol.lua",
+        check_body=_CHECK_LEARNER,
+    ),
+    Row(
+        "GET /v1/cohorts/{id}/enrollments?limit=50 (roster page)",
+        "/v1/cohorts/{roster_cohort_id}/enrollments?limit=50",
+        headers=_AUTH,
+        setup=("enrolment",),
+    ),
 ]
 
 ENGINES = ("sqlite", "postgresql")
@@ -149,4 +176,5 @@ SETUPS: dict[str, setups.Setup] = {
     "bearer_token": setups.bearer_token,
     "catalogue": setups.catalogue,
     "certificates": setups.certificates,
+    "enrolment": setups.enrolment,
 }

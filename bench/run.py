@@ -10,6 +10,7 @@ bench/README.md.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import re
 import statistics
@@ -19,6 +20,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # `python bench/run.py` puts bench/, not the repo, on the path
@@ -157,7 +159,9 @@ def check_row(base: str, row: Row, variables: dict[str, str]) -> tuple[str, dict
 
     path = row.path.format(**variables)
     headers = {k: v.format(**variables) for k, v in row.headers.items()}
-    response = httpx.request(row.method, base + path, headers=headers, timeout=10)
+    response = httpx.request(
+        row.method, base + path, headers=headers, content=row.check_body, timeout=10
+    )
     if response.status_code != row.expect_status:
         raise SystemExit(
             f"row {row.name!r}: {row.method} {path} answered {response.status_code}, "
@@ -283,13 +287,26 @@ def main(argv: list[str] | None = None) -> int:
                 for r in rows
             }
             runs: dict[str, list[wrk.Result]] = {r.name: [] for r in rows}
+            salts = {r.name: itertools.count(1) for r in rows}  # a script's run number
             for round_no in range(1, args.repeat + 1):
                 for r in rows:  # interleaved rounds: drift on a shared machine hits all rows
                     url, headers = urls_by_row[r.name]
-                    opts = {"connections": args.connections, "threads": args.threads}
+                    opts: dict[str, Any] = {
+                        "connections": args.connections,
+                        "threads": args.threads,
+                        "script": r.script,
+                    }
                     if args.warmup:
-                        wrk.run(wrk_bin, url, headers=headers, seconds=args.warmup, **opts)
-                    result = wrk.run(wrk_bin, url, headers=headers, seconds=args.duration, **opts)
+                        salt = (str(next(salts[r.name])),)
+                        wrk.run(
+                            wrk_bin, url, headers=headers, seconds=args.warmup,
+                            script_args=salt, **opts,
+                        )  # fmt: skip
+                    salt = (str(next(salts[r.name])),)
+                    result = wrk.run(
+                        wrk_bin, url, headers=headers, seconds=args.duration,
+                        script_args=salt, **opts,
+                    )  # fmt: skip
                     runs[r.name].append(result)
                     print(
                         f"  [{round_no}/{args.repeat}] {r.name}: {result.rps:,.0f} req/s, "

@@ -176,3 +176,90 @@ def certificates(ctx: Context) -> None:
         issuing.issue(session=session, principal=principal, cohort_id=cohort.id)
         codes = sorted(session.exec(select(col(Certificate.verification_code))).all())
     ctx.vars.update(verify_code=codes[len(codes) // 2])
+
+
+def enrolment(ctx: Context) -> None:
+    """Two open cohorts of one published course: ``{enrol_cohort_id}`` (no capacity
+    bound, empty: the POST row fills it) and ``{roster_cohort_id}`` with 2,000 enrolled
+    learners (the roster page row), plus a token."""
+    if "token" not in ctx.vars:
+        bearer_token(ctx)
+    from datetime import date
+    from decimal import Decimal
+
+    from sqlalchemy import insert
+
+    from app.core.db import session_scope
+    from app.core.security import Principal
+    from app.models import Cohort, Enrollment, EnrollmentEvent, Learner
+    from app.models.base import new_id, utcnow
+    from app.models.cohort import CohortStatus
+    from app.models.course import (
+        CompetencyType,
+        CourseCreate,
+        CourseKind,
+        CourseStatus,
+        Delivery,
+    )
+    from app.services.courses import create_course
+
+    agency_id = ctx.vars["agency_id"]
+    principal = Principal(
+        subject=ctx.vars["user_id"], agency_id=agency_id, roles=frozenset({"agency_admin"})
+    )
+    with session_scope(write=True) as session:
+        course = create_course(
+            session=session,
+            principal=principal,
+            data=CourseCreate(
+                code="BENCH-ENROL",
+                title="Pelatihan Dasar CPNS (benchmark pendaftaran)",
+                kind=CourseKind.training,
+                competency_type=CompetencyType.basic,
+                delivery=Delivery.blended,
+                total_jp=Decimal(647),
+                status=CourseStatus.published,
+            ),
+        )
+        cohorts = [
+            Cohort(
+                agency_id=agency_id, course_id=course.id, number=n, year=2025 + n,
+                starts_on=date(2025 + n, 5, 14), ends_on=date(2025 + n, 5, 26),
+                timezone="Asia/Jakarta", status=CohortStatus.open,
+            )
+            for n in (1, 2)
+        ]  # fmt: skip
+        session.add_all(cohorts)
+        session.flush()
+        roster = cohorts[1]
+        now, learners, enrolments = utcnow(), [], []
+        for i in range(2000):
+            key = f"198501012010{i // 999 % 12 + 1:02d}1{i % 999 + 1:03d}"
+            learner_id, enrollment_id = new_id("lrn"), new_id("enr")
+            learners.append(
+                {"id": learner_id, "learner_key": key, "agency_id": agency_id,
+                 "asn_type": "pns", "nip": key, "name": f"Peserta Roster {i}",
+                 "search": f"peserta roster {i} {key}", "version": 1,
+                 "created_at": now, "updated_at": now}
+            )  # fmt: skip
+            enrolments.append(
+                {"id": enrollment_id, "cohort_id": roster.id, "course_id": course.id,
+                 "agency_id": agency_id, "learner_id": learner_id, "status": "proposed",
+                 "queue_no": None, "self_enrolled": False, "version": 1,
+                 "created_at": now, "updated_at": now}
+            )  # fmt: skip
+        session.execute(insert(Learner.__table__), learners)  # type: ignore[attr-defined]
+        session.execute(insert(Enrollment.__table__), enrolments)  # type: ignore[attr-defined]
+        session.execute(
+            insert(EnrollmentEvent.__table__),  # type: ignore[attr-defined]
+            [
+                {"id": new_id("eev"), "enrollment_id": e["id"], "seq": 1, "from_status": None,
+                 "to_status": "proposed", "reason": None, "actor_user_id": principal.subject,
+                 "actor_agency_id": agency_id, "at": now}
+                for e in enrolments
+            ],
+        )  # fmt: skip
+        roster.seats_taken = len(enrolments)
+        session.add(roster)
+        session.commit()
+        ctx.vars.update(enrol_cohort_id=cohorts[0].id, roster_cohort_id=roster.id)

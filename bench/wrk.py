@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,15 +46,27 @@ def run(
     seconds: float,
     connections: int,
     threads: int,
+    script: str | None = None,
+    script_args: tuple[str, ...] = (),
 ) -> Result:
+    """``script``: a Lua file in bench/ that makes the requests (e.g. a POST body per
+    request); wrk takes one script, so it runs with report.lua appended."""
     if not url.startswith("http://127.0.0.1:"):
         raise ValueError(f"the bench only drives 127.0.0.1, not {url}")
-    cmd = [wrk, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s"]
-    cmd += ["--timeout", "5s", "--latency", "-s", str(REPORTER)]
-    for name, value in headers.items():
-        cmd += ["-H", f"{name}: {value}"]
-    cmd.append(url)
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", prefix="bench-") as lua:
+        source = REPORTER.read_text()
+        if script is not None:
+            source = REPORTER.with_name(script).read_text() + "\n" + source
+        lua.write(source)
+        lua.flush()
+        cmd = [wrk, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s"]
+        cmd += ["--timeout", "5s", "--latency", "-s", lua.name]
+        for name, value in headers.items():
+            cmd += ["-H", f"{name}: {value}"]
+        cmd.append(url)
+        if script_args:
+            cmd += ["--", *script_args]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
     if out.returncode != 0:
         raise RuntimeError(f"wrk failed ({out.returncode}): {out.stderr or out.stdout}")
     line = next((ln for ln in out.stdout.splitlines() if ln.startswith("BENCH_RESULT ")), None)

@@ -9,6 +9,7 @@ from sqlmodel import SQLModel
 import app.models  # noqa: F401  (registers every table)
 from app.core.config import get_settings
 from app.core.db import build_engine
+from app.core.migrations import on_dialect
 
 target_metadata = SQLModel.metadata
 
@@ -20,6 +21,7 @@ def _configure(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         compare_server_default=True,
+        include_object=on_dialect(connection.dialect.name),
     )
 
 

@@ -15,6 +15,7 @@ from app.models import Enrollment
 from tests.factories import (
     auth_headers,
     make_agency,
+    make_learner,
     make_learner_row,
     make_open_cohort,
     make_published_course,
@@ -22,6 +23,7 @@ from tests.factories import (
 )
 
 CSV = {"Content-Type": "text/csv"}
+ID = {"Accept-Language": "id"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -311,3 +313,78 @@ def test_an_anonymous_upload_is_401_before_the_form_is_read(
     files = {"file": ("peserta.csv", b"nip\n", "text/csv")}
     got = client.post(w.url, data=fields, files=files)
     assert got.status_code == 401, got.text
+
+
+def test_a_bulk_enrols_withdrawn_learners_again_on_their_enrolments(
+    client: TestClient, session: Session
+) -> None:
+    w = _world(client, session, 3, capacity=2, waitlist_enabled=True)
+    body = _csv(["nip", w.keys[0], w.keys[1]])
+    first = client.post(w.url, content=body, headers=w.organiser | CSV).json()
+    ids = [r["enrollment_id"] for r in first["rows"]]
+    for enrollment_id in ids:
+        gone = client.post(
+            f"/v1/enrollments/{enrollment_id}/transitions",
+            json={"to": "withdrawn", "reason": "Mutasi"},
+            headers=w.organiser,
+        )
+        assert gone.status_code == 200, gone.text
+    again = client.post(
+        w.url, content=_csv(["nip", w.keys[2], w.keys[0], w.keys[1]]), headers=w.organiser | CSV
+    )
+    assert again.status_code == 201, again.text
+    rows = again.json()["rows"]
+    assert [r["outcome"] for r in rows] == ["created", "created", "waitlisted"]
+    assert [r["enrollment_id"] for r in rows[1:]] == ids  # the same rows, not new ones
+    assert _count(session, w.cohort["id"]) == 3
+    cohort = client.get(f"/v1/cohorts/{w.cohort['id']}", headers=w.organiser).json()
+    assert (cohort["seats_taken"], cohort["waitlist_length"]) == (2, 1)
+    waiting = client.get(f"/v1/enrollments/{ids[1]}", headers=w.organiser).json()
+    assert (waiting["status"], waiting["waitlist_position"], waiting["version"]) == (
+        "waitlisted", 1, 3,
+    )  # fmt: skip
+    history = client.get(f"/v1/enrollments/{ids[1]}/history", headers=w.organiser).json()
+    assert [(e["seq"], e["from_status"], e["to_status"]) for e in history["items"]] == [
+        (1, None, "proposed"),
+        (2, "proposed", "withdrawn"),
+        (3, "withdrawn", "waitlisted"),
+    ]
+    resent = client.post(
+        w.url, content=_csv(["nip", w.keys[0], w.keys[1]]), headers=w.organiser | CSV
+    )
+    assert resent.status_code == 200, resent.text  # nothing to write
+    assert resent.json()["counts"]["already_enrolled"] == 2
+
+
+def test_bulk_rows_name_guests_by_ext_key_and_pppk_staff_by_pppk_key(
+    client: TestClient, session: Session
+) -> None:
+    org = make_agency(session)
+    organiser = auth_headers(make_user(session, org, "agency_admin"))
+    session.rollback()
+    course = make_published_course(client, organiser, open_to_non_asn=True)
+    cohort = make_open_cohort(client, organiser, course["id"])
+    url = f"/v1/cohorts/{cohort['id']}/enrollments/bulk"
+    guest = make_learner(
+        client, organiser, f"ext:{org.slug}:TAMU-001", asn_type="non_asn", rank=None
+    )
+    pppk = make_learner(client, organiser, "pppk:199003152021011001", asn_type="pppk", rank="IX")
+    body = _csv(
+        ["kunci peserta;nip;nama", f"{guest['learner_key']};;Tamu", f";{pppk['learner_key']};P"],
+        sep=";",
+    )
+    made = client.post(url, content=body, headers=organiser | CSV)
+    assert made.status_code == 201, made.text
+    rows = made.json()["rows"]
+    assert [(r["learner_key"], r["outcome"]) for r in rows] == [
+        (guest["learner_key"], "created"),
+        (pppk["learner_key"], "created"),
+    ]
+    unknown = client.post(
+        url, json=[{"learner_key": f"ext:{org.slug}:TAMU-999"}], headers=organiser | ID
+    )
+    assert unknown.status_code == 422, unknown.text
+    error = unknown.json()["rows"][0]["errors"][0]
+    assert error["type"] == "learner_not_found" and error["loc"] == ["body", 1, "learner_key"]
+    bad = client.post(url, json=[{"learner_key": "ext:bukan slug:X"}], headers=organiser)
+    assert bad.json()["rows"][0]["errors"][0]["type"] == "nip_invalid"

@@ -431,3 +431,89 @@ def test_the_organiser_and_partners_see_enrolled_learners_read_only_without_pers
     assert client.get(url, headers=homes).json()["email"] == "peserta@contoh.go.id"
     assert client.get(url, headers=stranger).status_code == 404
     assert client.get("/v1/learners", headers=stranger).json()["items"] == []
+
+
+def test_a_withdrawn_learner_is_enrolled_again_on_the_same_enrolment(
+    client: TestClient, session: Session
+) -> None:
+    w = _world(client, session)
+    cohort = make_open_cohort(client, w.organiser, w.course["id"], capacity=1)
+    key = make_learner(client, w.home)["learner_key"]
+    first = enrol(client, w.home, cohort["id"], key)
+    assert _withdraw(client, w.organiser, first["id"]).status_code == 200
+    again = client.post(
+        f"/v1/cohorts/{cohort['id']}/enrollments", json={"learner_key": key}, headers=w.home
+    )
+    assert again.status_code == 201, again.text
+    assert again.json()["id"] == first["id"] and again.json()["status"] == "proposed"
+    assert again.headers["Location"] == f"/v1/enrollments/{first['id']}"
+    seats = client.get(f"/v1/cohorts/{cohort['id']}", headers=w.organiser).json()
+    assert (seats["seats_taken"], seats["seats_left"]) == (1, 0)
+    history = client.get(f"/v1/enrollments/{first['id']}/history", headers=w.home).json()
+    assert [(e["from_status"], e["to_status"], e["reason"]) for e in history["items"]] == [
+        (None, "proposed", None),
+        ("proposed", "withdrawn", "Tugas dinas mendesak"),
+        ("withdrawn", "proposed", "re_enrolment"),
+    ]
+    roster = client.get(f"/v1/cohorts/{cohort['id']}/enrollments", headers=w.organiser).json()
+    assert [e["id"] for e in roster["items"]] == [first["id"]]  # one row, not two
+    twice = client.post(
+        f"/v1/cohorts/{cohort['id']}/enrollments", json={"learner_key": key}, headers=w.home
+    )
+    assert twice.status_code == 409 and twice.json()["code"] == "duplicate_enrollment"
+
+
+def test_enrolling_again_follows_the_seat_rules(client: TestClient, session: Session) -> None:
+    w = _world(client, session)
+    full = make_open_cohort(client, w.organiser, w.course["id"], capacity=1)
+    waiting = make_open_cohort(
+        client, w.organiser, w.course["id"], number=2, capacity=1, waitlist_enabled=True,
+        starts_on="2025-06-02", ends_on="2025-06-10",
+    )  # fmt: skip
+    a, b = (make_learner(client, w.home)["learner_key"] for _ in range(2))
+    for cohort in (full, waiting):
+        gone = enrol(client, w.home, cohort["id"], a)
+        assert _withdraw(client, w.home, gone["id"]).status_code == 200
+        enrol(client, w.home, cohort["id"], b)  # takes the only seat
+    refused = client.post(
+        f"/v1/cohorts/{full['id']}/enrollments", json={"learner_key": a}, headers=w.home
+    )
+    assert refused.status_code == 409 and refused.json()["code"] == "cohort_full"
+    queued = client.post(
+        f"/v1/cohorts/{waiting['id']}/enrollments", json={"learner_key": a}, headers=w.home
+    )
+    assert queued.status_code == 201, queued.text
+    assert (queued.json()["status"], queued.json()["waitlist_position"]) == ("waitlisted", 1)
+    counts = client.get(f"/v1/cohorts/{waiting['id']}", headers=w.organiser).json()
+    assert (counts["seats_taken"], counts["waitlist_length"]) == (1, 1)
+    after = client.get(f"/v1/enrollments/{queued.json()['id']}", headers=w.home).json()
+    assert after["status"] == "waitlisted"
+    still = client.get(f"/v1/learners/{a}/enrollments", headers=w.home).json()["items"]
+    assert {e["status"] for e in still if e["cohort_id"] == full["id"]} == {"withdrawn"}
+
+
+def test_a_refused_enrolment_with_a_learner_payload_changes_no_learner(
+    client: TestClient, session: Session
+) -> None:
+    w = _world(client, session)
+    closed = make_open_cohort(client, w.organiser, w.course["id"], capacity=1)
+    enrol(client, w.organiser, closed["id"], make_learner(client, w.organiser)["learner_key"])
+    existing = make_learner(client, w.home, name="Siti Rahmawati")
+    new_key = nip()
+    for key in (new_key, existing["learner_key"]):
+        refused = client.post(
+            f"/v1/cohorts/{closed['id']}/enrollments",
+            json={"learner_key": key, "learner": learner_payload(name="Nama Baru")},
+            headers=w.home,
+        )
+        assert refused.status_code == 409 and refused.json()["code"] == "cohort_full"
+    assert client.get(f"/v1/learners/{new_key}", headers=w.home).status_code == 404
+    kept = client.get(f"/v1/learners/{existing['learner_key']}", headers=w.home).json()
+    assert (kept["name"], kept["version"]) == ("Siti Rahmawati", existing["version"])
+    missing = client.post(
+        "/v1/cohorts/coh_missing/enrollments",
+        json={"learner_key": new_key, "learner": learner_payload()},
+        headers=w.home,
+    )
+    assert missing.status_code == 404
+    assert client.get(f"/v1/learners/{new_key}", headers=w.home).status_code == 404

@@ -193,3 +193,50 @@ def test_two_withdrawals_at_once_promote_the_first_two_waitlisted(
         ("waitlisted", 1),
     ]
     _check_counts(live_server, headers, cohort_id)
+
+
+@pytest.mark.slow
+def test_parallel_re_enrolments_after_withdrawal_stay_exact(
+    live_server: str, session: Session
+) -> None:
+    """Withdrawn learners enrolled again (each twice at once), new learners and more
+    withdrawals, all in parallel: one enrolment row a learner, seats exact."""
+    headers, cohort_id, keys = _setup(live_server, session, 60, waitlist_enabled=True)
+    url = f"{live_server}/v1/cohorts/{cohort_id}/enrollments"
+    with httpx.Client(timeout=30, headers=headers) as http:
+        first = [http.post(url, json={"learner_key": k}).json() for k in keys[:40]]
+        for e in first[:20]:
+            gone = http.post(
+                f"{live_server}/v1/enrollments/{e['id']}/transitions",
+                json={"to": "withdrawn", "reason": "Mutasi jabatan"},
+            )
+            assert gone.status_code == 200, gone.text
+    calls: list[tuple[str, str]] = [("enrol", k) for k in keys[:20] * 2]  # back, twice each
+    calls += [("enrol", k) for k in keys[40:]]  # 20 new
+    calls += [("withdraw", e["id"]) for e in first[20:30]]  # 10 seated leave
+    random.Random(9).shuffle(calls)
+
+    def act(http: httpx.Client, i: int) -> httpx.Response:
+        kind, value = calls[i]
+        if kind == "withdraw":
+            return http.post(
+                f"{live_server}/v1/enrollments/{value}/transitions",
+                json={"to": "withdrawn", "reason": "Sakit"},
+                headers=headers,
+            )
+        return http.post(url, json={"learner_key": value}, headers=headers)
+
+    responses = _parallel(len(calls), act)
+    assert all(r.status_code < 500 for r in responses), [r.text for r in responses][:3]
+    made = Counter(
+        calls[i][1] for i, r in enumerate(responses) if calls[i][0] == "enrol" and r.is_success
+    )
+    refused = Counter(r.json()["code"] for i, r in enumerate(responses) if r.status_code == 409)
+    assert all(made[k] == 1 for k in keys[:20] + keys[40:]), made
+    assert refused == {"duplicate_enrollment": 20}
+    back = {r.json()["id"] for i, r in enumerate(responses) if r.status_code == 201}
+    assert {e["id"] for e in first[:20]} <= back  # the same rows came back
+    seated, waiting = _check_counts(live_server, headers, cohort_id)
+    assert (seated, len(waiting)) == (40, 10)
+    roster = _roster(live_server, headers, cohort_id)
+    assert len(roster) == 60 and len({e["learner_id"] for e in roster}) == 60

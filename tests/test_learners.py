@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
@@ -291,3 +292,40 @@ def test_viewers_cannot_release_or_transfer(client: TestClient, session: Session
     )
     assert release.status_code == 403
     assert client.post(f"/v1/learners/{key}/transfer", json={}, headers=viewer).status_code == 403
+
+
+def test_q_matches_any_part_of_the_name_or_key_alike_on_every_engine(
+    client: TestClient, session: Session
+) -> None:
+    """q is a case-insensitive substring of the name or key (index-backed on PostgreSQL by a
+    trigram index): the same learners on SQLite and PostgreSQL, whatever the letters."""
+    agency = make_agency(session)
+    admin = auth_headers(make_user(session, agency, "agency_admin"))
+    session.rollback()
+    names = ["Ñoman Dwi Ńyoman", "I Gusti Ayu Ratih", "Ma'ruf Amin", "O'Neil-Siregar", "Ayu"]
+    made = [make_learner(client, admin, name=n) for n in names]
+    keys = {m["name"]: m["learner_key"] for m in made}
+
+    def found(q: str) -> set[str]:
+        got = client.get("/v1/learners", params={"q": q, "limit": 100}, headers=admin)
+        assert got.status_code == 200, got.text
+        return {i["name"] for i in got.json()["items"]}
+
+    for q in ["ayu", "AYU", "ñoman", "ÑOMAN", "ma'ruf", "'neil-si", "gusti ayu", "yu r", "%", "_"]:
+        expected = {n for n in names if q.casefold() in f"{n.casefold()} {keys[n]}"}
+        assert found(q) == expected, q
+    nip_of_ayu = keys["Ayu"]
+    assert found(f"{nip_of_ayu[:8]} {nip_of_ayu[8:14]} {nip_of_ayu[14:]}") == {"Ayu"}
+    assert found(nip_of_ayu[9:16]) == {n for n in names if nip_of_ayu[9:16] in keys[n]}
+
+
+def test_q_on_postgresql_is_served_by_the_trigram_index(session: Session) -> None:
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("the trigram index exists on PostgreSQL only")
+    session.exec(text("SET LOCAL enable_seqscan = off"))  # type: ignore[call-overload]
+    plan = session.exec(  # type: ignore[call-overload]
+        text("EXPLAIN SELECT id FROM learner WHERE search LIKE '%' || :q || '%' ESCAPE '/'"),
+        params={"q": "rahma"},
+    ).all()
+    session.rollback()
+    assert "ix_learner_search_trgm" in " ".join(r[0] for r in plan)

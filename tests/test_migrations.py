@@ -14,7 +14,12 @@ from app.core import migrations
 def _diff(engine: Engine) -> list:
     with engine.connect() as conn:
         context = MigrationContext.configure(
-            conn, opts={"compare_type": True, "compare_server_default": True}
+            conn,
+            opts={
+                "compare_type": True,
+                "compare_server_default": True,
+                "include_object": migrations.on_dialect(engine.dialect.name),
+            },
         )
         return compare_metadata(context, SQLModel.metadata)
 

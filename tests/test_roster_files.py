@@ -514,3 +514,34 @@ def test_excel_sep_hint_line_and_a_title_line_without_delimiters() -> None:
     assert _by_row(hinted) == {2: {"nip": NIP_A, "name": "Ani, S.Sos."}}
     titled = parse_roster(f"Daftar Peserta\nnip;nama\n{NIP_A};Ani, S.Sos.\n".encode(), "text/csv")
     assert titled.delimiter == ";" and _by_row(titled) == {3: {"nip": NIP_A, "name": "Ani, S.Sos."}}
+
+
+def test_learner_columns_take_pppk_and_ext_keys_checked_by_the_one_key_rule() -> None:
+    data = (
+        "learner key;nip;ni pppk\n"
+        "ext:bkpsdm-kab-tangerang:TAMU-001;;\n"
+        f";pppk:{NIP_C};\n"
+        f";;{NIP_C[:8]} {NIP_C[8:]}\n"
+        f"pppk:{NIP_A};;\n"
+        "ext:Bukan Slug:X;;\n"
+        ";198001012031011001;\n"
+        ";;12345\n"
+    ).encode()
+    roster = parse_roster(data, "text/csv")
+    fields = [r.fields for r in roster.rows]
+    assert fields[0]["learner_key"] == "ext:bkpsdm-kab-tangerang:TAMU-001"
+    assert fields[1]["nip"] == f"pppk:{NIP_C}"
+    assert fields[2]["ni_pppk"] == NIP_C  # the column keeps the number
+    assert fields[3]["learner_key"] == f"pppk:{NIP_A}"
+    assert _errors(roster) == {
+        4: ["duplicate_row"],  # row 3's pppk: key, written in the NI PPPK column
+        6: ["nip_invalid"],
+        7: ["nip_invalid"],
+        8: ["nip_invalid"],
+    }
+    slug, future, short = (roster.rows[i].errors[0] for i in (4, 5, 6))
+    # the messages are the learner API's own (keys.parse_key / nip.check_nip)
+    assert "slug" in slug.msg and "slug" in slug.msg_id
+    assert "CPNS start 2031-01" in future.msg and "TMT CPNS 2031-01" in future.msg_id
+    assert "18 digits" in short.msg and "18 angka" in short.msg_id
+    assert (future.field, short.field) == ("nip", "ni_pppk")

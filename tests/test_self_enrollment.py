@@ -186,3 +186,145 @@ def test_staff_without_the_admin_role_still_cannot_move_enrollments(
     mine = enrol(client, admin, cohort["id"], make_learner(client, admin)["learner_key"])
     refused = _withdraw(client, viewer, mine["id"])
     assert refused.status_code == 403, refused.text
+
+
+# --- self-enrolment: POST /v1/me/enrollments ----------------------------------------------
+
+
+def _self_world(client: TestClient, session: Session, **cohort: Any) -> World:
+    """As _world, with cohort_a's course open to self-enrolment (cohort_b's is not)."""
+    home, a, b = make_agency(session), make_agency(session), make_agency(session)
+    headers = [auth_headers(make_user(session, x, "agency_admin")) for x in (home, a, b)]
+    session.rollback()
+    course_a = make_published_course(client, headers[1], self_enrollment=True)
+    course_b = make_published_course(client, headers[2])
+    cohort_a = make_open_cohort(client, headers[1], course_a["id"], **cohort)
+    cohort_b = make_open_cohort(client, headers[2], course_b["id"])
+    mine = make_learner(client, headers[0])["learner_key"]
+    other = make_learner(client, headers[0])["learner_key"]
+    me = make_learner_login(client, headers[0], mine)
+    return World(headers[0], headers[1], headers[2], me, mine, other, cohort_a, cohort_b)
+
+
+def _enrol_me(client: TestClient, headers: dict[str, str], cohort_id: str, **body: Any) -> Any:
+    return client.post("/v1/me/enrollments", json={"cohort_id": cohort_id, **body}, headers=headers)
+
+
+def test_a_learner_enrols_itself_proposed_and_its_home_agency_verifies(
+    client: TestClient, session: Session
+) -> None:
+    w = _self_world(client, session)
+    made = _enrol_me(client, w.me, w.cohort_a["id"])
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert body["status"] == "proposed" and body["self_enrolled"] is True
+    assert body["learner_key"] == w.my_key
+    assert made.headers["Location"] == f"/v1/enrollments/{body['id']}" and made.headers["ETag"]
+    cohort = client.get(f"/v1/cohorts/{w.cohort_a['id']}", headers=w.org_a).json()
+    assert cohort["seats_taken"] == 1  # a seat like any other enrolment
+    mine = client.get("/v1/me/enrollments", headers=w.me).json()["items"]
+    assert [e["id"] for e in mine] == [body["id"]]
+
+    url = f"/v1/enrollments/{body['id']}/transitions"
+    by_organiser = client.post(url, json={"to": "verified"}, headers=w.org_a | ID)
+    assert by_organiser.status_code == 403, by_organiser.text
+    assert "instansi asal" in by_organiser.json()["detail"]
+    assert client.post(url, json={"to": "verified"}, headers=w.me).status_code == 403
+    verified = client.post(url, json={"to": "verified"}, headers=w.home)
+    assert verified.status_code == 200, verified.text
+    assert verified.json()["status"] == "verified"
+    active = client.post(url, json={"to": "active"}, headers=w.org_a)
+    assert active.status_code == 200, active.text  # then the organiser takes over
+    history = client.get(f"/v1/enrollments/{body['id']}/history", headers=w.home).json()
+    assert [(e["to_status"], e["actor_user_id"] is not None) for e in history["items"]] == [
+        ("proposed", True),
+        ("verified", True),
+        ("active", True),
+    ]
+
+
+def test_staff_enrolments_are_still_verified_by_the_organiser_only(
+    client: TestClient, session: Session
+) -> None:
+    w = _self_world(client, session)
+    staff = enrol(client, w.home, w.cohort_a["id"], w.my_key)
+    assert staff["self_enrolled"] is False
+    url = f"/v1/enrollments/{staff['id']}/transitions"
+    assert client.post(url, json={"to": "verified"}, headers=w.home).status_code == 403
+    assert client.post(url, json={"to": "verified"}, headers=w.org_a).status_code == 200
+
+
+def test_self_enrolment_needs_a_course_that_allows_it(client: TestClient, session: Session) -> None:
+    w = _self_world(client, session)
+    refused = _enrol_me(client, w.me | ID, w.cohort_b["id"])
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["code"] == "self_enrollment_not_allowed"
+    assert "self_enrollment" in refused.json()["detail"]
+    assert client.get("/v1/me/enrollments", headers=w.me).json()["items"] == []
+    cohort = client.get(f"/v1/cohorts/{w.cohort_b['id']}", headers=w.org_b).json()
+    assert cohort["seats_taken"] == 0
+
+
+def test_self_enrolment_names_no_one_else_and_staff_cannot_use_it(
+    client: TestClient, session: Session
+) -> None:
+    w = _self_world(client, session)
+    other_key = _enrol_me(client, w.me, w.cohort_a["id"], learner_key=w.other_key)
+    assert other_key.status_code == 422, other_key.text  # no key in the body: not even one's own
+    staff_path = client.post(
+        f"/v1/cohorts/{w.cohort_a['id']}/enrollments",
+        json={"learner_key": w.other_key},
+        headers=w.me,
+    )
+    assert staff_path.status_code == 403, staff_path.text
+    assert _enrol_me(client, w.home, w.cohort_a["id"]).status_code == 403
+    assert _enrol_me(client, {}, w.cohort_a["id"]).status_code == 401
+    assert _enrol_me(client, w.me, "coh_nope").status_code == 404
+    roster = client.get(f"/v1/cohorts/{w.cohort_a['id']}/enrollments", headers=w.org_a).json()
+    assert roster["items"] == []
+    # and a learner never reads the roster or other learners
+    roster_for_me = client.get(f"/v1/cohorts/{w.cohort_a['id']}/enrollments", headers=w.me)
+    assert roster_for_me.status_code in (403, 404), roster_for_me.text
+    assert client.get(f"/v1/learners/{w.other_key}", headers=w.me).status_code == 404
+
+
+def test_self_enrolment_follows_the_staff_rules(client: TestClient, session: Session) -> None:
+    w = _self_world(client, session, capacity=1, waitlist_enabled=True)
+    first = enrol(client, w.org_a, w.cohort_a["id"], w.other_key)
+    assert first["status"] == "proposed"
+    waiting = _enrol_me(client, w.me, w.cohort_a["id"])
+    assert waiting.status_code == 201, waiting.text
+    assert waiting.json()["status"] == "waitlisted" and waiting.json()["waitlist_position"] == 1
+    again = _enrol_me(client, w.me, w.cohort_a["id"])
+    assert again.status_code == 409 and again.json()["code"] == "duplicate_enrollment"
+    _move_cohort(client, w.org_a, w.cohort_a["id"], "closed")
+    closed = _enrol_me(client, w.me, w.cohort_a["id"])
+    assert closed.status_code == 409, closed.text  # the duplicate is no longer the first rule
+    assert closed.json()["code"] == "cohort_not_open"
+
+
+def test_a_learner_enrols_itself_again_after_withdrawing(
+    client: TestClient, session: Session
+) -> None:
+    w = _self_world(client, session)
+    made = _enrol_me(client, w.me, w.cohort_a["id"]).json()
+    assert _withdraw(client, w.me, made["id"]).status_code == 200
+    again = _enrol_me(client, w.me, w.cohort_a["id"])
+    assert again.status_code == 201, again.text
+    assert again.json()["id"] == made["id"] and again.json()["status"] == "proposed"
+    cohort = client.get(f"/v1/cohorts/{w.cohort_a['id']}", headers=w.org_a).json()
+    assert cohort["seats_taken"] == 1
+
+
+def test_self_enrolment_retried_with_one_idempotency_key_enrols_once(
+    client: TestClient, session: Session
+) -> None:
+    w = _self_world(client, session)
+    key = {"Idempotency-Key": "daftar-mandiri-1"}
+    first = _enrol_me(client, w.me | key, w.cohort_a["id"])
+    again = _enrol_me(client, w.me | key, w.cohort_a["id"])
+    assert (first.status_code, again.status_code) == (201, 201), again.text
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json()["id"] == first.json()["id"]
+    cohort = client.get(f"/v1/cohorts/{w.cohort_a['id']}", headers=w.org_a).json()
+    assert cohort["seats_taken"] == 1

@@ -116,3 +116,13 @@ def commit_or_409(session: Session, conflict: ProblemError) -> None:
     except IntegrityError as exc:
         session.rollback()
         raise conflict from exc
+
+
+def flush_or_409(session: Session, conflict: ProblemError) -> None:
+    """As :func:`commit_or_409` for a write that is one step of a larger transaction:
+    flushed now (so a unique-constraint race shows here), committed by the caller."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        session.rollback()
+        raise conflict from exc

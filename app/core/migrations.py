@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
+
+
+def on_dialect(dialect: str) -> Callable[..., bool]:
+    """Autogenerate's ``include_object``: an index the models build on one dialect only
+    (``Index(...).ddl_if(dialect=...)``, e.g. a PostgreSQL trigram index) is compared on
+    that dialect only (Alembic does not read ``ddl_if`` itself)."""
+
+    def include(obj: Any, _name: Any, type_: str, reflected: bool, _compare_to: Any) -> bool:
+        only = getattr(getattr(obj, "_ddl_if", None), "dialect", None)
+        return type_ != "index" or reflected or only is None or only == dialect
+
+    return include
 
 
 def migrations_dir() -> Path:

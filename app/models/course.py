@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, field_validator
 from pydantic import Field as PField
 from pydantic_core import PydanticCustomError
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from app.core.pagination import PageQuery
@@ -109,6 +109,11 @@ class CourseCreate(StrictInput):
     delivery: Delivery
     legal_basis: str | None = text(max_length=2000, default=None)
     open_to_non_asn: StrictBool = False
+    self_enrollment: StrictBool = PField(
+        default=False,
+        description="Learner logins may enrol themselves in its open cohorts (POST "
+        "/v1/me/enrollments); their home agency then verifies",
+    )
     total_jp: JPTotal = PField(description="Total JP (> 0, steps of 0.5)")
     minutes_per_jp: int = integer(ge=1, le=120, default=45)
     passing_score: Score = PField(
@@ -148,6 +153,7 @@ class CourseUpdate(StrictInput):
     delivery: Delivery = PField(default=UNSET)
     legal_basis: str | None = text(max_length=2000, default=None)
     open_to_non_asn: StrictBool = PField(default=UNSET)
+    self_enrollment: StrictBool = PField(default=UNSET)
     total_jp: JPTotal = PField(default=UNSET)
     minutes_per_jp: int = integer(ge=1, le=120, default=None)
     passing_score: Score = PField(default=UNSET)
@@ -180,6 +186,7 @@ class CoursePublic(BaseModel):
     delivery: Delivery
     legal_basis: str | None
     open_to_non_asn: bool
+    self_enrollment: bool = PField(description="Learner logins may enrol themselves")
     total_jp: JPNumber
     minutes_per_jp: int
     total_hours: JPNumber
@@ -229,6 +236,7 @@ class Course(SQLModel, table=True):
     delivery: Delivery = Field(sa_type=enum_type(Delivery))
     legal_basis: str | None = Field(default=None, sa_type=Text)
     open_to_non_asn: bool = False
+    self_enrollment: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     total_jp_halves: int = Field(description="Total JP x 2")
     minutes_per_jp: int = 45
     passing_score_centi: int = 7001

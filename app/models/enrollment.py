@@ -13,14 +13,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PField
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from app.core.pagination import PageQuery
 from app.models.base import UTCDateTime, created_at_field, enum_type, id_field, updated_at_field
 from app.models.catalogue import JPNumber
 from app.models.learner import KEY_PATTERN, LearnerPut
-from app.models.types import StrictInput, line
+from app.models.types import Ident, StrictInput, line
 
 
 class EnrollmentStatus(StrEnum):
@@ -53,6 +53,10 @@ class EnrollmentCreate(StrictInput):
     )
 
 
+class SelfEnrollmentCreate(StrictInput):
+    cohort_id: Ident = PField(description="The open cohort to join", examples=["coh_01JD3X"])
+
+
 class EnrollmentTransition(StrictInput):
     to: EnrollmentStatus
     reason: str | None = line(
@@ -83,6 +87,9 @@ class EnrollmentPublic(BaseModel):
     learner_name: str
     learner_agency_id: str = PField(description="The learner's home agency")
     status: EnrollmentStatus
+    self_enrolled: bool = PField(
+        description="Made by the learner's own login; the home agency verifies it"
+    )
     waitlist_position: int | None = PField(description="1 is next in line; null unless waitlisted")
     allowed_transitions: list[EnrollmentStatus]
     final_score: JPNumber | None = PField(
@@ -149,6 +156,7 @@ class Enrollment(SQLModel, table=True):
         default=None, sa_column=Column(JSON, nullable=True)
     )
     evaluated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    self_enrolled: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     version: int = 1
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
@@ -199,10 +207,14 @@ class BulkQuery(BaseModel):
 
 class BulkRow(StrictInput):
     """One row of a JSON bulk: the roster file's column names. A learner is named by
-    ``nip`` or ``ni_pppk`` and must exist already; the other fields are ignored."""
+    ``nip``, ``ni_pppk`` or ``learner_key`` (any key: NIP, pppk:..., ext:<agency-slug>:...)
+    and must exist already; the other fields are ignored."""
 
     nip: str | None = line(min_length=1, max_length=40, default=None)
     ni_pppk: str | None = line(min_length=1, max_length=40, default=None)
+    learner_key: str | None = line(
+        min_length=1, max_length=140, default=None, examples=["ext:bkpsdm-kab-tangerang:TAMU-001"]
+    )
     name: str | None = line(min_length=1, max_length=200, default=None)
 
 

@@ -209,7 +209,11 @@ class LearnerQuery(PageQuery):
     position_type: PositionType | None = None
     rank: Rank | None = None
     q: str | None = line(
-        min_length=1, max_length=100, default=None, description="Part of the name, or NIP start"
+        min_length=1,
+        max_length=100,
+        default=None,
+        description="Part of the name or of the key (a NIP may be written with spaces); "
+        "case-insensitive",
     )
 
 
@@ -217,6 +221,13 @@ class Learner(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("learner_key", name="uq_learner_key"),
         Index("ix_learner_agency_id", "agency_id", "id"),
+        # q on PostgreSQL: a trigram index serves LIKE '%needle%' (migration 0008).
+        Index(
+            "ix_learner_search_trgm",
+            "search",
+            postgresql_using="gin",
+            postgresql_ops={"search": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: str = id_field("lrn")

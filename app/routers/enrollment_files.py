@@ -17,7 +17,7 @@ from app.deps import AgencyAdmin, SessionDep
 from app.models.enrollment import BulkQuery, BulkResult, BulkRow
 from app.routers.params import IdPath
 from app.services.learning import bulk_enrollment as service
-from app.services.learning.roster_cells import cell_value, check_ids
+from app.services.learning.roster_cells import ID_FIELDS, cell_value, check_ids
 from app.services.learning.roster_files import (
     MAX_ROWS,
     XLSX_TYPE,
@@ -96,7 +96,7 @@ def _json_rows(data: bytes) -> list[RosterRow]:
     seen: dict[tuple[str, str], int] = {}
     for number, item in enumerate(items, start=1):
         errors: list[RowError] = []
-        fields = {f: cell_value(f, getattr(item, f), errors) for f in ("nip", "ni_pppk", "name")}
+        fields = {f: cell_value(f, getattr(item, f), errors) for f in (*ID_FIELDS, "name")}
         check_ids(number, fields, errors, seen)
         rows.append(RosterRow(number, fields, errors))
     return rows
@@ -107,7 +107,9 @@ def _json_rows(data: bytes) -> list[RosterRow]:
     name="enrollments-bulk",
     summary="Enrol many learners from a roster: JSON rows, CSV, Excel (.xlsx) or an upload",
     description="Up to 10,000 rows. Each row names an existing learner by `nip` (or "
-    "`ni_pppk`); unknown learners are rejected (`learner_not_found`). Seats go in row "
+    "`ni_pppk`, or `learner_key` for any key: `pppk:<NI PPPK>`, "
+    "`ext:<agency-slug>:<external_ref>`; a NIP column may hold such keys too); a learner "
+    "whose enrolment was withdrawn is enrolled again on it; unknown learners are rejected (`learner_not_found`). Seats go in row "
     "order as single enrolments would. `all_or_nothing` (default): one rejected row and "
     "nothing is written, 422 `bulk_rejected` with every row's outcome; `partial`: good "
     "rows are written. `dry_run=true` checks and answers 200 without writing; a write "

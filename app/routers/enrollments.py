@@ -29,6 +29,7 @@ from app.models.enrollment import (
 )
 from app.routers.learners import KeyPath
 from app.routers.params import IdPath
+from app.services.learning import enrollment_moves as moves
 from app.services.learning import enrollment_reads as reads
 from app.services.learning import enrollments as service
 from app.services.learning.roster_files import XLSX_TYPE, write_roster_csv, write_roster_xlsx
@@ -70,7 +71,12 @@ def _page(
     "`proposed`) while one is free; then, if the cohort keeps a waitlist, the enrolment "
     "is `waitlisted` with its `waitlist_position`, otherwise 409 `cohort_full`. The same "
     "learner twice is 409 `duplicate_enrollment` (with `enrollment_url`); another "
-    "cohort of the course with overlapping dates is 409 `overlapping_enrollment`.",
+    "cohort of the course with overlapping dates is 409 `overlapping_enrollment`. A learner "
+    "whose enrolment in the cohort was withdrawn is enrolled again on that same enrolment "
+    "(201, same id; its history shows withdrawn -> proposed, reason `re_enrolment`). With "
+    "`learner`, the upsert and the enrolment are one transaction: a refused enrolment "
+    "leaves the learner unchanged. Learner logins enrol themselves with POST "
+    "/v1/me/enrollments.",
     status_code=201,
     responses={
         201: {"model": EnrollmentPublic, "description": "Created; Location and ETag set."},
@@ -200,7 +206,10 @@ def get_enrollment(
     name="enrollments-transition",
     summary="Move an enrolment: proposed -> verified -> active (organiser); withdrawn with a "
     "reason (home agency, organiser, or the learner's own login); dropped (organiser)",
-    description="Withdrawing a seated enrolment (proposed, verified, active) seats the first "
+    description="A self-enrolment (`self_enrolled: true`, made with POST /v1/me/enrollments) "
+    "is verified by the learner's home agency instead of the organiser (403 for anyone "
+    "else); the organiser then makes it `active`. Withdrawing a seated enrolment (proposed, "
+    "verified, active) seats the first "
     "waitlisted one in the same transaction (its history says `waitlist_promotion`). Any "
     "other move is 409 `illegal_transition` naming the allowed ones. A learner login may "
     "only withdraw its own enrolment (any other move is 403), and only before the cohort "
@@ -221,7 +230,7 @@ def transition_enrollment(
 ) -> Response:
     if not principal.is_learner:
         require_roles("agency_admin")(principal)
-    found = service.transition(
+    found = moves.transition(
         session=session,
         principal=principal,
         enrollment_id=enrollment_id,

@@ -8,11 +8,17 @@ from fastapi import APIRouter, Query, Request, Response
 
 from app.core.errors import error_responses
 from app.core.etag import json_response
+from app.core.idempotency import idempotent
 from app.core.pagination import clamp_limit, link_header
 from app.deps import CurrentPrincipal, IfNoneMatch, SessionDep
 from app.models import Learner
 from app.models.agency import AgencyPublic
-from app.models.enrollment import EnrollmentPage, EnrollmentQuery
+from app.models.enrollment import (
+    EnrollmentPage,
+    EnrollmentPublic,
+    EnrollmentQuery,
+    SelfEnrollmentCreate,
+)
 from app.models.jp import JPYearQuery
 from app.models.me import Me
 from app.models.progress import EnrollmentProgress
@@ -21,7 +27,9 @@ from app.routers.jp import YEAR_DOC, year_response
 from app.routers.params import IdPath
 from app.services.agencies import get_agency
 from app.services.learning import enrollment_reads, jp_reports, progress_reads
+from app.services.learning import enrollments as enrolling
 from app.services.learning.learners import public
+from app.services.learning.self_enrollment import self_enrol
 from app.services.users import get_user
 
 router = APIRouter(tags=["auth"])
@@ -116,3 +124,35 @@ def my_progress(
         session=session, principal=principal, enrollment_id=enrollment_id, own=True
     )
     return json_response(answer.model_dump_json(), etag, if_none_match=if_none_match)
+
+
+@router.post(
+    "/me/enrollments",
+    name="me-enrollments-create",
+    tags=["enrollments"],
+    summary="A learner login enrols itself in an open cohort of a course that allows it",
+    description="For mobile clients: send only `cohort_id`; the learner is the one the "
+    "login belongs to (no key, so no one else can be enrolled). The course must have "
+    "`self_enrollment: true` (else 403 `self_enrollment_not_allowed`); a cohort the "
+    "learner cannot see is 404. The rules are the staff path's: the cohort `open` and "
+    "inside its window (409 `cohort_not_open`, `enrollment_not_open_yet`, "
+    "`enrollment_closed`), a seat or the waitlist (409 `cohort_full`), 409 "
+    "`duplicate_enrollment` / `overlapping_enrollment`, `non_asn_not_allowed`. A withdrawn "
+    "enrolment in the cohort is reactivated. The answer is `proposed` (or `waitlisted`) "
+    "with `self_enrolled: true` until the learner's home agency verifies it. Staff "
+    "logins: 403.",
+    status_code=201,
+    responses={
+        201: {"model": EnrollmentPublic, "description": "Created; Location and ETag set."},
+        **error_responses(401, 403, 404, 409, 422),
+    },
+)
+@idempotent
+def enrol_myself(
+    data: SelfEnrollmentCreate, principal: CurrentPrincipal, session: SessionDep
+) -> Response:
+    item, etag = self_enrol(session=session, principal=principal, cohort_id=data.cohort_id)
+    url = enrolling.url_of(item.id)
+    return json_response(
+        enrolling.ONE.dump_json(item), etag, status_code=201, headers={"Location": url}
+    )

@@ -66,6 +66,7 @@ def public(course: Course) -> CoursePublic:
         delivery=course.delivery,
         legal_basis=course.legal_basis,
         open_to_non_asn=course.open_to_non_asn,
+        self_enrollment=course.self_enrollment,
         total_jp=halves_to_jp(course.total_jp_halves),
         minutes_per_jp=course.minutes_per_jp,
         total_hours=jp_hours(course.total_jp_halves, course.minutes_per_jp),
@@ -118,7 +119,7 @@ def _apply(course: Course, values: dict[str, Any]) -> None:
 
 _REQUIRED = ("code", "title", "kind", "competency_type", "delivery", "total_jp", "minutes_per_jp",
              "passing_score", "grade_bands", "partner_agency_ids", "partners", "tags", "status",
-             "open_to_non_asn", "certificate_number_pattern")  # fmt: skip
+             "open_to_non_asn", "self_enrollment", "certificate_number_pattern")  # fmt: skip
 
 
 def _check_partners(session: Session, ids: list[str]) -> None:

@@ -6,7 +6,9 @@ with ``PUT /v1/learners/{key}`` first, so a typo in a NIP never creates a strang
 visible to the caller (organiser: any learner; home agency: its own), be ASN unless the
 course is ``open_to_non_asn``, and have no overlapping enrolment in the course. A
 learner already in the cohort is ``already_enrolled`` (not an error: a re-sent file
-changes nothing).
+changes nothing). A learner whose enrolment in the cohort was withdrawn is enrolled again
+on that same row (``created`` or ``waitlisted``; its history goes on), as the single path
+does.
 
 The whole batch runs under the cohort row lock in one transaction; seats are given in
 row order exactly as one-by-one enrolment would (capacity never exceeded; then the
@@ -19,9 +21,10 @@ ORM objects for 10,000 rows cost ~1 s (/work/shared/performance.md).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, col, select
 
 from app.core import i18n
@@ -41,8 +44,7 @@ from app.models.enrollment import (
 from app.models.learner import AsnType
 from app.services.cohorts import name_of
 from app.services.learning import enrollments as single
-from app.services.learning import learners as core
-from app.services.learning.keys import PPPK_PREFIX, parse_key
+from app.services.learning.roster_cells import ID_FIELDS, key_of
 from app.services.learning.roster_files import RosterRow, RowError
 from app.services.visibility import owns
 
@@ -67,16 +69,13 @@ def _error(field: str, msg: str, msg_id: str, kind: str) -> RowError:
 
 
 def _key_of(row: RosterRow) -> tuple[str | None, str]:
-    """The canonical learner key of a row (or None with the problem added to the row)."""
-    nip, ni_pppk = row.fields.get("nip"), row.fields.get("ni_pppk")
-    field, raw = ("nip", nip) if nip else ("ni_pppk", PPPK_PREFIX + (ni_pppk or ""))
-    try:
-        return parse_key(raw, today=core.today()).key, field
-    except ProblemError as exc:
-        row.errors.append(
-            _error(field, exc.detail or "", exc.detail_id or exc.detail or "", "nip_invalid")
-        )
-        return None, field
+    """The learner key of a row and the column it came from: the cells are already
+    canonical keys (roster_cells checks them with keys.parse_key)."""
+    for field in ID_FIELDS:
+        value = row.fields.get(field)
+        if value:
+            return key_of(field, value), field
+    return None, "nip"
 
 
 def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -164,17 +163,12 @@ def bulk_enrol(
         key, field = _key_of(row) if not row.errors else (None, "nip")
         keyed.append((row, key, field))
     learners = _learners(session, sorted({k for _, k, _ in keyed if k}))
-    enrolled = dict(
-        session.exec(
-            select(col(Enrollment.learner_id), col(Enrollment.id)).where(
-                col(Enrollment.cohort_id) == cohort.id
-            )
-        ).all()
-    )
+    enrolled, withdrawn = _in_cohort(session, cohort.id)
     overlapping = _overlapping(session, cohort)
     seated, waiting, seq = cohort.seats_taken, cohort.waitlist_length, cohort.waitlist_seq
     results: list[BulkRowResult] = []
     new: list[dict[str, Any]] = []
+    again: list[dict[str, Any]] = []  # withdrawn enrolments enrolled again: same row
     now = utcnow()
     for row, key, field in keyed:
         found = learners.get(key) if key else None
@@ -200,23 +194,23 @@ def bulk_enrol(
                 row.errors.append(_full(cohort))
         if outcome in (Out.created, Out.waitlisted):
             assert found is not None
-            enrollment_id = new_id("enr")
-            enrolled[found[0]] = enrollment_id  # the same learner twice is already_enrolled
             status = EnrollmentStatus.waitlisted if queue_no else EnrollmentStatus.proposed
-            new.append(
-                {
-                    "id": enrollment_id,
-                    "cohort_id": cohort.id,
-                    "course_id": course.id,
-                    "agency_id": cohort.agency_id,
-                    "learner_id": found[0],
-                    "status": status,
-                    "queue_no": queue_no,
-                    "version": 1,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
+            earlier = withdrawn.pop(found[0], None)
+            if earlier is not None:
+                enrollment_id = earlier[0]
+                again.append(
+                    {"b_id": enrollment_id, "status": status, "queue_no": queue_no,
+                     "version": earlier[1] + 1, "updated_at": now}
+                )  # fmt: skip
+            else:
+                enrollment_id = new_id("enr")
+                new.append(
+                    {"id": enrollment_id, "cohort_id": cohort.id, "course_id": course.id,
+                     "agency_id": cohort.agency_id, "learner_id": found[0], "status": status,
+                     "queue_no": queue_no, "self_enrolled": False, "version": 1,
+                     "created_at": now, "updated_at": now}
+                )  # fmt: skip
+            enrolled[found[0]] = enrollment_id  # the same learner twice is already_enrolled
         results.append(
             BulkRowResult.model_construct(  # 10,000 validations cost ~0.1 s; built here
                 row=row.number,
@@ -231,7 +225,9 @@ def bulk_enrol(
         counts[result.outcome] += 1
     rejected = counts[Out.rejected] > 0
     write = (
-        bool(new) and not query.dry_run and not (rejected and query.mode == BulkMode.all_or_nothing)
+        bool(new or again)
+        and not query.dry_run
+        and not (rejected and query.mode == BulkMode.all_or_nothing)
     )
     answer = BulkResult(
         mode=query.mode,
@@ -247,28 +243,70 @@ def bulk_enrol(
     if not write:
         session.rollback()
         return answer
-    session.execute(insert(Enrollment.__table__), new)  # type: ignore[attr-defined]
-    session.execute(
-        insert(EnrollmentEvent.__table__),  # type: ignore[attr-defined]
-        [
-            {
-                "id": new_id("eev"),
-                "enrollment_id": item["id"],
-                "seq": 1,
-                "from_status": None,
-                "to_status": item["status"],
-                "reason": None,
-                "actor_user_id": principal.subject,
-                "actor_agency_id": principal.agency_id,
-                "at": now,
-            }
-            for item in new
-        ],
-    )
+    _write(session, principal, new, again, now)
     cohort.seats_taken, cohort.waitlist_length, cohort.waitlist_seq = seated, waiting, seq
     session.add(cohort)
     commit_or_409(session, single.duplicate_race())
     return answer
+
+
+def _in_cohort(
+    session: Session, cohort_id: str
+) -> tuple[dict[str, str], dict[str, tuple[str, int]]]:
+    """Learner -> live enrolment id; learner -> (id, version) of a withdrawn one."""
+    live: dict[str, str] = {}
+    withdrawn: dict[str, tuple[str, int]] = {}
+    statement = select(
+        col(Enrollment.learner_id), col(Enrollment.id), col(Enrollment.status),
+        col(Enrollment.version),
+    ).where(col(Enrollment.cohort_id) == cohort_id)  # fmt: skip
+    for learner_id, enrollment_id, status, version in session.exec(statement):
+        if status == EnrollmentStatus.withdrawn:
+            withdrawn[learner_id] = (enrollment_id, version)
+        else:
+            live[learner_id] = enrollment_id
+    return live, withdrawn
+
+
+def _write(
+    session: Session,
+    principal: Principal,
+    new: list[dict[str, Any]],
+    again: list[dict[str, Any]],
+    now: datetime,
+) -> None:
+    """New rows and their first history event; reactivated rows and their next event."""
+    if new:
+        session.execute(insert(Enrollment.__table__), new)  # type: ignore[attr-defined]
+    if again:
+        table = Enrollment.__table__  # type: ignore[attr-defined]
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(
+                status=bindparam("status"),
+                queue_no=bindparam("queue_no"),
+                version=bindparam("version"),
+                updated_at=bindparam("updated_at"),
+                self_enrolled=False,
+            ),  # fmt: skip
+            again,
+        )
+    events = [
+        {"id": new_id("eev"), "enrollment_id": item["id"], "seq": 1, "from_status": None,
+         "to_status": item["status"], "reason": None}
+        for item in new
+    ] + [
+        {"id": new_id("eev"), "enrollment_id": item["b_id"], "seq": item["version"],
+         "from_status": EnrollmentStatus.withdrawn, "to_status": item["status"],
+         "reason": single.REENROLLED}
+        for item in again
+    ]  # fmt: skip
+    actor = {"actor_user_id": principal.subject, "actor_agency_id": principal.agency_id, "at": now}
+    session.execute(
+        insert(EnrollmentEvent.__table__),  # type: ignore[attr-defined]
+        [e | actor for e in events],
+    )
 
 
 def _rejected(answer: BulkResult) -> ProblemError:

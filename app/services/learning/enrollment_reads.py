@@ -25,7 +25,8 @@ from app.models.enrollment import (
 )
 from app.services.cohorts import visible_cohort
 from app.services.learning import learners as core
-from app.services.learning.enrollments import Saved, saved_of, visible
+from app.services.learning.enrollment_moves import visible
+from app.services.learning.enrollments import Saved, saved_of
 from app.services.learning.keys import parse_key
 from app.services.visibility import owns, partner_of, partner_sql
 

@@ -1,4 +1,5 @@
-"""Enrolments: a learner into a cohort (seat or waitlist), status moves, history, reads.
+"""Enrolments: a learner into a cohort (seat or waitlist), and the shape every enrolment
+service returns. Status moves are in ``enrollment_moves``, reads in ``enrollment_reads``.
 
 Who may enrol: the organising agency's admins (any learner) and the learner's home
 agency's admins (their own learners, into a cohort they can see). Who may see an
@@ -17,29 +18,25 @@ from sqlmodel import Session, col, select
 
 from app.core.db import commit_or_409
 from app.core.errors import ProblemError
-from app.core.etag import check_if_match, resource_etag
+from app.core.etag import resource_etag
 from app.core.security import Principal
 from app.models import Cohort, Course, Enrollment, Learner
 from app.models.base import utcnow
 from app.models.catalogue import from_centi, halves_to_jp
 from app.models.cohort import CohortStatus
 from app.models.enrollment import (
-    SEATED,
     EnrollmentCreate,
     EnrollmentPublic,
     EnrollmentStatus,
-    EnrollmentTransition,
     OutcomeReason,
 )
 from app.models.learner import AsnType
 from app.services.cohorts import name_of
-from app.services.learning import evaluation, seats
 from app.services.learning import learners as core
+from app.services.learning import seats
 from app.services.learning.keys import parse_key
-from app.services.validation import invalid
 from app.services.visibility import (
     cohort_visible,
-    enrollment_visible,
     owns,
 )
 
@@ -58,6 +55,7 @@ TRANSITIONS: dict[EnrollmentStatus, tuple[EnrollmentStatus, ...]] = {
     E.dropped: (),
 }
 ORGANISER_ONLY = frozenset({E.verified, E.active, E.dropped})
+REENROLLED = "re_enrolment"  # history reason of a withdrawn enrolment enrolled again
 FINAL_COHORT = (CohortStatus.completed, CohortStatus.cancelled)
 
 ONE = TypeAdapter(EnrollmentPublic)
@@ -107,6 +105,7 @@ def saved_of(
         learner_name=core.public(learner, None).display_name,
         learner_agency_id=learner.agency_id,
         status=enrollment.status,
+        self_enrolled=enrollment.self_enrolled,
         waitlist_position=position,
         allowed_transitions=list(TRANSITIONS[enrollment.status]),
         final_score=None if score is None else from_centi(score),
@@ -184,7 +183,10 @@ def _duplicate(existing_id: str) -> ProblemError:
     )
 
 
-def _check_learner(session: Session, learner: Learner, cohort: Cohort, course: Course) -> None:
+def _check_learner(
+    session: Session, learner: Learner, cohort: Cohort, course: Course
+) -> Enrollment | None:
+    """The learner may join the cohort; their withdrawn enrolment in it, to reactivate."""
     if learner.asn_type == AsnType.non_asn and not course.open_to_non_asn:
         raise ProblemError(
             409,
@@ -195,12 +197,13 @@ def _check_learner(session: Session, learner: Learner, cohort: Cohort, course: C
             "pada pelatihan dengan open_to_non_asn.",
         )
     existing = session.exec(
-        select(col(Enrollment.id)).where(
-            col(Enrollment.cohort_id) == cohort.id, col(Enrollment.learner_id) == learner.id
-        )
+        select(Enrollment)
+        .where(col(Enrollment.cohort_id) == cohort.id, col(Enrollment.learner_id) == learner.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).first()
-    if existing is not None:
-        raise _duplicate(existing)
+    if existing is not None and existing.status != E.withdrawn:
+        raise _duplicate(existing.id)
     clash = session.exec(
         select(col(Enrollment.id), col(Cohort.number), col(Cohort.year))
         .join(Cohort, col(Cohort.id) == col(Enrollment.cohort_id))
@@ -225,6 +228,7 @@ def _check_learner(session: Session, learner: Learner, cohort: Cohort, course: C
             "pendaftaran itu.",
             extra={"enrollment_url": url},
         )
+    return existing
 
 
 def _full(cohort: Cohort) -> ProblemError:
@@ -267,18 +271,38 @@ def open_cohort(session: Session, principal: Principal, cohort_id: str) -> tuple
 def enrol(
     *, session: Session, principal: Principal, cohort_id: str, data: EnrollmentCreate
 ) -> Saved:
+    """Staff enrol a learner. With a learner payload the upsert is part of the same
+    transaction: a refused enrolment leaves the learner as it was."""
     key = parse_key(data.learner_key, today=core.today()).key
-    if data.learner is not None:  # the learners service upserts it (and commits)
-        core.put_learner(session=session, principal=principal, raw_key=key, data=data.learner)
+    if data.learner is not None:
+        core.put_learner(
+            session=session, principal=principal, raw_key=key, data=data.learner, commit=False
+        )
     learner = core.by_key(session, key, for_update=True)
     cohort, course = locked_cohort(session, principal, cohort_id)
     if learner is None or not (
         owns(principal, cohort.agency_id) or owns(principal, learner.agency_id)
     ):
         raise core.not_found(key)  # another agency's learner is not disclosed
+    return seat(session, principal, learner, cohort, course, self_enrolled=False)
+
+
+def seat(
+    session: Session,
+    principal: Principal,
+    learner: Learner,
+    cohort: Cohort,
+    course: Course,
+    *,
+    self_enrolled: bool,
+) -> Saved:
+    """The rules every single enrolment shares, with the learner and the cohort locked
+    (learner first): window, ASN, duplicate, overlap, then a seat or the waitlist. A
+    withdrawn enrolment of the learner in the cohort is reactivated (same row, its
+    history goes on: withdrawn -> proposed or waitlisted, reason ``re_enrolment``)."""
     _check_open(cohort)
-    _check_learner(session, learner, cohort, course)
-    enrollment = Enrollment(
+    withdrawn = _check_learner(session, learner, cohort, course)
+    enrollment = withdrawn or Enrollment(
         cohort_id=cohort.id,
         course_id=course.id,
         agency_id=cohort.agency_id,
@@ -286,18 +310,25 @@ def enrol(
         status=E.proposed,
     )
     if seats.has_room(cohort):
+        to, queue_no = E.proposed, None
         cohort.seats_taken += 1
     elif cohort.waitlist_enabled:
-        enrollment.status = E.waitlisted
+        to = E.waitlisted
         cohort.waitlist_seq += 1
         cohort.waitlist_length += 1
-        enrollment.queue_no = cohort.waitlist_seq
+        queue_no = cohort.waitlist_seq
     else:
         raise _full(cohort)
-    enrollment.updated_at = enrollment.created_at
-    session.add(enrollment)
+    enrollment.self_enrolled = self_enrolled
+    if withdrawn is not None:
+        seats.move(session, enrollment, to, principal=principal, reason=REENROLLED)
+        enrollment.queue_no = queue_no
+    else:
+        enrollment.status, enrollment.queue_no = to, queue_no
+        enrollment.updated_at = enrollment.created_at
+        session.add(enrollment)
+        seats.record(session, enrollment, None, principal=principal, reason=None)
     session.add(cohort)
-    seats.record(session, enrollment, None, principal=principal, reason=None)
     commit_or_409(session, duplicate_race())
     # a new waitlisted enrolment is last in line: no need to count
     waiting = cohort.waitlist_length if enrollment.status == E.waitlisted else None
@@ -313,137 +344,3 @@ def duplicate_race() -> ProblemError:
         detail_id="Peserta ini baru saja didaftarkan ke angkatan ini oleh permintaan lain; "
         "baca pendaftaran peserta alih-alih mendaftar lagi.",
     )
-
-
-# --- status moves ---------------------------------------------------------------------
-
-
-def visible(
-    session: Session, principal: Principal, enrollment_id: str, *, lock: bool = False
-) -> tuple[Enrollment, Learner, Course, Cohort | None]:
-    enrollment = session.get(Enrollment, enrollment_id)
-    if enrollment is None:
-        raise not_found(enrollment_id)
-    cohort = seats.lock_cohort(session, enrollment.cohort_id) if lock else None
-    if lock:  # read again under the cohort lock: a concurrent move may have committed
-        enrollment = session.exec(
-            select(Enrollment)
-            .where(col(Enrollment.id) == enrollment_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).one()
-    learner = session.get(Learner, enrollment.learner_id)
-    course = session.get(Course, enrollment.course_id)
-    assert learner is not None and course is not None
-    if not enrollment_visible(
-        principal,
-        learner.agency_id,
-        enrollment.agency_id,
-        course.partner_agency_ids,
-        learner_id=learner.id,
-    ):
-        raise not_found(enrollment_id)
-    return enrollment, learner, course, cohort
-
-
-def _forbidden(to: EnrollmentStatus, organiser_only: bool) -> ProblemError:
-    if organiser_only:
-        en = f"Only the organising agency may move an enrolment to {to.value}."
-        id_ = f"Hanya instansi penyelenggara yang dapat memindahkan pendaftaran ke {to.value}."
-    else:
-        en = "Only the learner's home agency or the organising agency may withdraw an enrolment."
-        id_ = "Hanya instansi asal peserta atau instansi penyelenggara yang dapat menarik pendaftaran."
-    return ProblemError(403, "forbidden", en, detail_id=id_)
-
-
-# A learner withdraws its own enrolment only while the cohort has not started.
-BEFORE_RUNNING = (CohortStatus.draft, CohortStatus.open, CohortStatus.closed)
-
-
-def _check_self_withdrawal(to: EnrollmentStatus, cohort: Cohort) -> None:
-    """A learner login may only withdraw (its own enrolment), and only before the cohort runs."""
-    if to != E.withdrawn:
-        raise ProblemError(
-            403,
-            "forbidden",
-            f"A learner may only withdraw their own enrolment, not move it to {to.value}.",
-            detail_id="Peserta hanya dapat menarik pendaftarannya sendiri, tidak dapat "
-            f"memindahkannya ke {to.value}.",
-        )
-    if cohort.status not in BEFORE_RUNNING:
-        raise ProblemError(
-            409,
-            "cohort_started",
-            f"The cohort is {cohort.status.value}; a learner may withdraw only before it "
-            "runs. Ask your home agency to withdraw the enrolment.",
-            detail_id=f"Angkatan berstatus {cohort.status.value}; peserta hanya dapat "
-            "menarik pendaftaran sebelum angkatan berjalan. Mintalah instansi asal Anda "
-            "menarik pendaftaran tersebut.",
-        )
-
-
-def transition(
-    *,
-    session: Session,
-    principal: Principal,
-    enrollment_id: str,
-    data: EnrollmentTransition,
-    if_match: str | None = None,
-) -> Saved:
-    enrollment, learner, _course, cohort = visible(session, principal, enrollment_id, lock=True)
-    assert cohort is not None
-    check_if_match(if_match, saved_of(session, enrollment, learner)[1])
-    to = data.to
-    if principal.is_learner:  # visible() let through only its own enrolment
-        _check_self_withdrawal(to, cohort)
-    else:
-        organiser = owns(principal, enrollment.agency_id)
-        if to in ORGANISER_ONLY and not organiser:
-            raise _forbidden(to, True)
-        if not (organiser or owns(principal, learner.agency_id)):
-            raise _forbidden(to, False)
-    allowed = TRANSITIONS[enrollment.status]
-    if to not in allowed:
-        names = ", ".join(a.value for a in allowed)
-        raise ProblemError(
-            409,
-            "illegal_transition",
-            f"An enrolment cannot move from {enrollment.status.value} to {to.value}; "
-            f"allowed: {names or 'none (it is final)'}.",
-            detail_id=f"Pendaftaran tidak dapat berpindah dari {enrollment.status.value} ke "
-            f"{to.value}; yang diizinkan: {names or 'tidak ada (status ini final)'}.",
-            extra={"allowed": [a.value for a in allowed]},
-        )
-    if cohort.status in FINAL_COHORT:
-        raise ProblemError(
-            409,
-            "cohort_final",
-            f"The cohort is {cohort.status.value}; its enrolments no longer change.",
-            detail_id=f"Angkatan berstatus {cohort.status.value}; pendaftarannya tidak dapat "
-            "diubah lagi.",
-        )
-    if to == E.withdrawn and data.reason is None:
-        raise invalid(
-            "reason",
-            "Say why the enrolment is withdrawn in reason (1 to 500 characters).",
-            "Tuliskan alasan penarikan pendaftaran pada reason (1 sampai 500 karakter).",
-        )
-    if to == E.dropped:
-        if data.reason is None:
-            raise invalid(
-                "reason",
-                "Say why the enrolment is dropped in reason (1 to 500 characters).",
-                "Tuliskan alasan pendaftaran dikeluarkan pada reason (1 sampai 500 karakter).",
-            )
-        evaluation.check_drop(session, enrollment=enrollment, cohort=cohort, course=_course)
-    was = enrollment.status
-    seats.move(session, enrollment, to, principal=principal, reason=data.reason)
-    if to == E.withdrawn:
-        if was in SEATED:
-            cohort.seats_taken -= 1
-            seats.promote_while_room(session, cohort)
-        elif was == E.waitlisted:
-            cohort.waitlist_length -= 1
-    session.add(cohort)
-    session.commit()
-    return saved_of(session, enrollment, learner)

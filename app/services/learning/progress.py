@@ -31,7 +31,7 @@ from app.models.progress import (
 )
 from app.services.learning import progress_batch as rules
 from app.services.learning import progress_store as store
-from app.services.learning.enrollments import visible
+from app.services.learning.enrollment_moves import visible
 from app.services.learning.roster_cells import RowError
 
 Out = ProgressOutcome

@@ -15,7 +15,7 @@ from app.models import Cohort
 from app.models.catalogue import from_centi, halves_to_jp
 from app.models.curriculum import Curriculum, CurriculumModule, LearningMode
 from app.models.progress import EnrollmentProgress, ModuleProgress, ProgressRecord, ProgressStatus
-from app.services.learning.enrollments import visible
+from app.services.learning.enrollment_moves import visible
 
 
 def _my_own(principal: Principal) -> None:

@@ -2,6 +2,8 @@
 Indonesian, any case and spacing), and each cell as text with its problems in both
 languages: NIPs without spaces (refused when a spreadsheet turned them into numbers),
 dates as YYYY-MM-DD (day first when written with slashes, Excel dates and serials too).
+Learner columns (NIP, NI PPPK, learner key) are checked by the one key rule,
+``keys.parse_key``, with its messages: a cell there becomes the canonical learner key.
 """
 
 from __future__ import annotations
@@ -11,12 +13,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from app.core.errors import ProblemError
+from app.models.base import utcnow
+from app.services.learning.keys import PPPK_PREFIX, parse_key
 from app.services.learning.roster_export import TRIGGERS
 
 # Canonical field -> the header names accepted for it (English first, then Indonesian).
 FIELDS: dict[str, tuple[str, ...]] = {
     "nip": ("nip", "nip baru", "nomor induk pegawai"),
     "ni_pppk": ("ni pppk", "nomor induk pppk"),
+    "learner_key": ("learner key", "kunci peserta"),
     "name": ("name", "full name", "nama", "nama lengkap", "nama peserta"),
     "email": ("email", "e-mail", "surel", "alamat email"),
     "phone": (
@@ -41,7 +47,10 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "work_unit": ("work unit", "unit kerja", "satuan kerja", "satker"),
     "position_type": ("position type", "jenis jabatan"),
 }
-ID_FIELDS = ("nip", "ni_pppk")
+# Columns that name the learner; each cell becomes the learner key (keys.parse_key), so a
+# NIP column may also hold pppk:/ext: keys, and learner_key holds any key.
+ID_FIELDS = ("nip", "ni_pppk", "learner_key")
+MAX_KEY = 140  # EnrollmentCreate.learner_key's bound
 
 
 def header_key(name: str) -> str:
@@ -70,6 +79,7 @@ class RowError:
         }
 
 
+_SPACES = re.compile(r"[\s\u00a0]+")
 _SCIENTIFIC = re.compile(r"^\d+(?:[.,]\d+)?[eE]\+?\d+$")
 _DAY_FIRST = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?$")
@@ -99,47 +109,69 @@ def cell_value(canonical: str, value: object, errors: list[RowError]) -> str | N
     if not text:
         return None
     if canonical in ID_FIELDS:
-        return _normalise_id(canonical, text, errors)
+        return _learner_key(canonical, text, errors)
     if canonical == "birth_date":
         return _parse_date(text, errors)
     return text
 
 
+_LABELS = {
+    "nip": ("NIP", "NIP"),
+    "ni_pppk": ("NI PPPK", "NI PPPK"),
+    "learner_key": ("learner key", "kunci peserta"),
+}
+
+
 def _scientific(canonical: str) -> RowError:
-    label = "NIP" if canonical == "nip" else "NI PPPK"
+    label, label_id = _LABELS[canonical]
     return RowError(
         canonical,
         f"The {label} was turned into a number (such as 1.98501E+17) and its last digits are "
         f"lost. Format the {label} column as Text in the spreadsheet, type the {label}s again "
         "and save the file once more.",
-        f"{label} berubah menjadi angka (misalnya 1.98501E+17) dan digit terakhirnya hilang. "
-        f"Format kolom {label} sebagai Teks di lembar kerja, ketik ulang {label} lalu simpan "
-        "kembali berkasnya.",
+        f"{label_id} berubah menjadi angka (misalnya 1.98501E+17) dan digit terakhirnya hilang. "
+        f"Format kolom {label_id} sebagai Teks di lembar kerja, ketik ulang {label_id} lalu "
+        "simpan kembali berkasnya.",
         "nip_scientific",
     )
 
 
-def _normalise_id(canonical: str, text: str, errors: list[RowError]) -> str | None:
-    # TODO(learners): replace with the shared NIP validator in app/services/learning/nip.py
-    # once it lands; this one only strips spaces and checks for 18 digits.
+def _learner_key(canonical: str, text: str, errors: list[RowError]) -> str | None:
+    """A learner cell checked as the key it names (a NIP, or a pppk:/ext: key, in the NIP
+    column; an NI PPPK in its own, kept without the prefix; any key in learner_key);
+    None with the problem added."""
+    label, label_id = _LABELS[canonical]
     if _SCIENTIFIC.match(text.replace(" ", "")):
         errors.append(_scientific(canonical))
         return None
-    digits = re.sub(r"[\s\u00a0]+", "", text)
-    if not (len(digits) == 18 and digits.isascii() and digits.isdigit()):
-        label = "NIP" if canonical == "nip" else "NI PPPK"
+    if len(text) > MAX_KEY:
         errors.append(
             RowError(
                 canonical,
-                f"A {label} is 18 digits (spaces allowed); this one is '{shown(text)}'. "
-                "Correct it.",
-                f"{label} terdiri atas 18 digit (boleh berspasi); nilai ini '{shown(text)}'. "
-                "Perbaiki.",
+                f"This {label} ('{shown(text)}') is longer than {MAX_KEY} characters; correct it.",
+                f"{label_id} ini ('{shown(text)}') lebih dari {MAX_KEY} karakter; perbaiki.",
                 "nip_invalid",
             )
         )
         return None
-    return digits
+    raw = _SPACES.sub(" ", text)  # no-break spaces and tabs from copied cells
+    if canonical == "ni_pppk" and not raw.startswith(PPPK_PREFIX):
+        raw = PPPK_PREFIX + raw
+    try:
+        key = parse_key(raw, today=utcnow().date()).key
+    except ProblemError as exc:
+        errors.append(
+            RowError(canonical, exc.detail or "", exc.detail_id or exc.detail or "", "nip_invalid")
+        )
+        return None
+    if canonical == "ni_pppk" and key.startswith(PPPK_PREFIX):
+        return key[len(PPPK_PREFIX) :]  # the column keeps the number; key_of adds the prefix
+    return key
+
+
+def key_of(canonical: str, value: str) -> str:
+    """The learner key of a checked learner cell."""
+    return PPPK_PREFIX + value if canonical == "ni_pppk" else value
 
 
 def check_ids(
@@ -155,8 +187,8 @@ def check_ids(
             errors.append(
                 RowError(
                     "nip",
-                    "Fill in the NIP (or the NI PPPK for PPPK staff).",
-                    "Isi NIP (atau NI PPPK untuk pegawai PPPK).",
+                    "Fill in the NIP (or the NI PPPK for PPPK staff, or the learner key).",
+                    "Isi NIP (atau NI PPPK untuk pegawai PPPK, atau kunci peserta).",
                     "missing",
                 )
             )
@@ -164,7 +196,8 @@ def check_ids(
     for canonical, value in ids:
         if value is None:
             continue
-        earlier = first_seen.setdefault((canonical, value), number)
+        key = key_of(canonical, value)
+        earlier = first_seen.setdefault(("key", key), number)  # one learner, any column
         if earlier != number:
             errors.append(
                 RowError(
@@ -174,6 +207,7 @@ def check_ids(
                     "duplicate_row",
                 )
             )
+            return
 
 
 def _parse_date(text: str, errors: list[RowError]) -> str | None:
