@@ -12,9 +12,12 @@ from app.models import Learner
 from app.services import visibility as v
 from tests.factories import (
     auth_headers,
+    enrol,
     learner_payload,
     make_agency,
     make_learner,
+    make_open_cohort,
+    make_published_course,
     make_user,
 )
 
@@ -172,3 +175,31 @@ def test_visibility_rule_python_and_sql_forms_agree(client: TestClient, session:
         ]
         by_python = {i for i, agency in rows.items() if v.learner_visible(caller, agency)}
         assert sorted(by_sql) == sorted(by_python) == sorted(expected[name]), name
+
+
+def test_an_organisers_learner_list_pages_through_both_kinds_once_in_id_order(
+    client: TestClient, session: Session
+) -> None:
+    """The list merges two keyset queries (own learners; others' enrolled in my cohorts):
+    small pages must still give each visible learner exactly once, in id order."""
+    org, home = make_agency(session), make_agency(session)
+    org_admin = auth_headers(make_user(session, org, "agency_admin"))
+    home_admin = auth_headers(make_user(session, home, "agency_admin"))
+    course = make_published_course(client, org_admin)
+    cohort = make_open_cohort(client, org_admin, course["id"])
+    expected = []
+    for i in range(4):  # interleave: own, enrolled guest, own, guest not enrolled, ...
+        expected.append(make_learner(client, org_admin)["id"])
+        guest = make_learner(client, home_admin)
+        if i % 2 == 0:
+            enrol(client, home_admin, cohort["id"], guest["learner_key"])
+            expected.append(guest["id"])
+    seen: list[str] = []
+    url: str | None = "/v1/learners?limit=2"
+    while url:
+        page = client.get(url, headers=org_admin)
+        assert page.status_code == 200, page.text
+        seen += [item["id"] for item in page.json()["items"]]
+        cursor = page.json()["next_cursor"]
+        url = f"/v1/learners?limit=2&cursor={cursor}" if cursor else None
+    assert seen == sorted(expected)

@@ -166,6 +166,33 @@ def id_page(
     return rows, encode_cursor("id", None, str(rows[-1].id))  # type: ignore[attr-defined]
 
 
+def union_id_page(
+    session: Session,
+    statements: list[SelectOfScalar[M]],
+    model: type[M],
+    *,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[M], str | None]:
+    """``id_page`` over the union of disjoint ``statements``: each runs as its own keyset
+    query with its own limit (so each can use its own index, where one ``OR`` would make
+    the database collect and sort every visible row), and the pages merge in id order."""
+    if len(statements) == 1:
+        return id_page(session, statements[0], model, limit=limit, cursor=cursor)
+    pk: Any = model.id  # type: ignore[attr-defined]
+    position = decode_cursor(cursor, "id")
+    rows: list[M] = []
+    for statement in statements:
+        if position is not None:
+            statement = statement.where(pk > position.id)
+        rows.extend(session.exec(statement.order_by(pk).limit(limit + 1)))
+    rows.sort(key=lambda row: str(row.id))  # type: ignore[attr-defined]
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor("id", None, str(rows[-1].id))  # type: ignore[attr-defined]
+
+
 def keyset_page(
     session: Session,
     statement: SelectOfScalar[M],
