@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from app.core.errors import error_responses
 from app.core.etag import json_response
 from app.core.pagination import clamp_limit, link_header
-from app.deps import CurrentPrincipal, IfNoneMatch, SessionDep
+from app.deps import CurrentPrincipal, IfNoneMatch, SessionDep, humans_only
 from app.models import Learner
 from app.models.agency import AgencyPublic
 from app.models.enrollment import EnrollmentPage, EnrollmentQuery
@@ -24,7 +24,7 @@ from app.services.learning import enrollment_reads, jp_reports, progress_reads
 from app.services.learning.learners import public
 from app.services.users import get_user
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(tags=["auth"], dependencies=[humans_only])
 
 
 @router.get(
