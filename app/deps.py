@@ -179,7 +179,7 @@ async def optional_principal(
     request.state.agency_id = checked.agency_id
     if checked.is_client:
         request.state.principal = checked  # before the limit: a 429 is not counted twice
-        quota = ratelimit.hit(checked.subject, checked.rate_limit)
+        quota = await ratelimit.hit_async(checked.subject, checked.rate_limit)
         if quota is not None:
             setattr(request.state, ratelimit.STATE_KEY, quota)
     request.state.principal = checked
