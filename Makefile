@@ -35,10 +35,12 @@ TEST_WORKERS ?= 2
 test: $(VENV)/.installed-dev  ## the whole suite on SQLite (installs Chromium for the docs test)
 	@./scripts/chromium.sh || echo "could not install chromium; the browser test will say so"
 	@./scripts/fonts.sh || echo "could not install the DejaVu fonts; the certificate PDF tests will fail"
+	@./scripts/redis.sh >/dev/null || echo "could not install Redis; the Redis rate-limit test will skip"
 	BANGKOM_DEMO_DATA=false $(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 test-pg: $(VENV)/.installed-dev  ## the same suite on a real PostgreSQL server (installed if missing)
 	@./scripts/fonts.sh || echo "could not install the DejaVu fonts; the certificate PDF tests will fail"
+	@./scripts/redis.sh >/dev/null || echo "could not install Redis; the Redis rate-limit test will skip"
 	url=$$(./scripts/postgres.sh bangkom_test) && test -n "$$url" && \
 	  BANGKOM_DEMO_DATA=false BANGKOM_TEST_DATABASE_URL=$$url $(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 

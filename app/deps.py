@@ -7,14 +7,18 @@ from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Security
+from fastapi.openapi.models import OAuth2 as OAuth2Model
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlowPassword, OAuthFlows
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
+from app.core import ratelimit
 from app.core.config import Settings, get_settings
 from app.core.db import new_session, session_scope
 from app.core.errors import ProblemError
 from app.core.security import Principal, TokenError, decode_access_token
+from app.models.client import SCOPE_DESCRIPTIONS
 from app.services import auth
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -53,7 +57,20 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 oauth2_scheme = OAuth2PasswordBearer(
     tokenUrl="/v1/auth/token",
     auto_error=False,
-    description="Log in with an agency account (grant_type=password) to get a bearer token.",
+    scheme_name="OAuth2",
+)
+# Two flows, one bearer token: people log in (password); integration clients use
+# client_credentials and need the scope each operation lists (``require_scope``).
+oauth2_scheme.model = OAuth2Model(
+    flows=OAuthFlows(
+        password=OAuthFlowPassword(tokenUrl="/v1/auth/token", scopes={}),
+        clientCredentials=OAuthFlowClientCredentials(
+            tokenUrl="/v1/auth/token", scopes=SCOPE_DESCRIPTIONS
+        ),
+    ),
+    description="People log in with an agency account (grant_type=password): their roles "
+    "decide. Integration clients (grant_type=client_credentials, see /v1/clients) need the "
+    "scope each operation lists.",
 )
 
 
@@ -110,11 +127,15 @@ async def optional_principal(
 ) -> Principal | None:
     """The caller, or None for anonymous requests; 401 for a bad token.
 
-    Async on purpose: with a verified token and the account state cached (the common
+    Computed once per request (a route may ask for it under several scopes). Async on
+    purpose: with a verified token and the account state cached (the common
     case) it costs microseconds and no thread-pool hop; on a cache miss the account is
     read once in a worker thread (``_account_state``), outside database admission (see
     ``SessionDep``).
     """
+    if hasattr(request.state, "principal"):
+        cached: Principal | None = request.state.principal
+        return cached
     if "access_token" in request.query_params:
         raise _unauthorized(
             "Tokens are not accepted in the query string; send 'Authorization: Bearer <token>'.",
@@ -136,18 +157,32 @@ async def optional_principal(
             f"Token akses tidak sah: {exc.detail_id}.",
         ) from None
     checked = None
-    if auth.is_user_principal(principal):
+    if auth.is_user_principal(principal) or principal.is_client:
         ttl = get_settings().auth_recheck_seconds
         hit, state = auth.cached_account_state(principal.subject, ttl)
         if not hit:
             state = await _account_state(principal.subject, ttl)
-        checked = auth.check_principal(principal, state)
+        address = request.client.host if request.client else None
+        checked = auth.check_principal(principal, state, address=address)
+    if checked is None and principal.is_client:
+        raise _unauthorized(
+            "The client behind this token is disabled, expired or not allowed from this "
+            "address; ask your agency admin, then request a new token.",
+            "Klien pemilik token ini dinonaktifkan, kedaluwarsa, atau tidak diizinkan dari "
+            "alamat ini; hubungi admin instansi Anda, lalu minta token baru.",
+        )
     if checked is None:
         raise _unauthorized(
             "The account behind this token is disabled or its password changed; log in again.",
             "Akun pemilik token ini dinonaktifkan atau kata sandinya telah diganti; masuk lagi.",
         )
     request.state.agency_id = checked.agency_id
+    if checked.is_client:
+        request.state.principal = checked  # before the limit: a 429 is not counted twice
+        quota = await ratelimit.hit_async(checked.subject, checked.rate_limit)
+        if quota is not None:
+            setattr(request.state, ratelimit.STATE_KEY, quota)
+    request.state.principal = checked
     return checked
 
 
@@ -184,6 +219,50 @@ def require_roles(*roles: str) -> Callable[[Principal], Principal]:
 
 
 AgencyAdmin = Annotated[Principal, Depends(require_roles("agency_admin"))]
+
+
+def _insufficient_scope(scope: str) -> ProblemError:
+    return ProblemError(
+        403,
+        "insufficient_scope",
+        f"This token lacks the scope {scope}; ask your agency admin to grant it to the "
+        "client, then request a new token with it.",
+        detail_id=f"Token ini tidak memiliki scope {scope}; minta admin instansi Anda "
+        "memberikannya kepada klien, lalu minta token baru dengan scope itu.",
+        headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'},
+    )
+
+
+def require_scope(scope: str) -> Any:
+    """A route dependency: integration clients need ``scope``; people pass (their roles decide).
+
+    Declared with ``Security`` so the operation lists the scope in the OpenAPI document.
+    """
+    if scope not in SCOPE_DESCRIPTIONS:
+        raise ValueError(f"unknown scope {scope}")
+
+    def dependency(principal: OptionalPrincipal) -> Principal | None:
+        if principal is not None and principal.is_client and scope not in principal.scopes:
+            raise _insufficient_scope(scope)
+        return principal
+
+    return Security(dependency, scopes=[scope])
+
+
+def _humans_only(principal: OptionalPrincipal) -> None:
+    if principal is not None and principal.is_client:
+        raise ProblemError(
+            403,
+            "humans_only",
+            "Integration clients cannot use this endpoint (accounts, agencies and clients are "
+            "managed by people); log in with an agency account instead.",
+            detail_id="Klien integrasi tidak dapat memakai endpoint ini (akun, instansi, dan "
+            "klien dikelola oleh manusia); masuk dengan akun instansi.",
+        )
+
+
+# Router-level dependency of the routes no integration client may use.
+humans_only = Depends(_humans_only)
 PlatformAdmin = Annotated[Principal, Depends(require_roles("platform_admin"))]
 
 

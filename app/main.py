@@ -17,11 +17,13 @@ from app.core.errors import install_error_handlers, reject_unknown_query
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.openapi import install_openapi, operation_id
+from app.core.ratelimit import RateLimitHeadersMiddleware
 from app.routers import (
     agencies,
     attendance,
     auth,
     certificates,
+    clients,
     cohort_sessions,
     cohorts,
     courses,
@@ -73,6 +75,7 @@ V1_ROUTERS: list = [
     agencies.router,
     users.router,
     certificates.router,
+    clients.router,
 ]
 
 
@@ -143,6 +146,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ],
             max_age=600,
         )
+    # RateLimit-* headers on every answer to an integration client (app/core/ratelimit.py).
+    app.add_middleware(RateLimitHeadersMiddleware)
     # Inside the request context middleware: request id set, body size limit applied.
     app.add_middleware(idempotency.IdempotencyMiddleware)
     app.add_middleware(

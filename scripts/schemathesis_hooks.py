@@ -24,6 +24,9 @@ rule (each is listed in the README):
   records name no enrolment; and a record against its module (``percent_not_complete``,
   ``score_not_assessed``, ``jp_over_module``);
 - the OAuth endpoints' RFC 6749/7009 errors (400): unknown credentials or grant;
+- integration clients: ``too_many_secrets`` (409, a third live secret), ``cidr_format``
+  (an allowed range that is no IP network), and the token endpoint's ``invalid_client``,
+  ``invalid_scope`` and ``unauthorized_client``;
 - ``invalid_invitation`` (400): an invitation token this service never issued (or one
   used, replaced or expired).
 
@@ -58,6 +61,8 @@ TOLERATED_CODES = {
     "attendance_rejected",
     # progress batch in all_or_nothing mode: generated records naming no enrolment
     "progress_rejected",
+    # integration clients: a third live secret (at most two; a rule across rows)
+    "too_many_secrets",
 }
 # Rules across fields or rows: grade bands in order; ends after starts; a session inside
 # the cohort's dates and of a module in its pinned curriculum (value_error, raised by the
@@ -78,8 +83,19 @@ CROSS_FIELD_TYPES = {
     "percent_not_complete",
     "score_not_assessed",
     "jp_over_module",
+    # an allowed_ranges entry that matches the contract's character set and length but is
+    # no IP network (CIDR grammar, IPv6 included, is beyond a readable pattern)
+    "cidr_format",
 }
-OAUTH_CODES = {"invalid_grant", "invalid_request", "unsupported_grant_type"}
+OAUTH_CODES = {
+    "invalid_grant",
+    "invalid_request",
+    "unsupported_grant_type",
+    # client_credentials: unknown client or secret, scopes not granted, client refused
+    "invalid_client",
+    "invalid_scope",
+    "unauthorized_client",
+}
 SELF_ID = os.environ.get("BANGKOM_ST_SELF_ID", "")
 
 

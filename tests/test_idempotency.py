@@ -231,6 +231,8 @@ def test_the_contract_declares_the_header_on_every_creating_post(client: TestCli
         "learners-invite",  # a replay would keep the one-time token in clear; a retry
         # simply issues a new invitation that replaces the first
         "auth-accept-invitation",  # anonymous: keys belong to a user
+        "clients-create",  # a replay would keep the client secret in clear (shown once)
+        "clients-add-secret",  # likewise; a retry adds a second secret, at most two live
     }
     creating = {  # a POST that answers 201 creates something
         operation["operationId"]

@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     login_max_failures_per_account_address: int = Field(default=5, ge=1)
     login_max_failures_per_account: int = Field(default=100, ge=1)
     login_max_failures_per_address: int = Field(default=50, ge=1)
+    # Integration clients (app/core/ratelimit.py): requests a minute unless a client has its
+    # own limit; where counts live (memory:// per process, or redis://host:port/db shared).
+    rate_limit_default_per_minute: int = Field(default=600, ge=1)
+    rate_limit_storage: str = "memory://"
     # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (IPs or CIDRs,
     # comma-separated; '*' for any). Empty: believe none, the TCP peer is the client.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)

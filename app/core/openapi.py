@@ -34,6 +34,23 @@ def operation_id(route: APIRoute) -> str:
     return route.name
 
 
+def _merge_security(operation: dict[str, Any]) -> None:
+    """One requirement per scheme, with every scope the operation's dependencies ask for.
+
+    FastAPI lists the bearer scheme once per dependency that reads the token (the caller,
+    and ``require_scope``'s ``Security``); the operation needs one token with its scopes.
+    """
+    security = operation.get("security")
+    if not security:
+        return
+    merged: dict[str, list[str]] = {}
+    for requirement in security:
+        for name, scopes in requirement.items():
+            known = merged.setdefault(name, [])
+            known.extend(s for s in scopes if s not in known)
+    operation["security"] = [{name: scopes} for name, scopes in merged.items()]
+
+
 def _problemize(schema: dict[str, Any]) -> dict[str, Any]:
     """Every error response is problem+json with the Problem schema.
 
@@ -46,6 +63,22 @@ def _problemize(schema: dict[str, Any]) -> dict[str, Any]:
             if not isinstance(operation, dict):
                 continue
             responses = operation.setdefault("responses", {})
+            _merge_security(operation)
+            if path.startswith("/v1/") and operation.get("security"):
+                # any token may be an integration client's (app/deps.py, app/core/ratelimit.py)
+                responses.setdefault(
+                    "403",
+                    {
+                        "description": "Not allowed: a role or the scope is missing "
+                        "(`insufficient_scope`), or not for integration clients (`humans_only`)."
+                    },
+                )
+                responses.setdefault(
+                    "429",
+                    {
+                        "description": "An integration client passed its rate limit; see Retry-After."
+                    },
+                )
             responses.setdefault("500", {"description": "Unexpected error; quote the request id."})
             if path.startswith("/v1/"):  # an unknown query parameter is a 422 on every route
                 responses.setdefault(

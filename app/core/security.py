@@ -77,7 +77,7 @@ _CRIT = (
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: a person (or, later, an LMS client) acting for one agency."""
+    """Who is calling: a person or an integration client (``cli_...``) acting for one agency."""
 
     subject: str
     agency_id: str
@@ -90,6 +90,14 @@ class Principal:
     # A learner login's learner record, read with the account state (not a token claim):
     # see app/services/auth.check_principal. None for staff and for unchecked tokens.
     learner_id: str | None = None
+    # An integration client's requests a minute (None: the server default); set by the
+    # per-request check (app/services/client_auth.py), not a token claim.
+    rate_limit: int | None = None
+
+    @property
+    def is_client(self) -> bool:
+        """An integration client (client_credentials), limited by its scopes."""
+        return self.subject.startswith("cli_")
 
     @property
     def is_platform_admin(self) -> bool:

@@ -204,10 +204,15 @@ class TokenResponse(SQLModel):
     access_token: str
     token_type: str = Field(default="bearer", description="Always 'bearer'")
     expires_in: int = Field(description="Lifetime of the access token in seconds")
-    refresh_token: str = Field(description="Opaque, single use; exchange it at the token endpoint")
+    refresh_token: str | None = Field(
+        default=None,
+        description="Opaque, single use; exchange it at the token endpoint. "
+        "Left out for client_credentials",
+    )
     scope: str = Field(
         default="",
-        description="Space-separated scopes granted. Empty for people, whose rights come from roles",
+        description="Space-separated scopes granted. Empty for people, whose rights come "
+        "from roles",
     )
 
 

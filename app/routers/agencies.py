@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from app.core.errors import error_responses
 from app.core.idempotency import idempotent
 from app.core.pagination import clamp_limit, link_header
-from app.deps import CurrentPrincipal, PlatformAdmin, SessionDep
+from app.deps import CurrentPrincipal, PlatformAdmin, SessionDep, humans_only
 from app.models.agency import (
     AgencyCreate,
     AgencyPage,
@@ -20,7 +20,7 @@ from app.models.agency import (
 from app.routers.params import AgencyPath
 from app.services import agencies
 
-router = APIRouter(prefix="/agencies", tags=["agencies"])
+router = APIRouter(prefix="/agencies", tags=["agencies"], dependencies=[humans_only])
 
 
 @router.get(

@@ -12,7 +12,7 @@ from starlette.datastructures import UploadFile
 from app.core.errors import ProblemError, error_responses
 from app.core.etag import json_response
 from app.core.pagination import clamp_limit, link_header
-from app.deps import CurrentPrincipal, IfMatch, SessionDep
+from app.deps import CurrentPrincipal, IfMatch, SessionDep, require_scope
 from app.models.attendance import (
     AttendanceBulk,
     AttendanceBulkResult,
@@ -45,6 +45,7 @@ _WHO = (
 @router.get(
     _PATH,
     name="attendance-list",
+    dependencies=[require_scope("progress:read")],
     summary="The session's learners, each with their attendance record or none",
     description="Enrolments holding a seat (proposed, verified, active) and, once the "
     "cohort is evaluated, passed, failed or dropped ones; not withdrawn or waitlisted. The "
@@ -75,6 +76,7 @@ def list_attendance(
 @router.put(
     _PATH + "/{enrollment_id}",
     name="attendance-put",
+    dependencies=[require_scope("progress:write")],
     summary="Record one learner's attendance (status, minutes up to the session's length)",
     description=_WHO + " `If-Match` with the record's ETag guards against lost updates.",
     responses={
@@ -124,7 +126,9 @@ def _bulk(
     return Response(answer.model_dump_json(), media_type="application/json")
 
 
-@router.put(_PATH, name="attendance-bulk-put", **_BULK_DOC)
+@router.put(
+    _PATH, name="attendance-bulk-put", dependencies=[require_scope("progress:write")], **_BULK_DOC
+)
 def bulk_put(
     cohort_id: IdPath,
     session_id: IdPath,
@@ -135,7 +139,9 @@ def bulk_put(
     return _bulk(cohort_id, session_id, data, principal, session)
 
 
-@router.post(_PATH, name="attendance-bulk-post", **_BULK_DOC)
+@router.post(
+    _PATH, name="attendance-bulk-post", dependencies=[require_scope("progress:write")], **_BULK_DOC
+)
 def bulk_post(
     cohort_id: IdPath,
     session_id: IdPath,
@@ -199,6 +205,7 @@ async def _report(request: Request) -> bytes:
 @router.post(
     _PATH + "/zoom",
     name="attendance-zoom-import",
+    dependencies=[require_scope("progress:write")],
     summary="Record attendance from a Zoom participant report (CSV)",
     description=_WHO + " Lines are matched to seated learners by email, then by name when "
     "only one learner has it (titles ignored); unmatched and ambiguous lines are listed, "

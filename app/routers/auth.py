@@ -10,7 +10,7 @@ from app.core.errors import error_responses
 from app.deps import SessionDep
 from app.models.invitation import InvitationAccept
 from app.models.user import TokenResponse, UserPublic
-from app.services import auth
+from app.services import auth, client_auth
 from app.services.learning import learner_accounts
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -29,30 +29,66 @@ _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
         "RFC 6749 `error` field (`invalid_request`, `invalid_grant`, `unsupported_grant_type`). "
         "Within 15 minutes, after 5 failed logins for one account from one address, 100 for "
         "one account from anywhere, or 50 from one address, the answer is 429 with "
-        "Retry-After. People get an empty `scope`: their rights come from their roles."
+        "Retry-After. People get an empty `scope`: their rights come from their roles.\n\n"
+        "`grant_type=client_credentials` for integration clients (see /v1/clients): "
+        "authenticate with HTTP Basic (`client_id:client_secret`, each form-urlencoded) or "
+        "the form fields `client_id` and `client_secret`; `scope` (space-separated) may "
+        "narrow the client's scopes (`invalid_scope` otherwise). No refresh token. A wrong "
+        "id or secret is 401 `invalid_client`; a disabled or expired client, or an address "
+        "outside its allowed ranges, is 400 `unauthorized_client`."
     ),
-    responses=error_responses(400, 429),
+    responses=error_responses(400, 401, 429),
+    response_model_exclude_none=True,
 )
 def token(
     request: Request,
     response: Response,
     session: SessionDep,
     grant_type: Annotated[
-        str | None, Form(description="password or refresh_token", examples=["password"])
+        str | None,
+        Form(description="password, refresh_token or client_credentials", examples=["password"]),
     ] = None,
     username: Annotated[str | None, Form(description="Email, for grant_type=password")] = None,
     password: Annotated[str | None, Form(json_schema_extra={"format": "password"})] = None,
     refresh_token: Annotated[str | None, Form()] = None,
-    scope: Annotated[str, Form(description="Ignored for people; roles decide")] = "",
+    scope: Annotated[
+        str,
+        Form(description="client_credentials: narrow the client's scopes. Ignored for people"),
+    ] = "",
     client_id: Annotated[
-        str | None, Form(description="Not used yet (client_credentials for LMS platforms)")
+        str | None, Form(description="client_credentials, when not sent by HTTP Basic")
     ] = None,
     client_secret: Annotated[
         str | None,
-        Form(description="Not used yet", json_schema_extra={"format": "password"}),
+        Form(
+            description="client_credentials, when not sent by HTTP Basic",
+            json_schema_extra={"format": "password"},
+        ),
     ] = None,
 ) -> TokenResponse:
     response.headers.update(_NO_STORE)
+    if grant_type == "client_credentials":
+        basic = client_auth.basic_credentials(request.headers.get("authorization"))
+        if basic is not None and (client_id is not None or client_secret is not None):
+            raise auth.oauth_error(
+                "invalid_request",
+                "Authenticate the client one way only: HTTP Basic or the form fields.",
+                "Autentikasi klien dengan satu cara saja: HTTP Basic atau kolom formulir.",
+            )
+        if basic is None and not (client_id and client_secret):
+            raise auth.oauth_error(
+                "invalid_request",
+                "client_id and client_secret are required (HTTP Basic or form fields).",
+                "client_id dan client_secret wajib diisi (HTTP Basic atau kolom formulir).",
+            )
+        cid, secret = basic or (client_id or "", client_secret or "")
+        return client_auth.client_credentials_grant(
+            session=session,
+            client_id=cid,
+            client_secret=secret,
+            scope=scope,
+            address=request.client.host if request.client else None,
+        )
     if grant_type == "password":
         if not username or password is None:
             raise auth.oauth_error(

@@ -10,7 +10,15 @@ from app.core.errors import error_responses
 from app.core.etag import json_response
 from app.core.idempotency import idempotent
 from app.core.pagination import clamp_limit, link_header
-from app.deps import AgencyAdmin, CurrentPrincipal, IfMatch, IfNoneMatch, SessionDep
+from app.deps import (
+    AgencyAdmin,
+    CurrentPrincipal,
+    IfMatch,
+    IfNoneMatch,
+    SessionDep,
+    humans_only,
+    require_scope,
+)
 from app.models.certificate import (
     CertificatePage,
     CertificatePublic,
@@ -40,6 +48,7 @@ def _page(request: Request, items: list[CertificatePublic], next_cursor: str | N
 @router.post(
     "/cohorts/{cohort_id}/certificates",
     name="certificates-issue",
+    dependencies=[require_scope("certificates:write")],
     summary="Issue a certificate to every passed enrolment of a cohort that has none",
     description="The organiser's admins, once the cohort is `evaluation` or `completed` "
     "(else 409 `cohort_not_evaluated`); at least one enrolment must have passed (409 "
@@ -69,6 +78,7 @@ def issue_certificates(cohort_id: IdPath, principal: AgencyAdmin, session: Sessi
 @router.get(
     "/cohorts/{cohort_id}/certificates",
     name="certificates-of-cohort",
+    dependencies=[require_scope("certificates:read")],
     summary="A cohort's certificates (organiser and partners: all; a home agency: its "
     "learners'; a learner login: its own)",
     responses={200: {"model": CertificatePage}, **error_responses(401, 404, 422)},
@@ -93,6 +103,7 @@ def cohort_certificates(
 @router.get(
     "/me/certificates",
     name="me-certificates",
+    dependencies=[humans_only],
     summary="A learner login's own certificates (a staff login is 403)",
     responses={200: {"model": CertificatePage}, **error_responses(401, 403, 422)},
 )
@@ -112,6 +123,7 @@ def my_certificates(
 @router.get(
     "/certificates/{certificate_id}.pdf",
     name="certificates-pdf",
+    dependencies=[require_scope("certificates:read")],
     summary="The certificate as a printable A4 PDF with its QR code",
     responses={
         200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
@@ -137,6 +149,7 @@ def certificate_pdf_file(
 @router.get(
     "/certificates/{certificate_id}/qr",
     name="certificates-qr",
+    dependencies=[require_scope("certificates:read")],
     summary="The certificate's QR code (the verification URL): SVG, or PNG with Accept: image/png",
     responses={
         200: {
@@ -173,6 +186,7 @@ def _wants_png(accept: str) -> bool:
 @router.get(
     "/certificates/{certificate_id}",
     name="certificates-get",
+    dependencies=[require_scope("certificates:read")],
     summary="One certificate (the learner's home agency, the organiser, partners, the learner)",
     responses={**_DOC, 304: {"description": "Not modified"}, **error_responses(401, 404)},
 )
@@ -191,6 +205,7 @@ def get_certificate(
 @router.post(
     "/certificates/{certificate_id}/revoke",
     name="certificates-revoke",
+    dependencies=[require_scope("certificates:write")],
     summary="Revoke a certificate, with the reason the verify page shows (the issuer's admins)",
     description="Final: a revoked certificate is 409 `certificate_revoked`. Partners and the "
     "home agency may read the certificate but not revoke it (403).",

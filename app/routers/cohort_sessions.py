@@ -11,7 +11,7 @@ from app.core.errors import error_responses
 from app.core.etag import json_response, list_etag
 from app.core.idempotency import idempotent
 from app.core.pagination import Page, PageQuery, clamp_limit, link_header
-from app.deps import AgencyAdmin, IfMatch, IfNoneMatch, OptionalPrincipal, SessionDep
+from app.deps import AgencyAdmin, IfMatch, IfNoneMatch, OptionalPrincipal, SessionDep, require_scope
 from app.models.cohort import CohortSessionCreate, CohortSessionPublic, CohortSessionUpdate
 from app.routers.params import IdPath
 from app.services import cohort_sessions as service
@@ -41,6 +41,7 @@ def _reply(found: tuple[CohortSessionPublic, str], *, status_code: int = 200) ->
 @router.get(
     "/cohorts/{cohort_id}/sessions",
     name="sessions-list",
+    dependencies=[require_scope("catalog:read")],
     summary="A cohort's sessions in time order, a page at a time",
     responses={
         200: {"model": Page[CohortSessionPublic], "description": 'A page; `Link: rel="next"`.'},
@@ -80,6 +81,7 @@ def list_sessions(
 @router.get(
     "/cohorts/{cohort_id}/sessions/{session_id}",
     name="sessions-get",
+    dependencies=[require_scope("catalog:read")],
     summary="One session",
     responses={**_DOC, 304: {"description": "Not modified"}, **error_responses(401, 404)},
 )
@@ -99,6 +101,7 @@ def get_session(
 @router.post(
     "/cohorts/{cohort_id}/sessions",
     name="sessions-create",
+    dependencies=[require_scope("catalog:write")],
     summary="Schedule a session (inside the cohort's local dates, long enough for its JP, "
     "in a mode the curriculum has, not overlapping another session of the cohort; more than "
     "9 JP a day or more JP of a mode than the curriculum has is a warning)",
@@ -118,6 +121,7 @@ def create_session(
 @router.patch(
     "/cohorts/{cohort_id}/sessions/{session_id}",
     name="sessions-update",
+    dependencies=[require_scope("catalog:write")],
     summary="Change a session (same checks as scheduling)",
     responses={**_DOC, **error_responses(401, 403, 404, 409, 412, 422)},
 )
@@ -143,6 +147,7 @@ def update_session(
 @router.delete(
     "/cohorts/{cohort_id}/sessions/{session_id}",
     name="sessions-delete",
+    dependencies=[require_scope("catalog:write")],
     summary="Remove a session (not once the cohort is in evaluation or later: 409)",
     status_code=204,
     responses=error_responses(401, 403, 404, 409),

@@ -10,7 +10,7 @@ from app.core.errors import error_responses
 from app.core.etag import json_response
 from app.core.idempotency import idempotent
 from app.core.pagination import clamp_limit, link_header
-from app.deps import AgencyAdmin, IfMatch, IfNoneMatch, OptionalPrincipal, SessionDep
+from app.deps import AgencyAdmin, IfMatch, IfNoneMatch, OptionalPrincipal, SessionDep, require_scope
 from app.models.cohort import (
     CohortCreate,
     CohortPage,
@@ -45,6 +45,7 @@ def _reply(
 @router.get(
     "/cohorts",
     name="cohorts-list",
+    dependencies=[require_scope("catalog:read")],
     summary="Browse cohorts (of published courses without a login; your drafts with one)",
     responses={
         200: {"model": CohortPage, "description": 'A page; `Link: rel="next"` and ETag set.'},
@@ -90,6 +91,7 @@ def list_cohorts(
 @router.get(
     "/cohorts/{cohort_id}",
     name="cohorts-get",
+    dependencies=[require_scope("catalog:read")],
     summary="One cohort",
     responses={**_DOC, 304: {"description": "Not modified"}, **error_responses(401, 404)},
 )
@@ -106,6 +108,7 @@ def get_cohort(
 @router.post(
     "/cohorts",
     name="cohorts-create",
+    dependencies=[require_scope("catalog:write")],
     summary="Create a cohort (draft) of one of your courses, pinned to its latest published curriculum",
     status_code=201,
     responses={201: {"model": CohortPublic}, **error_responses(401, 403, 404, 409, 422)},
@@ -119,6 +122,7 @@ def create_cohort(data: CohortCreate, principal: AgencyAdmin, session: SessionDe
 @router.patch(
     "/cohorts/{cohort_id}",
     name="cohorts-update",
+    dependencies=[require_scope("catalog:write")],
     summary="Change a cohort's details (status moves go through /transitions)",
     description="What may change depends on the status (409 `cohort_locked` names what may): "
     "draft: everything; open: all but curriculum_version; closed: also not the enrolment "
@@ -143,6 +147,7 @@ def update_cohort(
 @router.post(
     "/cohorts/{cohort_id}/transitions",
     name="cohorts-transition",
+    dependencies=[require_scope("catalog:write")],
     summary="Move a cohort's status: draft -> open -> closed -> running -> evaluation -> "
     "completed, or to cancelled before completed; anything else is 409",
     description="Moves that depend on the calendar wait for it, in the cohort's time zone: "

@@ -18,6 +18,7 @@ from app.deps import (
     IfNoneMatch,
     OptionalPrincipal,
     SessionDep,
+    require_scope,
 )
 from app.models.course import CourseCreate, CoursePage, CoursePublic, CourseQuery, CourseUpdate
 from app.routers.params import IdPath
@@ -33,6 +34,7 @@ _ONE: dict[int | str, dict[str, Any]] = {
 @router.get(
     "/courses",
     name="courses-list",
+    dependencies=[require_scope("catalog:read")],
     summary="Browse courses (published ones without a login; your agency's drafts with one)",
     responses={
         200: {"model": CoursePage, "description": 'A page; `Link: rel="next"` and ETag set.'},
@@ -79,6 +81,7 @@ def list_courses(  # sync: ~1 ms of DB work would stall the event loop (p99 1.3 
 @router.get(
     "/courses/{course_id}",
     name="courses-get",
+    dependencies=[require_scope("catalog:read")],
     summary="One course",
     responses={**_ONE, 304: {"description": "Not modified"}, **error_responses(401, 404)},
 )
@@ -105,6 +108,7 @@ async def get_course(
 @router.post(
     "/courses",
     name="courses-create",
+    dependencies=[require_scope("catalog:write")],
     summary="Create a course for your agency (draft by default)",
     status_code=201,
     responses={201: {"model": CoursePublic}, **error_responses(401, 403, 409, 422)},
@@ -120,6 +124,7 @@ def create_course(data: CourseCreate, principal: AgencyAdmin, session: SessionDe
 @router.patch(
     "/courses/{course_id}",
     name="courses-update",
+    dependencies=[require_scope("catalog:write")],
     summary="Change a course (send If-Match to avoid overwriting someone else's change)",
     responses={**_ONE, **error_responses(401, 403, 404, 409, 412, 422)},
 )
@@ -139,6 +144,7 @@ def update_course(
 @router.delete(
     "/courses/{course_id}",
     name="courses-delete",
+    dependencies=[require_scope("catalog:write")],
     summary="Delete a course without cohorts (a course with cohorts is archived instead: 409)",
     status_code=204,
     responses=error_responses(401, 403, 404, 409),

@@ -11,7 +11,7 @@ from app.core.errors import error_responses
 from app.core.etag import json_response, list_etag
 from app.core.idempotency import idempotent
 from app.core.pagination import Page, PageQuery, clamp_limit, link_header
-from app.deps import AgencyAdmin, IfMatch, IfNoneMatch, OptionalPrincipal, SessionDep
+from app.deps import AgencyAdmin, IfMatch, IfNoneMatch, OptionalPrincipal, SessionDep, require_scope
 from app.models.curriculum import CurriculumCreate, CurriculumPublic, CurriculumUpdate
 from app.routers.params import IdPath, VersionPath
 from app.services import curricula as service
@@ -44,6 +44,7 @@ def _reply(
 @router.get(
     "/courses/{course_id}/curricula",
     name="curricula-list",
+    dependencies=[require_scope("catalog:read")],
     summary="Curriculum versions, oldest first (published ones publicly; drafts for the "
     "owning agency), a page at a time",
     responses={
@@ -83,6 +84,7 @@ def list_curricula(
 @router.get(
     "/courses/{course_id}/curricula/{version}",
     name="curricula-get",
+    dependencies=[require_scope("catalog:read")],
     summary="One curriculum version with its JP per mode and total hours",
     responses={**_DOC, 304: {"description": "Not modified"}, **error_responses(401, 404)},
 )
@@ -102,6 +104,7 @@ def get_curriculum(
 @router.post(
     "/courses/{course_id}/curricula",
     name="curricula-create",
+    dependencies=[require_scope("catalog:write")],
     summary="Start a new draft version (a copy of the latest one unless modules are given)",
     status_code=201,
     responses={201: {"model": CurriculumPublic}, **error_responses(401, 403, 404, 409, 422)},
@@ -119,6 +122,7 @@ def create_curriculum(
 @router.patch(
     "/courses/{course_id}/curricula/{version}",
     name="curricula-update",
+    dependencies=[require_scope("catalog:write")],
     summary="Replace a draft's ordered module list (published versions never change: 409)",
     responses={**_DOC, **error_responses(401, 403, 404, 409, 412, 422)},
 )
@@ -144,6 +148,7 @@ def update_curriculum(
 @router.post(
     "/courses/{course_id}/curricula/{version}/publish",
     name="curricula-publish",
+    dependencies=[require_scope("catalog:write")],
     summary="Publish a draft: module JP must add up to the course's total_jp, "
     "assessed weights to 100 (422 names the difference)",
     responses={**_DOC, **error_responses(401, 403, 404, 409, 422)},

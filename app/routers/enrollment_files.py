@@ -13,7 +13,7 @@ from starlette.datastructures import UploadFile
 from app.core.errors import ProblemError, error_responses
 from app.core.idempotency import idempotent
 from app.core.openapi import EXTRA_SCHEMAS
-from app.deps import AgencyAdmin, SessionDep
+from app.deps import AgencyAdmin, SessionDep, require_scope
 from app.models.enrollment import BulkQuery, BulkResult, BulkRow
 from app.routers.params import IdPath
 from app.services.learning import bulk_enrollment as service
@@ -105,6 +105,7 @@ def _json_rows(data: bytes) -> list[RosterRow]:
 @router.post(
     "/cohorts/{cohort_id}/enrollments/bulk",
     name="enrollments-bulk",
+    dependencies=[require_scope("enrollments:write")],
     summary="Enrol many learners from a roster: JSON rows, CSV, Excel (.xlsx) or an upload",
     description="Up to 10,000 rows. Each row names an existing learner by `nip` (or "
     "`ni_pppk`, or `learner_key` for any key: `pppk:<NI PPPK>`, "

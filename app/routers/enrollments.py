@@ -18,6 +18,7 @@ from app.deps import (
     IfNoneMatch,
     SessionDep,
     require_roles,
+    require_scope,
 )
 from app.models.enrollment import (
     EnrollmentCreate,
@@ -64,6 +65,7 @@ def _page(
 @router.post(
     "/cohorts/{cohort_id}/enrollments",
     name="enrollments-create",
+    dependencies=[require_scope("enrollments:write")],
     summary="Enrol a learner (by key, or with the whole learner to upsert) in an open cohort",
     description="Allowed while the cohort is `open` and inside its enrolment window (409 "
     "`cohort_not_open`, `enrollment_not_open_yet`, `enrollment_closed`). The organiser "
@@ -108,6 +110,7 @@ def export_type(request: Request) -> str | None:
 @router.get(
     "/cohorts/{cohort_id}/enrollments",
     name="enrollments-roster",
+    dependencies=[require_scope("enrollments:read")],
     summary="A cohort's roster (organiser and partners: all; a home agency: its learners)",
     description="JSON in cursor pages; with `Accept: text/csv` or `Accept: " + XLSX_TYPE + "` "
     "the whole roster (not paged; `cursor` and `limit` ignored, `status` applies) as a "
@@ -164,6 +167,7 @@ def roster(
 @router.get(
     "/learners/{learner_key}/enrollments",
     name="enrollments-of-learner",
+    dependencies=[require_scope("enrollments:read")],
     summary="A learner's enrolments (home agency: all; an organiser or partner: its cohorts')",
     responses={200: {"model": EnrollmentPage}, **error_responses(401, 404, 422)},
 )
@@ -188,6 +192,7 @@ def learner_enrollments(
 @router.get(
     "/enrollments/{enrollment_id}",
     name="enrollments-get",
+    dependencies=[require_scope("enrollments:read")],
     summary="One enrolment",
     responses={**_DOC, 304: {"description": "Not modified"}, **error_responses(401, 404)},
 )
@@ -204,6 +209,7 @@ def get_enrollment(
 @router.post(
     "/enrollments/{enrollment_id}/transitions",
     name="enrollments-transition",
+    dependencies=[require_scope("enrollments:write")],
     summary="Move an enrolment: proposed -> verified -> active (organiser); withdrawn with a "
     "reason (home agency, organiser, or the learner's own login); dropped (organiser)",
     description="A self-enrolment (`self_enrolled: true`, made with POST /v1/me/enrollments) "
@@ -243,6 +249,7 @@ def transition_enrollment(
 @router.get(
     "/enrollments/{enrollment_id}/history",
     name="enrollments-history",
+    dependencies=[require_scope("enrollments:read")],
     summary="Every status change of an enrolment: who, when and why",
     responses={200: {"model": EnrollmentEventPage}, **error_responses(401, 404, 422)},
 )

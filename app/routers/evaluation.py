@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from app.core.errors import error_responses
-from app.deps import AgencyAdmin, CurrentPrincipal, SessionDep
+from app.deps import AgencyAdmin, CurrentPrincipal, SessionDep, require_scope
 from app.models.enrollment import EvaluationResult
 from app.routers.params import IdPath
 from app.services.learning import evaluation as service
@@ -35,6 +35,7 @@ def _json(result: EvaluationResult) -> Response:
 @router.post(
     "/cohorts/{cohort_id}/evaluate",
     name="cohorts-evaluate",
+    dependencies=[require_scope("certificates:write")],
     summary="Evaluate a cohort: each seated enrolment passed or failed, with reasons, score, "
     "grade and absence; a pass credits the course's JP",
     description="Only while the cohort is `evaluation` (409 `cohort_not_in_evaluation`); may "
@@ -50,6 +51,7 @@ def evaluate_cohort(cohort_id: IdPath, principal: AgencyAdmin, session: SessionD
 @router.get(
     "/cohorts/{cohort_id}/evaluation",
     name="cohorts-evaluation-preview",
+    dependencies=[require_scope("progress:read")],
     summary="Preview a cohort's evaluation: what evaluate would answer now, nothing written",
     description="In any status; before the cohort is in `evaluation` only the sessions "
     "ended so far count toward absence. " + RULES,

@@ -16,7 +16,7 @@ from app.core.errors import error_responses
 from app.core.etag import json_response
 from app.core.idempotency import idempotent
 from app.core.pagination import clamp_limit, link_header
-from app.deps import AgencyAdmin, CurrentPrincipal, IfMatch, IfNoneMatch, SessionDep
+from app.deps import AgencyAdmin, CurrentPrincipal, IfMatch, IfNoneMatch, SessionDep, require_scope
 from app.models.jp import (
     JPRecordCreate,
     JPRecordFormat,
@@ -60,6 +60,7 @@ YEAR_DOC: dict[int | str, dict[str, Any]] = {
 @router.get(
     "/learners/{learner_key}/jp",
     name="jp-year",
+    dependencies=[require_scope("learners:read")],
     summary="A learner's JP in one year: total, entries and entitlement status",
     description="For PNS/CPNS whether the yearly floor (setting `BANGKOM_JP_FLOOR`, default "
     "20 JP) is met and how many JP are missing; for PPPK whether the yearly cap (setting "
@@ -84,6 +85,7 @@ def learner_year(
 @router.get(
     "/learners/{learner_key}/jp-records",
     name="jp-records-list",
+    dependencies=[require_scope("learners:read")],
     summary="A learner's JP records in pages (format=siasn: with BKN SIASN field names)",
     description="`format=siasn` answers each record as a SIASN course-history entry "
     "(riwayat kursus): `namaKursus` (title), `jumlahJam` (JP), `nomorSertipikat`, "
@@ -126,6 +128,7 @@ def list_records(
 @router.post(
     "/learners/{learner_key}/jp-records",
     name="jp-records-create",
+    dependencies=[require_scope("learners:write")],
     status_code=201,
     summary="Record a course taken elsewhere (the learner's home agency): credits once",
     description="Credits the year of `ends_on`. The same organiser and certificate number "
@@ -149,6 +152,7 @@ def create_record(
 @router.get(
     "/learners/{learner_key}/jp-records/{record_id}",
     name="jp-records-get",
+    dependencies=[require_scope("learners:read")],
     summary="One JP record of a learner",
     responses={**_DOC, 304: {"description": "Not modified"}, **error_responses(401, 404, 422)},
 )
@@ -168,6 +172,7 @@ def get_record(
 @router.patch(
     "/learners/{learner_key}/jp-records/{record_id}",
     name="jp-records-update",
+    dependencies=[require_scope("learners:write")],
     summary="Correct an external record (course and event credits are read-only: 409)",
     responses={**_DOC, **error_responses(401, 403, 404, 409, 412, 422)},
 )
@@ -193,6 +198,7 @@ def update_record(
 @router.delete(
     "/learners/{learner_key}/jp-records/{record_id}",
     name="jp-records-delete",
+    dependencies=[require_scope("learners:write")],
     status_code=204,
     summary="Delete an external record (course and event credits are read-only: 409)",
     responses=error_responses(401, 403, 404, 409, 412, 422),

@@ -9,7 +9,15 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from app.core.errors import error_responses
 from app.core.etag import json_response
 from app.core.pagination import clamp_limit, link_header
-from app.deps import AgencyAdmin, CurrentPrincipal, IfMatch, IfNoneMatch, SessionDep
+from app.deps import (
+    AgencyAdmin,
+    CurrentPrincipal,
+    IfMatch,
+    IfNoneMatch,
+    SessionDep,
+    humans_only,
+    require_scope,
+)
 from app.models.invitation import InvitationPublic
 from app.models.learner import (
     KEY_PATTERN,
@@ -58,6 +66,7 @@ def _reply(
 @router.get(
     "/learners",
     name="learners-list",
+    dependencies=[require_scope("learners:read")],
     summary="Your agency's learners (all for platform admins), filtered, in pages",
     responses={200: {"model": LearnerPage}, **error_responses(401, 422)},
 )
@@ -86,6 +95,7 @@ def list_learners(
 @router.get(
     "/learners/{learner_key}",
     name="learners-get",
+    dependencies=[require_scope("learners:read")],
     summary="One learner (birth date, email and phone only for the home agency)",
     responses={**_DOC, 304: {"description": "Not modified"}, **error_responses(401, 404, 422)},
 )
@@ -102,6 +112,7 @@ def get_learner(
 @router.put(
     "/learners/{learner_key}",
     name="learners-put",
+    dependencies=[require_scope("learners:write")],
     summary="Create (201) or replace (200) the learner with this key: for sync scripts",
     description="The body is the whole learner: fields left out are emptied, except "
     "birth_date and gender, which default to what the NIP / NI PPPK says. Sending the same "
@@ -129,6 +140,7 @@ def put_learner(
 @router.patch(
     "/learners/{learner_key}",
     name="learners-update",
+    dependencies=[require_scope("learners:write")],
     summary="Change some of a learner's fields",
     responses={**_DOC, **error_responses(401, 403, 404, 409, 412, 422)},
 )
@@ -148,6 +160,7 @@ def update_learner(
 @router.post(
     "/learners/{learner_key}/release",
     name="learners-release",
+    dependencies=[require_scope("learners:write")],
     summary="Allow another agency to take this learner over (null withdraws)",
     responses={**_DOC, **error_responses(401, 403, 404, 409, 422)},
 )
@@ -163,6 +176,7 @@ def release_learner(
 @router.post(
     "/learners/{learner_key}/transfer",
     name="learners-transfer",
+    dependencies=[require_scope("learners:write")],
     summary="Take over a learner released to your agency (platform admins: any learner)",
     description="The learner keeps their id and history; the release is used up. Without a "
     "release to your agency: 409 `release_required`.",
@@ -180,6 +194,7 @@ def transfer_learner(
 @router.post(
     "/learners/{learner_key}/invitations",
     name="learners-invite",
+    dependencies=[humans_only],
     status_code=201,
     summary="Invite the learner to make their own login: a one-time token, shown once",
     description="For admins of the learner's home agency. The token is valid for 7 days and "

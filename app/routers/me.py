@@ -10,7 +10,7 @@ from app.core.errors import error_responses
 from app.core.etag import json_response
 from app.core.idempotency import idempotent
 from app.core.pagination import clamp_limit, link_header
-from app.deps import CurrentPrincipal, IfNoneMatch, SessionDep
+from app.deps import CurrentPrincipal, IfNoneMatch, SessionDep, humans_only
 from app.models import Learner
 from app.models.agency import AgencyPublic
 from app.models.enrollment import (
@@ -32,7 +32,7 @@ from app.services.learning.learners import public
 from app.services.learning.self_enrollment import self_enrol
 from app.services.users import get_user
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(tags=["auth"], dependencies=[humans_only])
 
 
 @router.get(

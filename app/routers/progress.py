@@ -14,7 +14,7 @@ from app.core.errors import error_responses
 from app.core.etag import json_response
 from app.core.idempotency import idempotent
 from app.core.openapi import EXTRA_SCHEMAS
-from app.deps import AgencyAdmin, CurrentPrincipal, IfNoneMatch, SessionDep
+from app.deps import AgencyAdmin, CurrentPrincipal, IfNoneMatch, SessionDep, require_scope
 from app.models.progress import (
     MAX_BATCH,
     EnrollmentProgress,
@@ -58,6 +58,7 @@ _OUTCOME_DOC = {
 @router.put(
     "/enrollments/{enrollment_id}/progress/{module_id}",
     name="progress-put",
+    dependencies=[require_scope("progress:write")],
     summary="Record a learner's progress in one module (the LMS's latest state)",
     description="Idempotent and safe against reordering: the stored record is replaced "
     "only by one whose `occurred_at` is newer; the same record again (same `source`, "
@@ -102,6 +103,7 @@ def put_progress(
 @router.post(
     "/progress/batch",
     name="progress-batch",
+    dependencies=[require_scope("progress:write")],
     summary="Record up to 10,000 progress records at once, each checked on its own",
     description=f"Up to {MAX_BATCH:,} records (more is 422 naming the limit). Each names "
     "its enrolment by `enrollment_id` or by `cohort_id` + `learner_key` (NIP, "
@@ -144,6 +146,7 @@ def progress_batch(
 @router.get(
     "/enrollments/{enrollment_id}/progress",
     name="progress-get",
+    dependencies=[require_scope("progress:read")],
     summary="An enrolment's progress: every module of the curriculum and the totals",
     description="Modules in curriculum order with their record (`not_started` without "
     "one); JP earned per learning mode next to the curriculum's `jp_by_mode`; `percent` "

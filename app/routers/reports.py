@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from app.core.errors import error_responses
 from app.core.pagination import clamp_limit, link_header
-from app.deps import AgencyAdmin, SessionDep
+from app.deps import AgencyAdmin, SessionDep, require_scope
 from app.models.jp import (
     JPBelowFloorPage,
     JPComplianceQuery,
@@ -25,6 +25,7 @@ router = APIRouter(tags=["reports"])
 @router.get(
     "/reports/jp-compliance",
     name="reports-jp-compliance",
+    dependencies=[require_scope("progress:read")],
     summary="An agency's PNS/CPNS below the yearly JP floor, with their totals",
     description="The agency's PNS and CPNS learners (their home agency) whose JP that year "
     "are below the yearly floor (setting `BANGKOM_JP_FLOOR`, default 20 JP), learners "
@@ -81,6 +82,7 @@ def jp_compliance(
 @router.get(
     "/reports/jp-compliance/summary",
     name="reports-jp-compliance-summary",
+    dependencies=[require_scope("progress:read")],
     summary="How many of an agency's PNS/CPNS meet the yearly JP floor, and how many do not",
     description="One aggregate over the agency's PNS and CPNS learners (their home agency) "
     "and their JP that year, against the floor (setting `BANGKOM_JP_FLOOR`, default 20 "

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from app.core.errors import error_responses
 from app.core.idempotency import idempotent
 from app.core.pagination import clamp_limit, link_header
-from app.deps import AgencyAdmin, CurrentPrincipal, SessionDep
+from app.deps import AgencyAdmin, CurrentPrincipal, SessionDep, humans_only
 from app.models.user import (
     PasswordChange,
     UserCreate,
@@ -21,7 +21,7 @@ from app.models.user import (
 from app.routers.params import IdPath
 from app.services import users
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = APIRouter(prefix="/users", tags=["users"], dependencies=[humans_only])
 
 
 @router.get(

@@ -32,9 +32,15 @@ from app.core.security import (
 from app.models import Agency, LoginAttempt, RefreshToken, User
 from app.models.base import new_id, utcnow
 from app.models.user import MAX_PASSWORD_LENGTH, TokenResponse, normalize_email
+from app.services.client_auth import (
+    ClientState,
+    check_client,
+    is_client_subject,
+    load_client_state,
+)
 
-# Grants the token endpoint knows. client_credentials (LMS integrations) comes later.
-SUPPORTED_GRANTS = ("password", "refresh_token")
+# Grants the token endpoint knows (client_credentials: app/services/client_auth.py).
+SUPPORTED_GRANTS = ("password", "refresh_token", "client_credentials")
 
 
 def oauth_error(error: str, detail: str, detail_id: str, *, status: int = 400) -> ProblemError:
@@ -288,7 +294,9 @@ def revoke(*, session: Session, token: str, token_type_hint: str | None = None) 
 
 
 # active, agency, roles, generation, learner (learner logins)
-_AccountState = tuple[bool, str, frozenset[str], int, str | None]
+_UserState = tuple[bool, str, frozenset[str], int, str | None]
+# Integration clients (subject ``cli_...``) have a state of their own: ClientState.
+_AccountState = _UserState | ClientState
 _account_cache: dict[str, tuple[float, _AccountState | None]] = {}
 
 
@@ -312,6 +320,19 @@ def cached_account_state(user_id: str, ttl: float) -> tuple[bool, _AccountState 
 
 def load_account_state(session: Session, user_id: str, ttl: float) -> _AccountState | None:
     """Read the account's state (one indexed join) and remember it for ``ttl`` seconds."""
+    state: _AccountState | None
+    if is_client_subject(user_id):
+        state = load_client_state(session, user_id)
+    else:
+        state = _load_user_state(session, user_id)
+    if ttl > 0:
+        if len(_account_cache) > 10_000:
+            _account_cache.clear()
+        _account_cache[user_id] = (time.monotonic() + ttl, state)
+    return state
+
+
+def _load_user_state(session: Session, user_id: str) -> _UserState | None:
     row = session.execute(
         sa_select(
             col(User.is_active),
@@ -323,22 +344,19 @@ def load_account_state(session: Session, user_id: str, ttl: float) -> _AccountSt
         .join(Agency, col(Agency.id) == col(User.agency_id))
         .where(col(User.id) == user_id, col(Agency.is_active).is_(True))
     ).first()
-    state: _AccountState | None = None
-    if row is not None:  # None: no such user, or their agency is disabled
-        active, agency_id, roles, generation, learner_id = row
-        state = (active, agency_id, frozenset(roles), generation, learner_id)
-    if ttl > 0:
-        if len(_account_cache) > 10_000:
-            _account_cache.clear()
-        _account_cache[user_id] = (time.monotonic() + ttl, state)
-    return state
+    if row is None:  # no such user, or their agency is disabled
+        return None
+    active, agency_id, roles, generation, learner_id = row
+    return (active, agency_id, frozenset(roles), generation, learner_id)
 
 
 def is_user_principal(principal: Principal) -> bool:
-    return principal.subject.startswith("usr_")  # LMS clients (client_credentials) come later
+    return principal.subject.startswith("usr_")
 
 
-def check_principal(principal: Principal, state: _AccountState | None) -> Principal | None:
+def check_principal(
+    principal: Principal, state: _AccountState | None, *, address: str | None = None
+) -> Principal | None:
     """The principal if its account still may act (None: refuse the token).
 
     A disabled user or agency, or a password changed after the token was issued (the
@@ -347,6 +365,8 @@ def check_principal(principal: Principal, state: _AccountState | None) -> Princi
     ``auth_recheck_seconds`` in other workers (0: one primary-key lookup per request).
     Roles removed since the token was issued are dropped.
     """
+    if isinstance(state, ClientState):
+        return check_client(principal, state, address=address)
     if state is None or not is_user_principal(principal):
         return None
     active, agency_id, roles, generation, learner_id = state
