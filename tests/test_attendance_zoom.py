@@ -17,9 +17,14 @@ from tests.factories_attendance import attendance_setup, fixture
 CSV = {"Content-Type": "text/csv"}
 
 
+def _zoom_url(ctx: dict[str, Any]) -> str:
+    """The session's Zoom report import, next to (not under) its attendance list."""
+    return ctx["url"].removesuffix("/attendance") + "/zoom-report"
+
+
 def _import(client: TestClient, ctx: dict[str, Any], name: str, **params: Any) -> Any:
     return client.post(
-        ctx["url"] + "/zoom",
+        _zoom_url(ctx),
         content=fixture(name),
         params=params,
         headers={**ctx["headers"], **CSV},
@@ -93,7 +98,7 @@ def test_bom_semicolons_iso_times_and_original_name_in_a_multipart_upload(
 ) -> None:
     ctx = attendance_setup(client, session)
     r = client.post(
-        ctx["url"] + "/zoom",
+        _zoom_url(ctx),
         files={
             "file": ("participants.csv", fixture("zoom_participants_semicolon.csv"), "text/csv")
         },
@@ -124,17 +129,17 @@ def test_a_file_without_the_participant_table_is_422_in_both_languages(
 ) -> None:
     ctx = attendance_setup(client, session, learners={})
     body = b"Nama,Email\nBudi,budi@x.example\n"
-    r = client.post(ctx["url"] + "/zoom", content=body, headers={**ctx["headers"], **CSV})
+    r = client.post(_zoom_url(ctx), content=body, headers={**ctx["headers"], **CSV})
     assert r.status_code == 422 and r.json()["code"] == "zoom_report_unreadable"
     assert "Join Time" in r.json()["detail"]
     r_id = client.post(
-        ctx["url"] + "/zoom",
+        _zoom_url(ctx),
         content=body,
         headers={**ctx["headers"], **CSV, "Accept-Language": "id"},
     )
     assert r_id.json()["detail"].startswith("Tabel peserta tidak ditemukan")
     wrong = client.post(
-        ctx["url"] + "/zoom",
+        _zoom_url(ctx),
         content=b"{}",
         headers={**ctx["headers"], "Content-Type": "application/json"},
     )
@@ -148,15 +153,9 @@ def test_zoom_import_needs_a_recorder_and_hides_other_agencies(
     data = fixture("zoom_participants_meeting.csv")
     viewer = auth_headers(make_user(session, ctx["agency"], "viewer"))
     stranger = auth_headers(make_user(session, make_agency(session), "agency_admin"))
-    assert (
-        client.post(ctx["url"] + "/zoom", content=data, headers={**viewer, **CSV}).status_code
-        == 403
-    )
-    assert (
-        client.post(ctx["url"] + "/zoom", content=data, headers={**stranger, **CSV}).status_code
-        == 404
-    )
-    ok = client.post(ctx["url"] + "/zoom", content=data, headers={**ctx["teacher"], **CSV})
+    assert client.post(_zoom_url(ctx), content=data, headers={**viewer, **CSV}).status_code == 403
+    assert client.post(_zoom_url(ctx), content=data, headers={**stranger, **CSV}).status_code == 404
+    ok = client.post(_zoom_url(ctx), content=data, headers={**ctx["teacher"], **CSV})
     assert ok.status_code == 200, ok.text
 
 
@@ -202,7 +201,7 @@ def test_lines_with_unreadable_times_are_listed_not_dropped(
         b"Name (Original Name),User Email,Join Time,Leave Time\n"
         b"Budi Santoso,,14/05/2025 08:00:00,14/05/2025 09:40:00\n"
     )
-    r = client.post(ctx["url"] + "/zoom", content=body, headers={**ctx["headers"], **CSV})
+    r = client.post(_zoom_url(ctx), content=body, headers={**ctx["headers"], **CSV})
     assert r.status_code == 200, r.text
     assert r.json()["matched"] == []
     assert [(u["name"], u["reason"], u["rows"]) for u in r.json()["unmatched"]] == [

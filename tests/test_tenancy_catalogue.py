@@ -176,7 +176,12 @@ def _attacks(c: Catalogue) -> list[tuple[str, str, str, Any]]:
             ("PUT", tpl + "/{enrollment_id}", url + "/enr_x", {"status": "present"}),
             ("PUT", tpl, url, items),
             ("POST", tpl, url, items),
-            ("POST", tpl + "/zoom", url + "/zoom", None),
+            (
+                "POST",
+                tpl[: -len("/attendance")] + "/zoom-report",
+                url[: -len("/attendance")] + "/zoom-report",
+                None,
+            ),
         ]
     return course_writes + cohort_writes + draft_reads + attendance
 

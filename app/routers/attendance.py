@@ -203,7 +203,8 @@ async def _report(request: Request) -> bytes:
 
 
 @router.post(
-    _PATH + "/zoom",
+    # beside the attendance list, not under it: /attendance/{enrollment_id} would take "zoom"
+    "/cohorts/{cohort_id}/sessions/{session_id}/zoom-report",
     name="attendance-zoom-import",
     dependencies=[require_scope("progress:write")],
     summary="Record attendance from a Zoom participant report (CSV)",
