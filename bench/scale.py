@@ -522,8 +522,8 @@ def main() -> None:
         )
     if len(results) > 1:
         (n0, _, f0), (n1, _, f1) = results[0], results[-1]
-        keys = ("learners_first", "learners_deep", "roster_first", "roster_deep", "jp_year")
-        keys += ("compliance", "bulk_s", "batch_s")
+        keys = ["learners_first", "learners_deep", "roster_first", "roster_deep", "jp_year"]
+        keys += ["compliance", "bulk_s", "batch_s"]
         grow = ", ".join(f"{k} x{f1[k] / f0[k]:.2f}" for k in keys)
         print(f"\nfrom {n0:,} to {n1:,} learners ({n1 / n0:.0f}x): {grow}")
     print(
