@@ -37,7 +37,7 @@ def _own_postgres_database() -> str:
 
 def test_scale_benchmark_at_10000_learners_prints_every_row() -> None:
     command = [sys.executable, str(ROOT / "bench" / "scale.py"), "--learners", "10000"]
-    command += ["--repeat", "2"]
+    command += ["--repeat", "2", "--writes-repeat", "1"]
     if make_url(TEST_DATABASE_URL).get_backend_name() == "postgresql":
         command += ["--database-url", _own_postgres_database()]
     env = {k: v for k, v in os.environ.items() if k != "BANGKOM_DATABASE_URL"}
