@@ -19,15 +19,25 @@ problem handling; no socket):
 Prints a table with the median of ``--repeat`` and how each grows with N. Keyset cursors
 mean a deep page should cost what the first does (target: within 1.3x).
 
-TODO hooks (named so the next feature adds a filler and a row): ``fill_progress`` (progress
-records, ``--progress P``), ``fill_jp_ledger`` (yearly JP per learner), ``fill_change_feed``
-(change-feed entries); rows for one learner's yearly JP, the 50,000-learner compliance
-report and a change-feed deep page.
+Also, on the filled database:
+- ``GET /v1/learners/{key}/jp?year=2025``: one learner's yearly JP (target < 5 ms);
+- ``GET /v1/reports/jp-compliance/summary?year=2025``: the admin's agency, which holds
+  every learner (run ``--learners 50000`` for the issue's agency of 50,000; target < 1 s
+  on PostgreSQL);
+- a 10,000-row bulk enrolment (CSV, into a new cohort) and a 10,000-record progress
+  batch (5,000 of those enrolments x 2 modules), each timed once, and the same two on an
+  empty database (10,000 learners and nothing else) in the same run: the ratio filled /
+  empty is printed (target within 1.5x).
+
+``fill_progress`` writes ``--progress P`` records (default: 2 per enrolment, one per
+module); ``fill_jp_ledger`` 2-3 external JP records per learner a year over 2023-2025.
+TODO hook: ``fill_change_feed`` (change-feed entries) and its deep-page row.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -179,6 +189,80 @@ def fill_enrollments(
             )
 
 
+def fill_progress(engine: Any, modules: Sequence[str], m: int, p: int) -> None:
+    """``p`` progress records: record j for enrolment j // len(modules), module j % len;
+    the enrolments are those ``fill_enrollments`` wrote (``p`` at most m x modules)."""
+    from app.models.progress import ProgressRecord
+
+    now = datetime.now(UTC)
+    start = datetime(2025, 5, 14, 1, 0, tzinfo=UTC)
+    p = min(p, m * len(modules))
+
+    def rows() -> Iterable[dict[str, Any]]:
+        for j in range(p):
+            e, k = divmod(j, len(modules))
+            done = j % 3 == 0
+            yield {
+                "id": f"prg_{j:026d}",
+                "enrollment_id": f"enr_{e:026d}",
+                "module_id": modules[k],
+                "status": "completed" if done else "in_progress",
+                "percent": 100 if done else j % 100,
+                "score_centi": None,
+                "jp_earned_halves": 0,
+                "time_spent_minutes": j % 600,
+                "occurred_at": start + timedelta(minutes=j % 10_000),
+                "source": "moodle",
+                "external_id": f"cmc-{j}",
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+
+    bulk(engine, ProgressRecord.__table__, rows())  # type: ignore[attr-defined]
+
+
+JP_YEARS = range(2023, 2026)
+
+
+def fill_jp_ledger(engine: Any, n: int) -> int:
+    """2 or 3 external JP records per learner a year over ``JP_YEARS`` (4-12 JP each, so
+    some learners reach the 20-JP floor and some do not); answers the rows written."""
+    from app.models.jp import JPRecord
+
+    now = datetime.now(UTC)
+    written = 0
+
+    def rows() -> Iterable[dict[str, Any]]:
+        nonlocal written
+        for i in range(n):
+            for year in JP_YEARS:
+                for r in range(2 + (i + year) % 2):
+                    day = date(year, 1 + (i + r) % 12, 1 + i % 28)
+                    written += 1
+                    yield {
+                        "id": f"jpr_{i:020d}{year % 100:02d}{r:04d}",
+                        "learner_id": f"lrn_{i:026d}",
+                        "year": year,
+                        "jp_halves": 8 + 2 * ((i + r) % 9),
+                        "source": "external",
+                        "enrollment_id": None,
+                        "course_id": None,
+                        "title": f"Webinar Kompetensi {r + 1}",
+                        "organiser": "LAN RI",
+                        "starts_on": day,
+                        "ends_on": day,
+                        "certificate_number": f"{i}/{year}/{r}",
+                        "recorded_by": None,
+                        "version": 1,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+
+    bulk(engine, JPRecord.__table__, rows())  # type: ignore[attr-defined]
+    return written
+
+
 def _median_ms(call: Callable[[], Any], repeat: int) -> float:
     call()  # warm
     times = []
@@ -189,22 +273,21 @@ def _median_ms(call: Callable[[], Any], repeat: int) -> float:
     return statistics.median(times) * 1000
 
 
-def run_size(url: str, n: int, m: int, repeat: int) -> dict[str, float]:
+def _modules(client: Any, headers: dict[str, str], course_id: str) -> list[str]:
+    got = client.get(f"/v1/courses/{course_id}/curricula/1", headers=headers)
+    return [m["id"] for m in got.json()["modules"]]
+
+
+def _prepare(url: str) -> tuple[Any, dict[str, str], str]:
+    """A fresh, migrated database with the bench admin: (engine, headers, agency id)."""
     os.environ["BANGKOM_DATABASE_URL"] = url
     from sqlalchemy import text
-    from starlette.testclient import TestClient
 
     from app.core import migrations
     from app.core.config import get_settings
     from app.core.db import get_engine
-    from app.core.pagination import encode_cursor
-    from app.main import create_app
-    from app.models import Agency
-    from app.services.learning.nip import check_nip
     from bench.setups import Context, bearer_token
-    from tests.factories import make_open_cohort, make_published_course
 
-    assert all(check_nip(nip(i), today=date.today()) for i in (0, n // 2, n - 1))
     get_settings.cache_clear()
     get_engine.cache_clear()
     engine = get_engine()
@@ -215,7 +298,96 @@ def run_size(url: str, n: int, m: int, repeat: int) -> dict[str, float]:
     migrations.upgrade(engine)
     ctx = Context(database_url=url)
     bearer_token(ctx)  # the admin's agency holds every learner (one agency of 4.7 million)
-    home = ctx.vars["agency_id"]
+    return engine, {"Authorization": f"Bearer {ctx.vars['token']}"}, ctx.vars["agency_id"]
+
+
+WRITE_ROWS = 10_000
+WARM_ROWS = 200
+
+
+def measure_writes(
+    client: Any, engine: Any, headers: dict[str, str], repeat: int
+) -> dict[str, float]:
+    """A 10,000-row bulk enrolment (learners 0-9,999 by NIP, into a cohort of a new
+    course) and a 10,000-record progress batch (its first 5,000 enrolments x 2 modules):
+    the median seconds of ``repeat`` (a new course each), after the same with 200 rows
+    (warm code paths)."""
+    _writes(client, engine, headers, WARM_ROWS)
+    runs = [_writes(client, engine, headers, WRITE_ROWS) for _ in range(repeat)]
+    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+
+
+def _writes(client: Any, engine: Any, headers: dict[str, str], rows: int) -> dict[str, float]:
+    from sqlalchemy import text
+
+    from tests.factories import make_open_cohort, make_published_course
+
+    course = make_published_course(client, headers)
+    modules = _modules(client, headers, course["id"])
+    cohort = make_open_cohort(client, headers, course["id"], year=2025, capacity=None)["id"]
+    body = ("NIP,Nama\n" + "".join(f"{nip(i)},Peserta\n" for i in range(rows))).encode()
+    started = time.perf_counter()
+    got = client.post(
+        f"/v1/cohorts/{cohort}/enrollments/bulk",
+        content=body,
+        headers={**headers, "Content-Type": "text/csv"},
+    )
+    bulk_s = time.perf_counter() - started
+    assert got.status_code == 201, got.text[:300]
+    with engine.connect() as conn:
+        query = "SELECT id FROM enrollment WHERE cohort_id = :c ORDER BY id"
+        ids = list(conn.execute(text(query), {"c": cohort}).scalars())
+    assert len(ids) == rows, len(ids)
+    per = rows // len(modules)
+    records = [
+        {
+            "enrollment_id": ids[e],
+            "module_id": module,
+            "status": "completed",
+            "occurred_at": "2025-05-20T10:00:00+07:00",
+            "source": "moodle",
+            "external_id": f"bench-{e}-{k}",
+        }
+        for e in range(per)
+        for k, module in enumerate(modules)
+    ]
+    data = json.dumps({"records": records}).encode()
+    started = time.perf_counter()
+    got = client.post(
+        "/v1/progress/batch", content=data, headers={**headers, "Content-Type": "application/json"}
+    )
+    batch_s = time.perf_counter() - started
+    assert got.status_code == 201, got.text[:300]
+    assert got.json()["counts"]["created"] == len(records)
+    return {"bulk_s": bulk_s, "batch_s": batch_s}
+
+
+def run_empty(url: str, repeat: int) -> dict[str, float]:
+    """The writes on a database holding only the 10,000 learners they need."""
+    from starlette.testclient import TestClient
+
+    from app.main import create_app
+
+    engine, headers, home = _prepare(url)
+    fill_learners(engine, [home], WRITE_ROWS)
+    with TestClient(create_app(), raise_server_exceptions=True) as client:
+        figures = measure_writes(client, engine, headers, repeat)
+    engine.dispose()
+    return figures
+
+
+def run_size(url: str, n: int, m: int, p: int | None, repeat: int, writes: int) -> dict[str, float]:
+    from sqlalchemy import text
+    from starlette.testclient import TestClient
+
+    from app.core.pagination import encode_cursor
+    from app.main import create_app
+    from app.models import Agency
+    from app.services.learning.nip import check_nip
+    from tests.factories import make_open_cohort, make_published_course
+
+    assert all(check_nip(nip(i), today=date.today()) for i in (0, n // 2, n - 1))
+    engine, headers, home = _prepare(url)
     others = []
     with engine.begin() as conn:
         for a in range(AGENCIES - 1):
@@ -232,17 +404,21 @@ def run_size(url: str, n: int, m: int, repeat: int) -> dict[str, float]:
                     "updated_at": datetime.now(UTC),
                 },
             )
-    headers = {"Authorization": f"Bearer {ctx.vars['token']}"}
     started = time.perf_counter()
     figures: dict[str, float] = {}
     with TestClient(create_app(), raise_server_exceptions=True) as client:
         course = make_published_course(client, headers)
+        modules = _modules(client, headers, course["id"])
         cohorts = []
         for year in YEARS:
             made = make_open_cohort(client, headers, course["id"], year=year, capacity=None)
             cohorts.append((made["id"], course["id"], home))
         fill_learners(engine, [home], n)  # the admin's agency: the list spans all of them
         fill_enrollments(engine, cohorts, [home, *others], n, m)
+        progress = p if p is not None else m * len(modules)
+        fill_progress(engine, modules, m, progress)
+        figures["progress_rows"] = min(progress, m * len(modules))
+        figures["jp_rows"] = fill_jp_ledger(engine, n)
         figures["fill_s"] = time.perf_counter() - started
         if engine.dialect.name == "postgresql":
             with engine.begin() as conn:
@@ -271,47 +447,93 @@ def run_size(url: str, n: int, m: int, repeat: int) -> dict[str, float]:
         figures["roster_rows"] = len(ordered)
         figures["roster_first"] = _median_ms(get(base), repeat)
         figures["roster_deep"] = _median_ms(get(f"{base}&cursor={middle}"), repeat)
+        figures["jp_year"] = _median_ms(get(f"/v1/learners/{nip(n // 2)}/jp?year=2025"), repeat)
+        figures["compliance"] = _median_ms(
+            get("/v1/reports/jp-compliance/summary?year=2025"), max(3, repeat // 10)
+        )
+        figures.update(measure_writes(client, engine, headers, writes))
     engine.dispose()
     return figures
+
+
+def _url(engine: str, work: str, name: str, given: str | None) -> str:
+    if given:
+        return given
+    if engine == "sqlite":
+        return f"sqlite:///{work}/scale-{name}.db"
+    script = ROOT / "scripts" / "postgres.sh"
+    return subprocess.check_output([str(script), "bangkom_scale_bench"], text=True).strip()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--learners", default="10000,100000", help="sizes, comma-separated")
     parser.add_argument("--enrollments", type=int, default=None, help="default: = learners")
+    parser.add_argument(
+        "--progress", type=int, default=None, help="default: 2 per enrolment (one a module)"
+    )
     parser.add_argument("--engine", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument(
+        "--writes-repeat", type=int, default=3, help="bulk enrolments / batches timed a size"
+    )
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="a PostgreSQL database to use (its public schema is dropped and rebuilt each "
+        "run); default: scripts/postgres.sh bangkom_scale_bench",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.learners.split(",")]
     results = []
     with tempfile.TemporaryDirectory() as work:
+        if args.database_url and not args.database_url.startswith("postgresql"):
+            parser.error("--database-url takes a PostgreSQL URL (SQLite uses temporary files)")
+        if args.database_url:
+            args.engine = "postgresql"
+        empty = run_empty(_url(args.engine, work, "empty", args.database_url), args.writes_repeat)
         for n in sizes:
-            if args.engine == "sqlite":
-                url = f"sqlite:///{work}/scale-{n}.db"
-            else:
-                script = ROOT / "scripts" / "postgres.sh"
-                url = subprocess.check_output([str(script), "bangkom_scale_bench"], text=True)
             m = args.enrollments if args.enrollments is not None else n
-            results.append((n, m, run_size(url.strip(), n, m, args.repeat)))
+            url = _url(args.engine, work, str(n), args.database_url)
+            results.append(
+                (n, m, run_size(url, n, m, args.progress, args.repeat, args.writes_repeat))
+            )
+            if args.engine == "sqlite":
+                Path(url.removeprefix("sqlite:///")).unlink()
     print(
-        "| learners | enrolments | engine | fill | learners p1 | learners deep "
-        "| deep/p1 | roster p1 | roster deep (of rows) | deep/p1 |"
+        "| learners | enrolments | progress | JP records | engine | fill | learners p1 "
+        "| learners deep | deep/p1 | roster p1 | roster deep (of rows) | deep/p1 |"
     )
-    print("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for n, m, f in results:
         print(
-            f"| {n:,} | {m:,} | {args.engine} | {f['fill_s']:.1f} s "
+            f"| {n:,} | {m:,} | {int(f['progress_rows']):,} | {int(f['jp_rows']):,} "
+            f"| {args.engine} | {f['fill_s']:.1f} s "
             f"| {f['learners_first']:.1f} ms | {f['learners_deep']:.1f} ms "
             f"| {f['learners_deep'] / f['learners_first']:.2f}x "
             f"| {f['roster_first']:.1f} ms | {f['roster_deep']:.1f} ms ({int(f['roster_rows']):,}) "
             f"| {f['roster_deep'] / f['roster_first']:.2f}x |"
         )
+    print(
+        "\n| learners | engine | learner's yearly JP | compliance summary (agency of all) "
+        "| bulk 10,000 (vs empty) | progress batch 10,000 (vs empty) |"
+    )
+    print("| ---: | --- | ---: | ---: | ---: | ---: |")
+    print(
+        f"| empty (10,000) | {args.engine} | | | {empty['bulk_s']:.2f} s "
+        f"| {empty['batch_s']:.2f} s |"
+    )
+    for n, _, f in results:
+        print(
+            f"| {n:,} | {args.engine} | {f['jp_year']:.1f} ms | {f['compliance']:.0f} ms "
+            f"| {f['bulk_s']:.2f} s ({f['bulk_s'] / empty['bulk_s']:.2f}x) "
+            f"| {f['batch_s']:.2f} s ({f['batch_s'] / empty['batch_s']:.2f}x) |"
+        )
     if len(results) > 1:
         (n0, _, f0), (n1, _, f1) = results[0], results[-1]
-        grow = ", ".join(
-            f"{k} x{f1[k] / f0[k]:.2f}"
-            for k in ("learners_first", "learners_deep", "roster_first", "roster_deep")
-        )
+        keys = ["learners_first", "learners_deep", "roster_first", "roster_deep", "jp_year"]
+        keys += ["compliance", "bulk_s", "batch_s"]
+        grow = ", ".join(f"{k} x{f1[k] / f0[k]:.2f}" for k in keys)
         print(f"\nfrom {n0:,} to {n1:,} learners ({n1 / n0:.0f}x): {grow}")
     print(
         f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores"

@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 from app.core.errors import ProblemError
 from app.models.attendance import AttendanceStatus, ZoomMatchedBy, ZoomUnmatchedReason
+from app.models.types import MAX_YEAR, MIN_YEAR
 from app.services.learning.roster_files import MAX_ROWS, read_csv_lines
 
 HEADER_SEARCH_LINES = 30
@@ -130,6 +131,8 @@ def parse_time(raw: str, zone: ZoneInfo) -> datetime | None:
             return None
     except ValueError:
         return None
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:  # year 1 or 9999: not a meeting's time
+        return None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=zone)
 
 
@@ -154,8 +157,25 @@ def _header(lines: Sequence[tuple[int, list[str]]]) -> tuple[int, dict[str, int]
 
 def parse_report(data: bytes, zone: ZoneInfo) -> list[ZoomRow]:
     """The participant lines of a report, times as aware datetimes (None: unreadable)."""
+    if b"\x00" in data:  # UTF-16 (Excel's "Unicode text") or not a text file at all
+        raise _unreadable(
+            "The report contains NUL bytes; send Zoom's CSV export unchanged (UTF-8), not a "
+            "file re-saved as Unicode text or UTF-16.",
+            "Laporan berisi byte NUL; kirim ekspor CSV Zoom tanpa diubah (UTF-8), bukan berkas "
+            "yang disimpan ulang sebagai Unicode text atau UTF-16.",
+        )
     lines = read_csv_lines(data, max_lines=MAX_ROWS + HEADER_SEARCH_LINES)
     start, columns = _header(lines)
+    if len(lines) - start - 1 > MAX_ROWS:  # the preamble's allowance is not for participants
+        raise ProblemError(
+            413,
+            "roster_too_many_rows",
+            f"The participant table has more than {MAX_ROWS:,} lines; split the report and "
+            "send each part.",
+            detail_id=f"Tabel peserta berisi lebih dari {MAX_ROWS:,} baris; bagi laporan itu "
+            "lalu kirim setiap bagiannya.",
+            extra={"max_rows": MAX_ROWS},
+        )
     rows: list[ZoomRow] = []
 
     def cell(cells: list[str], key: str) -> str:
