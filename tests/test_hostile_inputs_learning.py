@@ -142,7 +142,7 @@ Case = Callable[[World], Request]
 PROGRESS_PUT = "/v1/enrollments/{w.enrollment}/progress/{w.module}"
 ATTENDANCE = "/v1/cohorts/{w.cohort}/sessions/{w.session_id}/attendance"
 JP_RECORDS = "/v1/learners/{w.key}/jp-records"
-ZOOM = ATTENDANCE + "/zoom"
+ZOOM = "/v1/cohorts/{w.cohort}/sessions/{w.session_id}/zoom-report"
 BODY_ROUTES = {
     "progress-put": ("PUT", PROGRESS_PUT),
     "progress-batch": ("POST", "/v1/progress/batch"),
@@ -447,7 +447,7 @@ def _path_cases() -> dict[str, Case]:
             "/v1/cohorts/{{w.cohort}}/sessions/{{w.session_id}}/attendance/{i}",
             {"status": "present"},
         ),
-        "zoom": ("POST", "/v1/cohorts/{{w.cohort}}/sessions/{i}/attendance/zoom", None),
+        "zoom": ("POST", "/v1/cohorts/{{w.cohort}}/sessions/{i}/zoom-report", None),
     }
     for n, ident in enumerate(IDS):
         for name, url in gets.items():

@@ -218,7 +218,8 @@ async def _report(request: Request) -> bytes:
     openapi_extra={"requestBody": _ZOOM_BODY},
     responses={
         200: {"model": ZoomImportResult},
-        **error_responses(401, 403, 404, 409, 413, 415, 422),
+        # 400: a multipart body the form parser cannot read (Starlette's own answer)
+        **error_responses(400, 401, 403, 404, 409, 413, 415, 422),
     },
 )
 def import_zoom(

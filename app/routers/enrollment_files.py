@@ -121,7 +121,7 @@ def _json_rows(data: bytes) -> list[RosterRow]:
     responses={
         200: {"model": BulkResult, "description": "dry_run: what would be written"},
         201: {"model": BulkResult, "description": "Written"},
-        **error_responses(401, 403, 404, 409, 413, 415, 422),
+        **error_responses(400, 401, 403, 404, 409, 413, 415, 422),
     },
 )
 @idempotent
