@@ -22,6 +22,7 @@ from app.routers import (
     attendance,
     auth,
     certificates,
+    changes,
     cohort_sessions,
     cohorts,
     courses,
@@ -73,6 +74,7 @@ V1_ROUTERS: list = [
     agencies.router,
     users.router,
     certificates.router,
+    changes.router,
 ]
 
 

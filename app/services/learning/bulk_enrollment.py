@@ -44,6 +44,7 @@ from app.services.learning import enrollments as single
 from app.services.learning import learners as core
 from app.services.learning.keys import PPPK_PREFIX, parse_key
 from app.services.learning.roster_files import RosterRow, RowError
+from app.services.sync.changes import ChangeType, record_changes
 from app.services.visibility import owns
 
 Out = BulkOutcome
@@ -248,6 +249,7 @@ def bulk_enrol(
         session.rollback()
         return answer
     session.execute(insert(Enrollment.__table__), new)  # type: ignore[attr-defined]
+    record_changes(session, ChangeType.enrollment, [item["id"] for item in new])
     session.execute(
         insert(EnrollmentEvent.__table__),  # type: ignore[attr-defined]
         [
