@@ -76,7 +76,7 @@ def _updated_index(table: Any) -> Index:
 
 
 UPDATED_INDEXES = [
-    _updated_index(model.__table__)  # type: ignore[attr-defined]
+    _updated_index(model.__table__)  # type: ignore[union-attr]
     for model in (Course, Cohort, Learner, Enrollment)
 ]
 

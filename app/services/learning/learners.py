@@ -8,7 +8,7 @@ answer says how to transfer, without naming the agency). Moves between agencies 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -17,7 +17,7 @@ from sqlmodel import Session, col, or_, select
 from app.core.db import commit_or_409
 from app.core.errors import ProblemError
 from app.core.etag import check_if_match, resource_etag
-from app.core.pagination import id_page
+from app.core.pagination import since_page
 from app.core.security import Principal
 from app.models import Agency, Learner
 from app.models.base import utcnow
@@ -354,6 +354,7 @@ def list_learners(
     q: str | None,
     cursor: str | None,
     limit: int,
+    updated_since: datetime | None = None,
 ) -> tuple[list[LearnerPublic], str | None]:
     statement = select(Learner).where(
         learner_visible_sql(who(principal), principal.agency_id, learner_self_id(principal))
@@ -372,5 +373,7 @@ def list_learners(
         if needle.replace(" ", "").isdigit():  # a NIP as people write it
             needle = needle.replace(" ", "")
         statement = statement.where(col(Learner.search).contains(needle, autoescape=True))
-    rows, next_cursor = id_page(session, statement, Learner, limit=limit, cursor=cursor)
+    rows, next_cursor = since_page(
+        session, statement, Learner, limit=limit, cursor=cursor, updated_since=updated_since
+    )
     return [public(r, principal) for r in rows], next_cursor

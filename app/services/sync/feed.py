@@ -30,7 +30,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, false, func, or_, select, true
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.core.config import get_settings
 from app.core.errors import ProblemError
@@ -107,7 +107,7 @@ def _visible_sql(principal: Principal) -> Any:
     me = principal.agency_id
     partnered = select(Course.id).where(vis.partner_sql(me))  # type: ignore[call-overload]
     enrolled_with_me = select(Enrollment.learner_id).where(  # type: ignore[call-overload]
-        or_(Enrollment.agency_id == me, Enrollment.course_id.in_(partnered))  # type: ignore[attr-defined]
+        or_(col(Enrollment.agency_id) == me, col(Enrollment.course_id).in_(partnered))
     )
     return or_(
         catalogue,
@@ -139,7 +139,7 @@ def read(
     if after is not None and position + 1 < oldest:
         raise _expired()
     size = limit or DEFAULT_LIMIT
-    stmt = select(Change).where(CH.seq > position, CH.seq <= newest, _visible_sql(principal))  # type: ignore[call-overload]
+    stmt = select(Change).where(CH.seq > position, CH.seq <= newest, _visible_sql(principal))
     if types:
         stmt = stmt.where(CH.type.in_([t.value for t in types]))
     rows = [r for (r,) in session.execute(stmt.order_by(CH.seq).limit(size))]
@@ -172,6 +172,6 @@ def prune(*, session: Session, days: int | None = None) -> int:
     """Delete changes older than the retention (default ``change_retention_days``); how many."""
     keep = get_settings().change_retention_days if days is None else days
     cutoff = utcnow() - timedelta(days=keep)
-    result = session.execute(delete(Change).where(CH.committed_at < cutoff))  # type: ignore[arg-type]
+    result = session.execute(delete(Change).where(CH.committed_at < cutoff))
     session.commit()
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

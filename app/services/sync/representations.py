@@ -107,9 +107,9 @@ def _positions(session: Session, ids: list[str]) -> dict[str, int]:
         select(mine.id, func.count())  # type: ignore[call-overload]
         .join(
             ahead,
-            (ahead.cohort_id == mine.cohort_id)
-            & (ahead.status == waiting)
-            & (ahead.queue_no <= mine.queue_no),
+            (col(ahead.cohort_id) == col(mine.cohort_id))
+            & (col(ahead.status) == waiting)
+            & (col(ahead.queue_no) <= col(mine.queue_no)),
         )
         .where(col(mine.id).in_(ids), mine.status == waiting)
         .group_by(mine.id)
@@ -121,13 +121,13 @@ def _enrolled(session: Session, principal: Principal, model: Any, ids: list[str]
     """Rows of ``model`` (an enrolment or a row of one) with their enrolment and learner,
     those the caller may see as enrolments."""
     if model is Enrollment:
-        stmt = select(Enrollment, Learner, Course.partner_agency_ids)
+        stmt: Any = select(Enrollment, Learner, col(Course.partner_agency_ids))
     else:
-        stmt = select(model, Enrollment, Learner, Course.partner_agency_ids).join(
+        stmt = select(model, Enrollment, Learner, col(Course.partner_agency_ids)).join(
             Enrollment, col(Enrollment.id) == model.enrollment_id
         )
     rows = session.exec(
-        stmt.join(Learner, col(Learner.id) == col(Enrollment.learner_id))  # type: ignore[call-overload]
+        stmt.join(Learner, col(Learner.id) == col(Enrollment.learner_id))
         .join(Course, col(Course.id) == col(Enrollment.course_id))
         .where(col(model.id).in_(ids))
     ).all()
