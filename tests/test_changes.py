@@ -17,6 +17,7 @@ from tests.factories import (
     enrol,
     make_agency,
     make_learner,
+    make_learner_login,
     make_open_cohort,
     make_published_course,
     make_user,
@@ -118,6 +119,31 @@ def test_other_agency_never_sees_learners_or_enrolments(
     seen = {e["type"] for e in _follow(client, other).json()["items"]}
     assert seen <= {"course", "cohort", "session"}
     assert "enrollment" in {e["type"] for e in _follow(client, admin).json()["items"]}
+
+
+def test_a_learner_login_sees_only_its_own_rows_and_the_organiser_the_enrolled_learner(
+    client: TestClient, session: Session
+) -> None:
+    organiser, home = _admins(session)
+    course = make_published_course(client, organiser)
+    cohort = make_open_cohort(client, organiser, course["id"])
+    mine, other = make_learner(client, home), make_learner(client, home)
+    enrolment = enrol(client, home, cohort["id"], mine["learner_key"])
+    enrol(client, home, cohort["id"], other["learner_key"])
+    login = make_learner_login(client, home, mine["learner_key"])
+    seen = {(e["type"], e["id"]) for e in _follow(client, login).json()["items"]}
+    personal = {k for k in seen if k[0] not in ("course", "cohort", "session")}
+    assert personal == {("learner", mine["id"]), ("enrollment", enrolment["id"])}
+    # the organiser sees the learners enrolled in its cohort, read-only: without personal data
+    learners = {
+        e["id"]: e["data"] for e in _follow(client, organiser).json()["items"]
+        if e["type"] == "learner"
+    }  # fmt: skip
+    assert set(learners) == {mine["id"], other["id"]}
+    assert (
+        learners[mine["id"]]
+        == client.get(f"/v1/learners/{mine['learner_key']}", headers=organiser).json()
+    )
 
 
 def test_types_filter(client: TestClient, session: Session) -> None:

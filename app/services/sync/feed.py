@@ -139,10 +139,12 @@ def read(
     if after is not None and position + 1 < oldest:
         raise _expired()
     size = limit or DEFAULT_LIMIT
-    stmt = select(Change).where(CH.seq > position, CH.seq <= newest, _visible_sql(principal))
+    stmt = select(CH.seq, CH.type, CH.resource_id, CH.op, CH.committed_at).where(
+        CH.seq > position, CH.seq <= newest, _visible_sql(principal)
+    )
     if types:
         stmt = stmt.where(CH.type.in_([t.value for t in types]))
-    rows = [r for (r,) in session.execute(stmt.order_by(CH.seq).limit(size))]
+    rows = session.execute(stmt.order_by(CH.seq).limit(size)).all()
     wanted: dict[ChangeType, set[str]] = defaultdict(set)
     for row in rows:
         if row.op == ChangeOp.upsert.value:
@@ -152,8 +154,8 @@ def read(
     for row in rows:
         kind = ChangeType(row.type)
         data = reps.get((kind, row.resource_id)) if row.op == ChangeOp.upsert.value else None
-        entries.append(
-            ChangeEntry(
+        entries.append(  # our own values: no validation (a tenth of a 1,000-entry page)
+            ChangeEntry.model_construct(
                 seq=row.seq,
                 type=kind,
                 id=row.resource_id,
