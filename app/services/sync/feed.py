@@ -73,7 +73,7 @@ def _bad_cursor() -> ProblemError:
 def decode(token: str) -> int:
     try:
         raw = base64.urlsafe_b64decode((token + "=" * (-len(token) % 4)).encode()).decode()
-        if not raw.startswith("s") or not raw[1:].isdigit() or len(raw) > 20:
+        if not raw.startswith("s") or not raw[1:].isdigit() or len(raw) > 19:  # int64
             raise ValueError(raw)
         return int(raw[1:])
     except (ValueError, UnicodeDecodeError) as exc:
