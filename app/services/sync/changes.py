@@ -76,6 +76,7 @@ _VIA_ENROLMENT = {
 E = Enrollment.__table__.c  # type: ignore[attr-defined]
 L = Learner.__table__.c  # type: ignore[attr-defined]
 P = ProgressRecord.__table__.c  # type: ignore[attr-defined]
+_FACTS = (E.agency_id, E.course_id, E.learner_id, L.agency_id)
 CH = Change.__table__  # type: ignore[attr-defined]
 COUNTER = ChangeCounter.__table__  # type: ignore[attr-defined]
 
@@ -129,16 +130,28 @@ def record_changes(
     pending = _pending(session)
     for ident in ids:
         pending[(kind, ident)] = {"op": ChangeOp.upsert.value}
-    pairs = list(progress_pairs)
-    if pairs:
+    pairs = set(progress_pairs)
+    if pairs:  # ids and visibility facts in one join per chunk of enrolments
+        joined = ProgressRecord.__table__.join(Enrollment.__table__, E.id == P.enrollment_id).join(  # type: ignore[attr-defined]
+            Learner.__table__,  # type: ignore[attr-defined]
+            L.id == E.learner_id,
+        )
         for part in _chunks(sorted({e for e, _ in pairs})):
-            wanted = set(pairs)
             rows = session.execute(
-                select(P.id, P.enrollment_id, P.module_id).where(P.enrollment_id.in_(part))
+                select(P.id, P.enrollment_id, P.module_id, *_FACTS)
+                .select_from(joined)
+                .where(P.enrollment_id.in_(part))
             ).all()
-            for ident, e, m in rows:
-                if (e, m) in wanted:
-                    pending[(ChangeType.progress, ident)] = {"op": ChangeOp.upsert.value}
+            for ident, e, m, organiser, course_id, learner_id, home in rows:
+                if (e, m) in pairs:
+                    pending[(ChangeType.progress, ident)] = {
+                        "op": ChangeOp.upsert.value,
+                        "resolved": True,
+                        "agency_id": organiser,
+                        "course_id": course_id,
+                        "learner_id": learner_id,
+                        "learner_agency_id": home,
+                    }
 
 
 def _chunks(values: list[Any]) -> Iterator[list[Any]]:
@@ -150,7 +163,11 @@ def _resolve(session: Session, pending: Pending) -> None:
     """Fill organiser, course, learner and the learner's home agency from the database for
     the types seen through an enrolment (one query per type and chunk)."""
     for kind, model in _VIA_ENROLMENT.items():
-        ids = sorted(i for k, i in pending if k is kind and pending[(k, i)]["op"] == "upsert")
+        ids = sorted(
+            i
+            for k, i in pending
+            if k is kind and pending[(k, i)]["op"] == "upsert" and "resolved" not in pending[(k, i)]
+        )
         if not ids:
             continue
         table = model.__table__  # type: ignore[attr-defined]
@@ -163,9 +180,7 @@ def _resolve(session: Session, pending: Pending) -> None:
             )
         for part in _chunks(ids):
             rows = session.execute(
-                select(table.c.id, E.agency_id, E.course_id, E.learner_id, L.agency_id)
-                .select_from(joined)
-                .where(table.c.id.in_(part))
+                select(table.c.id, *_FACTS).select_from(joined).where(table.c.id.in_(part))
             ).all()
             for ident, organiser, course_id, learner_id, home in rows:
                 pending[(kind, ident)].update(
