@@ -108,6 +108,17 @@ def _purge_idempotency_keys(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _prune_changes(args: argparse.Namespace) -> int:
+    from app.core.db import session_scope
+    from app.services.sync import feed
+
+    with session_scope(write=True) as session:
+        removed = feed.prune(session=session, days=args.days)
+    days = args.days or get_settings().change_retention_days
+    print(f"deleted {removed} change-feed entries older than {days} days")
+    return 0
+
+
 def _backup(args: argparse.Namespace) -> int:
     from app.core import backup
 
@@ -189,6 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="delete Idempotency-Key records older than BANGKOM_IDEMPOTENCY_TTL_SECONDS (cron)",
     )
     purge.set_defaults(func=_purge_idempotency_keys)
+    prune = sub.add_parser(
+        "prune-changes",
+        help="delete change-feed entries older than BANGKOM_CHANGE_RETENTION_DAYS (cron)",
+    )
+    prune.add_argument("--days", type=int, default=None, help="override the retention")
+    prune.set_defaults(func=_prune_changes)
 
     back = sub.add_parser(
         "backup",

@@ -221,7 +221,7 @@ def require_roles(*roles: str) -> Callable[[Principal], Principal]:
 AgencyAdmin = Annotated[Principal, Depends(require_roles("agency_admin"))]
 
 
-def _insufficient_scope(scope: str) -> ProblemError:
+def insufficient_scope(scope: str) -> ProblemError:
     return ProblemError(
         403,
         "insufficient_scope",
@@ -243,7 +243,7 @@ def require_scope(scope: str) -> Any:
 
     def dependency(principal: OptionalPrincipal) -> Principal | None:
         if principal is not None and principal.is_client and scope not in principal.scopes:
-            raise _insufficient_scope(scope)
+            raise insufficient_scope(scope)
         return principal
 
     return Security(dependency, scopes=[scope])

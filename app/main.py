@@ -23,6 +23,7 @@ from app.routers import (
     attendance,
     auth,
     certificates,
+    changes,
     clients,
     cohort_sessions,
     cohorts,
@@ -76,6 +77,7 @@ V1_ROUTERS: list = [
     users.router,
     certificates.router,
     clients.router,
+    changes.router,
 ]
 
 

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     # after that the key is free again (and `bangkom purge-idempotency-keys` deletes it).
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=1)
 
+    # Change feed (app/services/sync/feed.py): changes older than this are pruned
+    # (`bangkom prune-changes`); a cursor before the oldest kept change gets 410.
+    change_retention_days: int = Field(default=90, ge=1, le=3650)
+
     # Zoom report import (app/services/learning/zoom_report.py): the share of a session a
     # learner must attend to be recorded present; ``present_share`` in the query overrides it.
     attendance_present_share: Decimal = Field(default=Decimal("0.8"), gt=0, le=1)

@@ -126,3 +126,14 @@ def flush_or_409(session: Session, conflict: ProblemError) -> None:
     except IntegrityError as exc:
         session.rollback()
         raise conflict from exc
+
+
+def _install_change_log() -> None:
+    """The change log (app/services/sync/changes.py) is written by session hooks: one
+    registration for every session of the process."""
+    from app.services.sync import changes
+
+    changes.install()
+
+
+_install_change_log()

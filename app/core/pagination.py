@@ -10,6 +10,7 @@ import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 
@@ -48,6 +49,14 @@ class PageQuery(BaseModel):
         description="Page size (default 50; above the server's maximum, 200 by default, "
         "the maximum is used)",
     )
+
+
+UPDATED_SORT = "updated_at"
+
+
+def since_sort(sort: str, updated_since: datetime | None) -> str:
+    """The order of a list: (updated_at, id) when ``updated_since`` is given."""
+    return UPDATED_SORT if updated_since is not None else sort
 
 
 T = TypeVar("T")
@@ -219,3 +228,29 @@ def keyset_page(
     rows = rows[:limit]
     last = rows[-1]
     return rows, encode_cursor(sort, getattr(last, column.key), str(last.id))  # type: ignore[attr-defined]
+
+
+def since_page(
+    session: Session,
+    statement: SelectOfScalar[M],
+    model: type[M],
+    *,
+    limit: int,
+    cursor: str | None,
+    updated_since: datetime | None,
+) -> tuple[list[M], str | None]:
+    """``id_page``, or with ``updated_since`` the rows changed since then in (updated_at, id)
+    order (an index on (updated_at, id) serves it: app/models/change.py)."""
+    if updated_since is None:
+        return id_page(session, statement, model, limit=limit, cursor=cursor)
+    column: Any = model.updated_at  # type: ignore[attr-defined]
+    return keyset_page(
+        session,
+        statement.where(column >= updated_since),
+        model,
+        sort=UPDATED_SORT,
+        column=column,
+        parse=datetime.fromisoformat,
+        limit=limit,
+        cursor=cursor,
+    )

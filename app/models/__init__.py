@@ -3,6 +3,7 @@
 from app.models.agency import Agency
 from app.models.attendance import Attendance
 from app.models.certificate import Certificate, CertificateKey, CertificateSequence
+from app.models.change import Change, ChangeCounter
 from app.models.client import Client, ClientSecret
 from app.models.cohort import Cohort, CohortSession, CohortSessionInstructor
 from app.models.course import Course
@@ -21,6 +22,8 @@ __all__ = [
     "Certificate",
     "CertificateKey",
     "CertificateSequence",
+    "Change",
+    "ChangeCounter",
     "Client",
     "ClientSecret",
     "Cohort",

@@ -11,7 +11,6 @@ from pydantic import Field as PField
 from sqlalchemy import Index, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
-from app.core.pagination import PageQuery
 from app.models.base import UTCDateTime, created_at_field, enum_type, id_field, updated_at_field
 from app.models.catalogue import JPNumber
 from app.models.course import CompetencyType, CourseKind, Delivery
@@ -23,6 +22,7 @@ from app.models.types import (
     Date,
     Ident,
     SessionJP,
+    SincePageQuery,
     StrictBool,
     StrictInput,
     TimeZone,
@@ -239,7 +239,7 @@ class CohortSessionInstructor(SQLModel, table=True):
 CohortSort = Literal["starts_on", "-starts_on", "created_at", "-created_at"]
 
 
-class CohortQuery(PageQuery):
+class CohortQuery(SincePageQuery):
     """Filters, order and page of the cohort list (all optional; unknown ones are a 422)."""
 
     q: str | None = line(

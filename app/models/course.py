@@ -13,7 +13,6 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
-from app.core.pagination import PageQuery
 from app.models.base import created_at_field, enum_type, id_field, updated_at_field
 from app.models.catalogue import JPNumber
 from app.models.certificate import DEFAULT_NUMBER_PATTERN, NumberPattern
@@ -27,6 +26,7 @@ from app.models.types import (
     PartnerName,
     QueryBool,
     Score,
+    SincePageQuery,
     StrictBool,
     StrictInput,
     Tag,
@@ -267,7 +267,7 @@ class Course(SQLModel, table=True):
 CourseSort = Literal["created_at", "-created_at", "title", "-title", "code", "-code"]
 
 
-class CourseQuery(PageQuery):
+class CourseQuery(SincePageQuery):
     """Filters, order and page of the course list (all optional; unknown ones are a 422)."""
 
     q: str | None = line(

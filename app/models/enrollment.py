@@ -16,11 +16,10 @@ from pydantic import Field as PField
 from sqlalchemy import JSON, Column, Index, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
-from app.core.pagination import PageQuery
 from app.models.base import UTCDateTime, created_at_field, enum_type, id_field, updated_at_field
 from app.models.catalogue import JPNumber
 from app.models.learner import KEY_PATTERN, LearnerPut
-from app.models.types import Ident, StrictInput, line
+from app.models.types import Ident, SincePageQuery, StrictInput, line
 
 
 class EnrollmentStatus(StrEnum):
@@ -127,7 +126,7 @@ class EnrollmentEventPage(BaseModel):
     next_cursor: str | None
 
 
-class EnrollmentQuery(PageQuery):
+class EnrollmentQuery(SincePageQuery):
     """Filters and page of an enrolment list (unknown parameters are a 422)."""
 
     status: EnrollmentStatus | None = None

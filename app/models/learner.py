@@ -22,9 +22,8 @@ from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.core import i18n
-from app.core.pagination import PageQuery
 from app.models.base import UTCDateTime, created_at_field, enum_type, id_field, updated_at_field
-from app.models.types import UNSET, Date, Ident, StrictInput, line
+from app.models.types import UNSET, Date, Ident, SincePageQuery, StrictInput, line
 from app.models.user import Email
 
 
@@ -201,7 +200,7 @@ class LearnerPage(BaseModel):
     next_cursor: str | None
 
 
-class LearnerQuery(PageQuery):
+class LearnerQuery(SincePageQuery):
     """Filters and page of the learner list (all optional; unknown ones are a 422)."""
 
     agency: Ident | None = PField(default=None, description="Home agency id or slug")

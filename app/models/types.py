@@ -31,6 +31,7 @@ from pydantic import Field as PField
 from pydantic_core import PydanticCustomError
 
 from app.core import i18n
+from app.core.pagination import PageQuery
 
 MIN_YEAR, MAX_YEAR = 1900, 2200
 # Years 1900-2200, as a JSON-schema pattern (the contract states the range).
@@ -289,3 +290,18 @@ def _query_bool(value: Any) -> Any:
 
 
 QueryBool = Annotated[bool, BeforeValidator(_query_bool), WithJsonSchema({"type": "boolean"})]
+
+
+# --- delta sync -------------------------------------------------------------------
+
+
+class SincePageQuery(PageQuery):
+    """The page parameters of a list that supports delta sync: ``updated_since``."""
+
+    updated_since: AwareDateTime | None = PField(
+        default=None,
+        description="RFC 3339 instant: only rows changed at or after it, ordered by "
+        "(updated_at, id) whatever `sort` says; for delta sync pass the greatest "
+        "`updated_at` you hold (rows at that instant come again: apply them idempotently). "
+        "Deletions and rows that left your view are not listed: follow /v1/changes for those.",
+    )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from app.core.errors import error_responses
 from app.core.etag import json_response
 from app.core.idempotency import idempotent
-from app.core.pagination import clamp_limit, link_header
+from app.core.pagination import clamp_limit, link_header, since_sort
 from app.deps import AgencyAdmin, IfMatch, IfNoneMatch, OptionalPrincipal, SessionDep, require_scope
 from app.models.cohort import (
     CohortCreate,
@@ -72,12 +72,13 @@ def list_cohorts(
         mode=query.mode.value if query.mode else None,
         starts_after=query.starts_after,
         starts_before=query.starts_before,
+        updated_since=query.updated_since,
     )
     items, next_cursor, etag = service.list_cohorts(
         conn=session.connection(),
         principal=principal,
         filters=filters,
-        sort=query.sort,
+        sort=since_sort(query.sort, query.updated_since),
         cursor=query.cursor,
         limit=clamp_limit(query.limit),
     )

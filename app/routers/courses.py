@@ -11,7 +11,7 @@ from app.core.db import get_engine
 from app.core.errors import error_responses
 from app.core.etag import json_response
 from app.core.idempotency import idempotent
-from app.core.pagination import clamp_limit, link_header
+from app.core.pagination import clamp_limit, link_header, since_sort
 from app.deps import (
     AgencyAdmin,
     IfMatch,
@@ -60,9 +60,11 @@ def list_courses(  # sync: ~1 ms of DB work would stall the event loop (p99 1.3 
         mode=query.mode.value if query.mode else None,
         starts_after=query.starts_after,
         starts_before=query.starts_before,
+        updated_since=query.updated_since,
         has_open_cohort=query.has_open_cohort,
     )
-    sort, cursor, limit = query.sort, query.cursor, query.limit
+    sort = since_sort(query.sort, query.updated_since)
+    cursor, limit = query.cursor, query.limit
     size = clamp_limit(limit)
     page = service.list_courses(
         conn=session.connection(),

@@ -158,6 +158,7 @@ def roster(
         status=query.status.value if query.status else None,
         cursor=query.cursor,
         limit=clamp_limit(query.limit),
+        updated_since=query.updated_since,
     )
     return _page(
         request, EnrollmentPage(items=items, next_cursor=next_cursor), "Accept, Authorization"
@@ -185,6 +186,7 @@ def learner_enrollments(
         status=query.status.value if query.status else None,
         cursor=query.cursor,
         limit=clamp_limit(query.limit),
+        updated_since=query.updated_since,
     )
     return _page(request, EnrollmentPage(items=items, next_cursor=next_cursor))
 

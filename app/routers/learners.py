@@ -86,6 +86,7 @@ def list_learners(
         q=query.q,
         cursor=query.cursor,
         limit=clamp_limit(query.limit),
+        updated_since=query.updated_since,
     )
     body = LearnerPage(items=items, next_cursor=next_cursor).model_dump_json()
     headers = link_header(request, next_cursor) | {"Vary": "Authorization"}

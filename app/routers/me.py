@@ -78,6 +78,7 @@ def my_enrollments(
         status=query.status.value if query.status else None,
         cursor=query.cursor,
         limit=clamp_limit(query.limit),
+        updated_since=query.updated_since,
     )
     page = EnrollmentPage(items=items, next_cursor=next_cursor)
     headers = link_header(request, page.next_cursor) | {"Vary": "Authorization"}

@@ -47,12 +47,14 @@ COURSE_SORTS: dict[str, tuple[Any, bool, Callable[[Any], Any]]] = {
     "-title": (C.title, True, str),
     "code": (C.code, False, str),
     "-code": (C.code, True, str),
+    "updated_at": (C.updated_at, False, _as_datetime),  # updated_since only (not a `sort`)
 }
 COHORT_SORTS: dict[str, tuple[Any, bool, Callable[[Any], Any]]] = {
     "starts_on": (H.starts_on, False, _as_date),
     "-starts_on": (H.starts_on, True, _as_date),
     "created_at": (H.created_at, False, _as_datetime),
     "-created_at": (H.created_at, True, _as_datetime),
+    "updated_at": (H.updated_at, False, _as_datetime),  # updated_since only (not a `sort`)
 }
 
 
@@ -141,6 +143,8 @@ def _cohort_conditions(f: CohortFilters) -> list[Any]:
             out.append(C[name] == value)
     if f.mode:
         out.append(exists().where(M.curriculum_id == H.curriculum_id, M.mode == f.mode))
+    if f.updated_since is not None:
+        out.append(H.updated_at >= f.updated_since)
     return out
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -336,6 +336,7 @@ class CohortFilters:
     mode: str | None = None
     starts_after: date | None = None
     starts_before: date | None = None
+    updated_since: datetime | None = None
 
 
 def list_cohorts(

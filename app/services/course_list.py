@@ -56,6 +56,7 @@ FILTERS = (
     "mode",
     "starts_after",
     "starts_before",
+    "updated_since",
 )
 _SHAPES: dict[tuple[Any, ...], Any] = {}
 
@@ -81,6 +82,8 @@ def _conditions(who: Who, present: tuple[str, ...], has_open: bool | None) -> li
             out.append(_cohort_exists(who, H.starts_on >= bindparam("starts_after")))
         elif name == "starts_before":
             out.append(_cohort_exists(who, H.starts_on <= bindparam("starts_before")))
+        elif name == "updated_since":
+            out.append(C.updated_at >= bindparam("updated_since", type_=C.updated_at.type))
         elif name == "mode":  # the latest published version: the one `modes` shows
             out.append(
                 exists()

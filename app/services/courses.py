@@ -8,7 +8,7 @@ serialization) and the ETag ``"<id>-<version>"`` comes from the same row.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -272,6 +272,7 @@ class CourseFilters:
     starts_after: date | None = None
     starts_before: date | None = None
     has_open_cohort: bool | None = None
+    updated_since: datetime | None = None
 
 
 def list_courses(

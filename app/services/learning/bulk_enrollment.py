@@ -46,6 +46,7 @@ from app.services.cohorts import name_of
 from app.services.learning import enrollments as single
 from app.services.learning.roster_cells import ID_FIELDS, key_of
 from app.services.learning.roster_files import RosterRow, RowError
+from app.services.sync.changes import ChangeType, record_changes
 from app.services.visibility import owns
 
 Out = BulkOutcome
@@ -302,6 +303,9 @@ def _write(
          "reason": single.REENROLLED}
         for item in again
     ]  # fmt: skip
+    # Core writes skip the ORM hooks that feed the change log: one explicit call
+    ids = [item["id"] for item in new] + [item["b_id"] for item in again]
+    record_changes(session, ChangeType.enrollment, ids)
     actor = {"actor_user_id": principal.subject, "actor_agency_id": principal.agency_id, "at": now}
     session.execute(
         insert(EnrollmentEvent.__table__),  # type: ignore[attr-defined]

@@ -6,13 +6,14 @@ partners, platform admins); everyone else gets 404.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, or_, select
 
 from app.core.errors import ProblemError
-from app.core.pagination import id_page, keyset_page
+from app.core.pagination import keyset_page, since_page
 from app.core.security import Principal
 from app.models import Cohort, Enrollment, Learner
 from app.models.catalogue import from_centi, halves_to_jp, roman
@@ -61,9 +62,20 @@ def history(
 
 
 def _page(
-    session: Session, statement: object, cursor: str | None, limit: int
+    session: Session,
+    statement: object,
+    cursor: str | None,
+    limit: int,
+    updated_since: datetime | None = None,
 ) -> tuple[list[EnrollmentPublic], str | None]:
-    rows, next_cursor = id_page(session, statement, Enrollment, limit=limit, cursor=cursor)  # type: ignore[arg-type]
+    rows, next_cursor = since_page(
+        session,
+        statement,  # type: ignore[arg-type]
+        Enrollment,
+        limit=limit,
+        cursor=cursor,
+        updated_since=updated_since,
+    )
     ids = {r.learner_id for r in rows}
     learners = {lr.id: lr for lr in session.exec(select(Learner).where(col(Learner.id).in_(ids)))}
     return [saved_of(session, r, learners[r.learner_id])[0] for r in rows], next_cursor
@@ -77,11 +89,12 @@ def roster(
     status: str | None,
     cursor: str | None,
     limit: int,
+    updated_since: datetime | None = None,
 ) -> tuple[list[EnrollmentPublic], str | None]:
     """Organiser, partners, platform admins: everyone. A home agency: its own learners
     (404 when it has none there: the cohort's roster is none of its business)."""
     _cohort, where = _roster_filter(session, principal, cohort_id, status)
-    return _page(session, select(Enrollment).where(*where), cursor, limit)
+    return _page(session, select(Enrollment).where(*where), cursor, limit, updated_since)
 
 
 def _roster_filter(
@@ -187,6 +200,7 @@ def learner_enrollments(
     status: str | None,
     cursor: str | None,
     limit: int,
+    updated_since: datetime | None = None,
 ) -> tuple[list[EnrollmentPublic], str | None]:
     """The home agency (and platform admins): all; an organiser or partner: those in its
     cohorts (404 when there are none)."""
@@ -204,7 +218,7 @@ def learner_enrollments(
             raise core.not_found(key)
     if status is not None:
         statement = statement.where(col(Enrollment.status) == status)
-    return _page(session, statement, cursor, limit)
+    return _page(session, statement, cursor, limit, updated_since)
 
 
 def my_enrollments(
@@ -214,6 +228,7 @@ def my_enrollments(
     status: str | None,
     cursor: str | None,
     limit: int,
+    updated_since: datetime | None = None,
 ) -> tuple[list[EnrollmentPublic], str | None]:
     """A learner login's own enrolments, in every agency's cohorts (403 for staff logins:
     they have no enrolments of their own)."""
@@ -229,4 +244,4 @@ def my_enrollments(
     statement = select(Enrollment).where(col(Enrollment.learner_id) == principal.learner_id)
     if status is not None:
         statement = statement.where(col(Enrollment.status) == status)
-    return _page(session, statement, cursor, limit)
+    return _page(session, statement, cursor, limit, updated_since)

@@ -8,7 +8,7 @@ answer says how to transfer, without naming the agency). Moves between agencies 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -17,7 +17,7 @@ from sqlmodel import Session, col, or_, select
 from app.core.db import commit_or_409, flush_or_409
 from app.core.errors import ProblemError
 from app.core.etag import check_if_match, resource_etag
-from app.core.pagination import union_id_page
+from app.core.pagination import since_page, union_id_page
 from app.core.security import Principal
 from app.models import Agency, Learner
 from app.models.base import utcnow
@@ -363,6 +363,7 @@ def list_learners(
     q: str | None,
     cursor: str | None,
     limit: int,
+    updated_since: datetime | None = None,
 ) -> tuple[list[LearnerPublic], str | None]:
     statement = select(Learner)
     if agency is not None:
@@ -386,7 +387,17 @@ def list_learners(
     # one keyset query per visibility branch (the home agency's learners; others' enrolled
     # with the caller), merged: an OR of the two sorts every visible learner on each page
     branches = learner_branches(who(principal), principal.agency_id, learner_self_id(principal))
-    rows, next_cursor = union_id_page(
-        session, [statement.where(b) for b in branches], Learner, limit=limit, cursor=cursor
-    )
+    if updated_since is None:
+        rows, next_cursor = union_id_page(
+            session, [statement.where(b) for b in branches], Learner, limit=limit, cursor=cursor
+        )
+    else:
+        rows, next_cursor = since_page(
+            session,
+            statement.where(or_(*branches)),
+            Learner,
+            limit=limit,
+            cursor=cursor,
+            updated_since=updated_since,
+        )
     return [public(r, principal) for r in rows], next_cursor

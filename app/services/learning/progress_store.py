@@ -26,6 +26,7 @@ from sqlmodel import Session
 
 from app.models.base import UTCDateTime, utcnow
 from app.models.progress import ProgressOutcome, ProgressRecord
+from app.services.sync.changes import ChangeType, record_changes
 
 T: Table = ProgressRecord.__table__  # type: ignore[attr-defined]
 Out = ProgressOutcome
@@ -158,6 +159,7 @@ def write(session: Session, rows: list[dict[str, Any]]) -> dict[Pair, Out]:
             part = rows[start : start + ROWS_PER_STATEMENT]
             flat = tuple(itertools.chain.from_iterable(values(r) + tail for r in part))
             written += connection.exec_driver_sql(_sqlite_upsert(len(part)), flat).all()
+    record_changes(session, ChangeType.progress, progress_pairs=[(e, m) for e, m, _ in written])
     outcomes: dict[Pair, Out] = {
         (e, m): Out.created if version == 1 else Out.updated for e, m, version in written
     }

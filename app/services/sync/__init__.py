@@ -1,0 +1,1 @@
+"""LMS sync: the change log and its feed."""

@@ -1,0 +1,247 @@
+"""Writing the change log: one place, a session hook, in the transaction of the change.
+
+How rows get there
+------------------
+``after_flush`` collects the new, changed and deleted instances of the tracked models
+(``TRACKED``) into ``session.info``; ``before_commit`` flushes what is left, then writes one
+``change`` row per (type, id) the transaction touched (the last operation wins: created then
+deleted is one delete). Bulk paths that write with Core (bulk enrolment, the progress batch)
+do not pass through the ORM, so they call :func:`record_changes` once. A rollback drops what
+was collected. Nothing outside this module decides what is logged.
+
+Why the sequence has no gaps a reader could fall into
+-----------------------------------------------------
+A reader asks for ``seq > n`` in seq order. It must never see seq 8 while 7 is still
+uncommitted (it would move its cursor past 7 and never see it). So seqs are handed out in
+commit order: allocation happens as late as possible (in ``before_commit``, after the last
+flush) and under a lock that is held until the transaction ends.
+
+* PostgreSQL: ``pg_advisory_xact_lock(LOCK_KEY)`` and then ``UPDATE change_counter`` (whose
+  row lock would serialise on its own). The lock is released only after the commit is
+  visible (PostgreSQL marks a transaction committed in the proc array before it releases its
+  locks), so the next allocator starts after the previous one is visible: commit order ==
+  seq order, and any snapshot holds a prefix of the sequence.
+* SQLite: one writer at a time. Updating the counter makes the transaction the writer (if
+  ``BEGIN IMMEDIATE`` did not already) until it commits, so again no other transaction can
+  allocate between our allocation and our commit; WAL readers see a committed prefix.
+
+Transactions that change no tracked row never take the lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sqlalchemy import event, insert, inspect, select, text, update
+from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
+
+from app.models import (
+    Attendance,
+    Certificate,
+    Cohort,
+    CohortSession,
+    Course,
+    Enrollment,
+    Learner,
+    ProgressRecord,
+)
+from app.models.base import utcnow
+from app.models.change import Change, ChangeCounter, ChangeOp, ChangeType
+
+__all__ = ["ChangeType", "install", "record_changes"]
+
+LOCK_KEY = 0x62616E676B6F6D  # "bangkom": the advisory lock of sequence allocation
+_KEY = "bangkom_changes"
+CHUNK = 1000
+
+TRACKED: dict[type, ChangeType] = {
+    Course: ChangeType.course,
+    Cohort: ChangeType.cohort,
+    CohortSession: ChangeType.session,
+    Learner: ChangeType.learner,
+    Enrollment: ChangeType.enrollment,
+    ProgressRecord: ChangeType.progress,
+    Attendance: ChangeType.attendance,
+    Certificate: ChangeType.certificate,
+}
+# types whose visibility follows an enrolment: resolved by SQL at commit
+_VIA_ENROLMENT = {
+    ChangeType.enrollment: Enrollment,
+    ChangeType.progress: ProgressRecord,
+    ChangeType.attendance: Attendance,
+    ChangeType.certificate: Certificate,
+}
+
+E = Enrollment.__table__.c  # type: ignore[attr-defined]
+L = Learner.__table__.c  # type: ignore[attr-defined]
+P = ProgressRecord.__table__.c  # type: ignore[attr-defined]
+_FACTS = (E.agency_id, E.course_id, E.learner_id, L.agency_id)
+CH = Change.__table__  # type: ignore[attr-defined]
+COUNTER = ChangeCounter.__table__  # type: ignore[attr-defined]
+
+Pending = dict[tuple[ChangeType, str], dict[str, Any]]
+
+
+def _pending(session: Session) -> Pending:
+    found: Pending = session.info.setdefault(_KEY, {})
+    return found
+
+
+def _facts(obj: Any, kind: ChangeType) -> dict[str, Any]:
+    """What the instance itself says about who may see it (the rest is resolved at commit)."""
+    if kind is ChangeType.learner:
+        history = inspect(obj).attrs.agency_id.history
+        before = history.deleted[0] if history.deleted else obj.agency_id
+        return {"agency_id": obj.agency_id, "learner_agency_id": before, "learner_id": obj.id}
+    facts = {"agency_id": getattr(obj, "agency_id", None)}
+    if kind is ChangeType.course:
+        facts["course_id"] = obj.id
+    elif kind is ChangeType.cohort:
+        facts["course_id"] = obj.course_id
+    return facts
+
+
+def _after_flush(session: Session, _context: UOWTransaction) -> None:
+    pending = _pending(session)
+    for obj in list(session.new) + list(session.dirty):
+        kind = TRACKED.get(type(obj))
+        if kind is not None and (obj in session.new or session.is_modified(obj)):
+            facts = _facts(obj, kind)
+            earlier = pending.get((kind, obj.id), {}).get("learner_agency_id")
+            if kind is ChangeType.learner and earlier:  # the home before the transaction
+                facts["learner_agency_id"] = earlier
+            pending[(kind, obj.id)] = {"op": ChangeOp.upsert.value, **facts}
+    for obj in session.deleted:
+        kind = TRACKED.get(type(obj))
+        if kind is not None:
+            pending[(kind, obj.id)] = {"op": ChangeOp.delete.value, **_facts(obj, kind)}
+
+
+def record_changes(
+    session: Session,
+    kind: ChangeType,
+    ids: Iterable[str] = (),
+    *,
+    progress_pairs: Iterable[tuple[str, str]] = (),
+) -> None:
+    """For rows written with Core (no ORM instances): log them as upserts of ``kind``.
+    ``progress_pairs``: progress records named by (enrolment id, module id)."""
+    pending = _pending(session)
+    for ident in ids:
+        pending[(kind, ident)] = {"op": ChangeOp.upsert.value}
+    pairs = set(progress_pairs)
+    if pairs:  # ids and visibility facts in one join per chunk of enrolments
+        joined = ProgressRecord.__table__.join(Enrollment.__table__, E.id == P.enrollment_id).join(  # type: ignore[attr-defined]
+            Learner.__table__,  # type: ignore[attr-defined]
+            L.id == E.learner_id,
+        )
+        for part in _chunks(sorted({e for e, _ in pairs})):
+            rows = session.execute(
+                select(P.id, P.enrollment_id, P.module_id, *_FACTS)
+                .select_from(joined)
+                .where(P.enrollment_id.in_(part))
+            ).all()
+            for ident, e, m, organiser, course_id, learner_id, home in rows:
+                if (e, m) in pairs:
+                    pending[(ChangeType.progress, ident)] = {
+                        "op": ChangeOp.upsert.value,
+                        "resolved": True,
+                        "agency_id": organiser,
+                        "course_id": course_id,
+                        "learner_id": learner_id,
+                        "learner_agency_id": home,
+                    }
+
+
+def _chunks(values: list[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+def _resolve(session: Session, pending: Pending) -> None:
+    """Fill organiser, course, learner and the learner's home agency from the database for
+    the types seen through an enrolment (one query per type and chunk)."""
+    for kind, model in _VIA_ENROLMENT.items():
+        ids = sorted(
+            i
+            for k, i in pending
+            if k is kind and pending[(k, i)]["op"] == "upsert" and "resolved" not in pending[(k, i)]
+        )
+        if not ids:
+            continue
+        table = model.__table__  # type: ignore[attr-defined]
+        if kind is ChangeType.enrollment:
+            joined = table.join(Learner.__table__, L.id == E.learner_id)  # type: ignore[attr-defined]
+        else:
+            joined = table.join(Enrollment.__table__, E.id == table.c.enrollment_id).join(  # type: ignore[attr-defined]
+                Learner.__table__,  # type: ignore[attr-defined]
+                L.id == E.learner_id,
+            )
+        for part in _chunks(ids):
+            rows = session.execute(
+                select(table.c.id, *_FACTS).select_from(joined).where(table.c.id.in_(part))
+            ).all()
+            for ident, organiser, course_id, learner_id, home in rows:
+                pending[(kind, ident)].update(
+                    agency_id=organiser,
+                    course_id=course_id,
+                    learner_id=learner_id,
+                    learner_agency_id=home,
+                )
+
+
+def _allocate(session: Session, count: int) -> int:
+    """Reserve ``count`` sequence numbers; the first. Holds the allocation lock to commit."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+    bumped = session.execute(
+        update(COUNTER).where(COUNTER.c.id == 1).values(last_seq=COUNTER.c.last_seq + count)
+    )
+    if bumped.rowcount == 0:  # type: ignore[attr-defined]  # a fresh schema without the row
+        session.execute(insert(COUNTER).values(id=1, last_seq=count))
+        return 1
+    last = session.execute(select(COUNTER.c.last_seq).where(COUNTER.c.id == 1)).scalar_one()
+    return int(last) - count + 1
+
+
+def _before_commit(session: Session) -> None:
+    session.flush()
+    pending = session.info.pop(_KEY, None)
+    if not pending:
+        return
+    _resolve(session, pending)
+    first = _allocate(session, len(pending))
+    now = utcnow()
+    rows = [
+        {
+            "seq": first + n,
+            "type": kind.value,
+            "resource_id": ident,
+            "op": facts["op"],
+            "agency_id": facts.get("agency_id"),
+            "learner_agency_id": facts.get("learner_agency_id"),
+            "course_id": facts.get("course_id"),
+            "learner_id": facts.get("learner_id"),
+            "committed_at": now,
+        }
+        for n, ((kind, ident), facts) in enumerate(pending.items())
+    ]
+    for part in _chunks(rows):
+        session.execute(insert(CH), part)
+
+
+def _forget(session: Session, transaction: SessionTransaction) -> None:
+    """The outermost transaction ended (committed, rolled back, closed): drop what is left
+    (after a commit nothing is; a rolled-back savepoint keeps the rest of the transaction)."""
+    if transaction.parent is None:
+        session.info.pop(_KEY, None)
+
+
+def install() -> None:
+    """Register the hooks on every session (idempotent); app/core/db.py calls it."""
+    if event.contains(Session, "after_flush", _after_flush):
+        return
+    event.listen(Session, "after_flush", _after_flush)
+    event.listen(Session, "before_commit", _before_commit)
+    event.listen(Session, "after_transaction_end", _forget)

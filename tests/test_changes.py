@@ -1,0 +1,212 @@
+"""The change feed: what it shows, to whom, and its cursors."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+from sqlmodel import Session
+
+from app.models.base import utcnow
+from app.models.change import Change
+from app.services.sync import feed
+from tests.factories import (
+    auth_headers,
+    enrol,
+    make_agency,
+    make_learner,
+    make_learner_login,
+    make_open_cohort,
+    make_published_course,
+    make_user,
+)
+
+
+def _admins(session: Session, count: int = 2) -> list[dict[str, str]]:
+    out = []
+    for _ in range(count):
+        agency = make_agency(session)
+        out.append(auth_headers(make_user(session, agency, "agency_admin")))
+    session.commit()
+    session.rollback()  # release SQLite's write lock before the app writes
+    return out
+
+
+def _follow(client: TestClient, headers: dict[str, str], after: str | None = None) -> Any:
+    params = {"limit": "1000", **({"after": after} if after else {})}
+    got = client.get("/v1/changes", params=params, headers=headers)
+    assert got.status_code == 200, got.text
+    return got
+
+
+def test_feed_shows_each_change_with_its_current_representation(
+    client: TestClient, session: Session
+) -> None:
+    (admin,) = _admins(session, 1)
+    course = make_published_course(client, admin)
+    cohort = make_open_cohort(client, admin, course["id"])
+    learner = make_learner(client, admin)
+    enrolment = enrol(client, admin, cohort["id"], learner["learner_key"])
+    page = _follow(client, admin).json()
+    seqs = [e["seq"] for e in page["items"]]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    latest = {(e["type"], e["id"]): e for e in page["items"]}
+    assert (
+        latest[("course", course["id"])]["data"]
+        == client.get(f"/v1/courses/{course['id']}", headers=admin).json()
+    )
+    assert (
+        latest[("cohort", cohort["id"])]["data"]
+        == client.get(f"/v1/cohorts/{cohort['id']}", headers=admin).json()
+    )
+    assert latest[("learner", learner["id"])]["data"]["learner_key"] == learner["learner_key"]
+    assert (
+        latest[("enrollment", enrolment["id"])]["data"]
+        == client.get(f"/v1/enrollments/{enrolment['id']}", headers=admin).json()
+    )
+    assert all(e["operation"] == "upsert" for e in page["items"])
+    # following with the cursor: nothing new, same cursor, a Link to continue
+    again = _follow(client, admin, page["next_cursor"])
+    assert again.json() == {"items": [], "next_cursor": page["next_cursor"]}
+    assert 'rel="next"' in again.headers["Link"]
+    # a new change appears after the cursor
+    client.patch(f"/v1/courses/{course['id']}", json={"title": "Judul Baru"}, headers=admin)
+    newer = _follow(client, admin, page["next_cursor"]).json()["items"]
+    assert [(e["type"], e["data"]["title"]) for e in newer] == [("course", "Judul Baru")]
+
+
+def test_deleted_session_is_a_tombstone(client: TestClient, session: Session) -> None:
+    (admin,) = _admins(session, 1)
+    course = make_published_course(client, admin)
+    cohort = make_open_cohort(client, admin, course["id"])
+    made = client.post(
+        f"/v1/cohorts/{cohort['id']}/sessions",
+        json={
+            "module_id": client.get(
+                f"/v1/courses/{course['id']}/curricula/1", headers=admin
+            ).json()["modules"][0]["id"],
+            "starts_at": "2025-05-15T08:00:00+07:00",
+            "ends_at": "2025-05-15T10:15:00+07:00",
+            "jp": 3,
+        },
+        headers=admin,
+    )
+    assert made.status_code == 201, made.text
+    cursor = _follow(client, admin).json()["next_cursor"]
+    gone = client.delete(f"/v1/cohorts/{cohort['id']}/sessions/{made.json()['id']}", headers=admin)
+    assert gone.status_code == 204, gone.text
+    items = _follow(client, admin, cursor).json()["items"]
+    tomb = [e for e in items if e["type"] == "session"]
+    assert tomb == [
+        {
+            **tomb[0],
+            "operation": "delete",
+            "data": {"id": made.json()["id"], "deleted": True},
+        }
+    ]
+
+
+def test_other_agency_never_sees_learners_or_enrolments(
+    client: TestClient, session: Session
+) -> None:
+    admin, other = _admins(session)
+    course = make_published_course(client, admin)
+    cohort = make_open_cohort(client, admin, course["id"])
+    learner = make_learner(client, admin)
+    enrol(client, admin, cohort["id"], learner["learner_key"])
+    seen = {e["type"] for e in _follow(client, other).json()["items"]}
+    assert seen <= {"course", "cohort", "session"}
+    assert "enrollment" in {e["type"] for e in _follow(client, admin).json()["items"]}
+
+
+def test_a_learner_login_sees_only_its_own_rows_and_the_organiser_the_enrolled_learner(
+    client: TestClient, session: Session
+) -> None:
+    organiser, home = _admins(session)
+    course = make_published_course(client, organiser)
+    cohort = make_open_cohort(client, organiser, course["id"])
+    mine, other = make_learner(client, home), make_learner(client, home)
+    enrolment = enrol(client, home, cohort["id"], mine["learner_key"])
+    enrol(client, home, cohort["id"], other["learner_key"])
+    login = make_learner_login(client, home, mine["learner_key"])
+    seen = {(e["type"], e["id"]) for e in _follow(client, login).json()["items"]}
+    personal = {k for k in seen if k[0] not in ("course", "cohort", "session")}
+    assert personal == {("learner", mine["id"]), ("enrollment", enrolment["id"])}
+    # the organiser sees the learners enrolled in its cohort, read-only: without personal data
+    learners = {
+        e["id"]: e["data"] for e in _follow(client, organiser).json()["items"]
+        if e["type"] == "learner"
+    }  # fmt: skip
+    assert set(learners) == {mine["id"], other["id"]}
+    assert (
+        learners[mine["id"]]
+        == client.get(f"/v1/learners/{mine['learner_key']}", headers=organiser).json()
+    )
+
+
+def test_types_filter(client: TestClient, session: Session) -> None:
+    (admin,) = _admins(session, 1)
+    make_published_course(client, admin)
+    got = client.get("/v1/changes", params={"types": "cohort,learner"}, headers=admin)
+    assert got.status_code == 200 and got.json()["items"] == []
+    bad = client.get("/v1/changes", params={"types": "courses"}, headers=admin)
+    assert bad.status_code == 422
+
+
+def test_expired_cursor_is_410_with_the_resync_instruction(
+    client: TestClient, session: Session
+) -> None:
+    (admin,) = _admins(session, 1)
+    make_published_course(client, admin)
+    first = _follow(client, admin).json()
+    start = feed.encode(0)
+    session.execute(update(Change).values(committed_at=utcnow() - timedelta(days=91)))  # type: ignore[arg-type]
+    session.commit()
+    assert feed.prune(session=session) == len(first["items"])
+    gone = client.get("/v1/changes", params={"after": start}, headers=admin)
+    assert gone.status_code == 410, gone.text
+    assert gone.json()["code"] == "cursor_expired" and "Resync in full" in gone.json()["detail"]
+    indo = client.get(
+        "/v1/changes", params={"after": start}, headers=admin | {"Accept-Language": "id"}
+    )
+    assert "Sinkronkan ulang" in indo.json()["detail"]
+    # the cursor a reader already holds (at the end) stays good
+    assert _follow(client, admin, first["next_cursor"]).json()["items"] == []
+
+
+def test_garbage_cursor_is_422(client: TestClient, session: Session) -> None:
+    (admin,) = _admins(session, 1)
+    got = client.get("/v1/changes", params={"after": "bm90LWEtY3Vyc29y"}, headers=admin)
+    assert got.status_code == 422 and got.json()["code"] == "invalid_cursor"
+
+
+def test_feed_needs_a_login(client: TestClient) -> None:
+    assert client.get("/v1/changes").status_code == 401
+
+
+def test_an_integration_client_follows_only_the_types_its_scopes_read(
+    client: TestClient, session: Session
+) -> None:
+    from tests.test_clients import bearer, client_token, register
+
+    agency = make_agency(session)
+    admin = auth_headers(make_user(session, agency, "agency_admin"))
+    course = make_published_course(client, admin)
+    cohort = make_open_cohort(client, admin, course["id"])
+    key = make_learner(client, admin)["learner_key"]
+    enrol(client, admin, cohort["id"], key)
+    made = register(client, admin, scopes=["catalog:read"])
+    token = bearer(client_token(client, made["client_id"], made["client_secret"]))
+
+    refused = client.get("/v1/changes?types=enrollment", headers=token)
+    assert refused.status_code == 403
+    assert 'scope="enrollments:read"' in refused.headers["www-authenticate"]
+    seen = client.get("/v1/changes?limit=1000", headers=token)
+    assert seen.status_code == 200, seen.text
+    kinds = {entry["type"] for entry in seen.json()["items"]}
+    assert kinds and kinds <= {"course", "cohort", "session"}
+    # a person of the same agency sees the learner and the enrolment too
+    everything = client.get("/v1/changes?limit=1000", headers=admin).json()["items"]
+    assert {"learner", "enrollment"} <= {entry["type"] for entry in everything}
