@@ -19,6 +19,7 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 	touch $@
 
 run: $(VENV)/.installed  ## migrate the SQLite file, load demo data once, serve on 127.0.0.1:8000
+	@./scripts/fonts.sh || echo "could not install the DejaVu fonts; certificate PDFs will answer 503"
 	$(BIN)/bangkom migrate
 	@if [ "$(BANGKOM_DEMO_DATA)" = "true" ]; then $(BIN)/bangkom seed-demo; fi
 	$(BIN)/bangkom serve
