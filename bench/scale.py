@@ -37,6 +37,7 @@ TODO hook: ``fill_change_feed`` (change-feed entries) and its deep-page row.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -70,8 +71,15 @@ def nip(i: int) -> str:
 
 
 def _copy_rows(engine: Any, table: Any, rows: Iterable[dict[str, Any]]) -> None:
-    """PostgreSQL: COPY FROM STDIN through psycopg (one round trip a buffer, not a row)."""
-    columns = [c.name for c in table.columns]
+    """PostgreSQL: COPY FROM STDIN through psycopg (one round trip a buffer, not a row).
+    Only the columns the rows carry are named, so the others take their server defaults
+    (as an INSERT would): a column added later with a default never arrives as NULL."""
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
+        return
+    columns = [c.name for c in table.columns if c.name in first]
+    rows = itertools.chain([first], rows)
     raw = engine.raw_connection()
     try:
         with raw.cursor() as cur:
