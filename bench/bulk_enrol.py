@@ -27,16 +27,17 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.inprocess import timed  # noqa: E402  (after the path above)
+
 os.environ.setdefault("BANGKOM_SECRET_KEY", "bench-secret-key-" + "x" * 32)
 os.environ.setdefault("BANGKOM_ACCESS_LOG", "false")
 
@@ -46,38 +47,16 @@ def _nip(i: int) -> str:
     return f"1980{1 + i // 11_988 % 12:02d}01{2005 + i // 999 % 12}011{i % 999 + 1:03d}"
 
 
-def _timed(call: Callable[[], object], repeat: int) -> list[float]:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return times
-
-
 def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str]:
-    os.environ["BANGKOM_DATABASE_URL"] = url
-    from sqlalchemy import insert, text
+    from sqlalchemy import insert
     from starlette.testclient import TestClient
 
-    from app.core import migrations
-    from app.core.config import get_settings
-    from app.core.db import get_engine
     from app.main import create_app
     from app.models import Learner
-    from bench.setups import Context, bearer_token
+    from bench.inprocess import fresh_database
     from tests.factories import make_open_cohort, make_published_course
 
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    engine = get_engine()
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    migrations.upgrade(engine)
-    ctx = Context(database_url=url)
-    bearer_token(ctx)
+    engine, ctx = fresh_database(url)
     total = args.rows + args.single
     keys = [_nip(i) for i in range(total)]
     assert len(set(keys)) == total
@@ -122,7 +101,7 @@ def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str
             bulk()
 
         fresh_bulk()  # warm-up (imports, caches)
-        times = _timed(fresh_bulk, args.repeat)
+        times = timed(fresh_bulk, args.repeat)
         tracemalloc.start()
         fresh_bulk()
         _, peak = tracemalloc.get_traced_memory()
@@ -151,7 +130,7 @@ def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str
             f"{per_single / per_bulk_row:.0f}x faster |"
         )
         page_url = f"/v1/cohorts/{one}/enrollments?limit=50"
-        page_times = _timed(lambda: client.get(page_url, headers=headers), 50)
+        page_times = timed(lambda: client.get(page_url, headers=headers), 50)
         lines.append(
             f"| GET roster page (50) | {engine_name} | {min(page_times) * 1000:.1f} ms "
             f"| {statistics.median(page_times) * 1000:.1f} ms | - | - |"
@@ -171,20 +150,13 @@ def main() -> None:
         "| row | engine | best | median | per row | notes |",
         "| --- | --- | ---: | ---: | ---: | --- |",
     ]
+    from bench.inprocess import engine_urls, load_line
+
     with tempfile.TemporaryDirectory() as work:
-        for name in args.engines.split(","):
-            if name == "sqlite":
-                url = f"sqlite:///{work}/bench.db"
-            else:
-                script = ROOT / "scripts" / "postgres.sh"
-                url = subprocess.check_output(
-                    [str(script), "bangkom_bulk_bench"], text=True
-                ).strip()
+        for name, url in engine_urls(args.engines, work, "bangkom_bulk_bench"):
             rows += run_engine(name, url, args)
     print("\n".join(rows))
-    print(
-        f"\nload average: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores"
-    )
+    print(load_line())
 
 
 if __name__ == "__main__":

@@ -52,16 +52,12 @@ def _timed(repeat: int, call: Any) -> tuple[float, float, Any]:
 
 
 def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str]:
-    os.environ["BANGKOM_DATABASE_URL"] = url
-    from sqlalchemy import event, insert, text
+    from sqlalchemy import event, insert
     from starlette.testclient import TestClient
 
-    from app.core import migrations
-    from app.core.config import get_settings
-    from app.core.db import get_engine
     from app.main import create_app
     from app.models import Learner
-    from bench.setups import Context, bearer_token
+    from bench.inprocess import fresh_database
     from tests.factories import (
         auth_headers,
         course_payload,
@@ -71,16 +67,7 @@ def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str
         make_user,
     )
 
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    engine = get_engine()
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    migrations.upgrade(engine)
-    ctx = Context(database_url=url)
-    bearer_token(ctx)
+    engine, ctx = fresh_database(url)
     keys = [_nip(i) for i in range(args.learners)]
     with engine.begin() as conn:
         conn.execute(

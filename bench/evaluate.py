@@ -22,7 +22,6 @@ import argparse
 import itertools
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -144,26 +143,12 @@ def build_cohort(engine: Any, agency_id: str, learners: int, round_no: int) -> s
 
 
 def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str]:
-    os.environ["BANGKOM_DATABASE_URL"] = url
-    from sqlalchemy import text
     from starlette.testclient import TestClient
 
-    from app.core import migrations
-    from app.core.config import get_settings
-    from app.core.db import get_engine
     from app.main import create_app
-    from bench.setups import Context, bearer_token
+    from bench.inprocess import fresh_database
 
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    engine = get_engine()
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    migrations.upgrade(engine)
-    ctx = Context(database_url=url)
-    bearer_token(ctx)
+    engine, ctx = fresh_database(url)
     headers = {"Authorization": f"Bearer {ctx.vars['token']}"}
     agency_id = ctx.vars["agency_id"]
     cohorts = [build_cohort(engine, agency_id, args.learners, n) for n in range(args.repeat + 1)]
@@ -207,20 +192,13 @@ def main() -> None:
         "| row | engine | best | median | per learner | notes |",
         "| --- | --- | ---: | ---: | ---: | --- |",
     ]
+    from bench.inprocess import engine_urls, load_line
+
     with tempfile.TemporaryDirectory() as work:
-        for name in args.engines.split(","):
-            if name == "sqlite":
-                url = f"sqlite:///{work}/bench.db"
-            else:
-                script = ROOT / "scripts" / "postgres.sh"
-                url = subprocess.check_output(
-                    [str(script), "bangkom_evaluate_bench"], text=True
-                ).strip()
+        for name, url in engine_urls(args.engines, work, "bangkom_evaluate_bench"):
             rows += run_engine(name, url, args)
     print("\n".join(rows))
-    print(
-        f"\nload average: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores"
-    )
+    print(load_line())
 
 
 if __name__ == "__main__":

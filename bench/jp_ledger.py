@@ -29,12 +29,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.inprocess import timed  # noqa: E402  (after the path above)
+
 os.environ.setdefault("BANGKOM_SECRET_KEY", "bench-secret-key-" + "x" * 32)
 os.environ.setdefault("BANGKOM_ACCESS_LOG", "false")
 
@@ -42,15 +44,6 @@ os.environ.setdefault("BANGKOM_ACCESS_LOG", "false")
 def _nip(i: int) -> str:
     # birth 1980-MM-01 (valid dates), start year 2005..2016, seq 001..999
     return f"1980{1 + i // 11_988 % 12:02d}01{2005 + i // 999 % 12}011{i % 999 + 1:03d}"
-
-
-def _timed(call: Callable[[], object], repeat: int) -> list[float]:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return times
 
 
 def _populate(engine: object, agency_id: str, learners: int) -> int:
@@ -108,26 +101,13 @@ def _populate(engine: object, agency_id: str, learners: int) -> int:
 
 
 def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str]:
-    os.environ["BANGKOM_DATABASE_URL"] = url
     from sqlalchemy import text
     from starlette.testclient import TestClient
 
-    from app.core import migrations
-    from app.core.config import get_settings
-    from app.core.db import get_engine
     from app.main import create_app
-    from bench.setups import Context, bearer_token
+    from bench.inprocess import fresh_database
 
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    engine = get_engine()
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    migrations.upgrade(engine)
-    ctx = Context(database_url=url)
-    bearer_token(ctx)
+    engine, ctx = fresh_database(url)
     started = time.perf_counter()
     count = _populate(engine, ctx.vars["agency_id"], args.learners)
     loaded = time.perf_counter() - started
@@ -144,7 +124,7 @@ def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str
             assert got.status_code == 200 and len(got.json()["entries"]) == 3, got.text[:300]
 
         year()
-        times = _timed(year, args.repeat)
+        times = timed(year, args.repeat)
         lines.append(
             f"| GET /v1/learners/{{key}}/jp?year=2025 | {engine_name} | "
             f"{min(times) * 1000:.2f} ms | {statistics.median(times) * 1000:.2f} ms | {size} |"
@@ -164,7 +144,7 @@ def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str
             with session_scope() as session:
                 jp_reports.learner_year(session=session, principal=admin, raw_key=key, year=2025)
 
-        times = _timed(service, args.repeat)
+        times = timed(service, args.repeat)
         lines.append(
             f"| jp_reports.learner_year (service only) | {engine_name} | "
             f"{min(times) * 1000:.2f} ms | {statistics.median(times) * 1000:.2f} ms | |"
@@ -174,7 +154,7 @@ def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str
             got = client.get(f"/v1/learners/{key}", headers=headers)
             assert got.status_code == 200, got.text[:300]
 
-        times = _timed(learner, args.repeat)
+        times = timed(learner, args.repeat)
         lines.append(
             f"| baseline: GET /v1/learners/{{key}} | {engine_name} | "
             f"{min(times) * 1000:.2f} ms | {statistics.median(times) * 1000:.2f} ms | |"
@@ -187,7 +167,7 @@ def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str
             assert got.status_code == 200, got.text[:300]
             counted.update(got.json())
 
-        times = _timed(summary, 5)
+        times = timed(summary, 5)
         lines.append(
             f"| GET jp-compliance/summary (counts) | {engine_name} | "
             f"{min(times) * 1000:.0f} ms | {statistics.median(times) * 1000:.0f} ms | "
@@ -201,7 +181,7 @@ def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str
             assert got.status_code == 200, got.text[:300]
             first.update(got.json())
 
-        times = _timed(page, 5)
+        times = timed(page, 5)
         lines.append(
             f"| GET jp-compliance (first page of 50) | {engine_name} | "
             f"{min(times) * 1000:.0f} ms | {statistics.median(times) * 1000:.0f} ms | |"
@@ -212,7 +192,7 @@ def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str
             got = client.get(f"{report}&cursor={cursor}", headers=headers)
             assert got.status_code == 200, got.text[:300]
 
-        times = _timed(next_page, 5)
+        times = timed(next_page, 5)
         lines.append(
             f"| GET jp-compliance, next page by cursor | {engine_name} | "
             f"{min(times) * 1000:.0f} ms | {statistics.median(times) * 1000:.0f} ms | |"
@@ -224,7 +204,7 @@ def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str
             assert got.status_code == 200, got.text[:300]
             body[:] = [got.content]
 
-        times = _timed(export, 5)
+        times = timed(export, 5)
         newlines = body[0].count(b"\n") - 1
         lines.append(
             f"| GET jp-compliance as CSV (whole list) | {engine_name} | "

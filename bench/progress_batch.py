@@ -31,7 +31,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,29 +48,16 @@ def _nip(i: int) -> str:
 
 
 def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str]:
-    os.environ["BANGKOM_DATABASE_URL"] = url
-    from sqlalchemy import delete, insert, text
+    from sqlalchemy import delete, insert
     from starlette.testclient import TestClient
 
-    from app.core import migrations
-    from app.core.config import get_settings
-    from app.core.db import get_engine
     from app.main import create_app
     from app.models import Learner
     from app.models.progress import ProgressRecord
-    from bench.setups import Context, bearer_token
+    from bench.inprocess import fresh_database
     from tests.factories import make_open_cohort
 
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    engine = get_engine()
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    migrations.upgrade(engine)
-    ctx = Context(database_url=url)
-    bearer_token(ctx)
+    engine, ctx = fresh_database(url)
     keys = [_nip(i) for i in range(args.learners)]
     with engine.begin() as conn:
         conn.execute(
@@ -265,20 +251,13 @@ def main() -> None:
         "| row | engine | best | median | throughput (median) | notes |",
         "| --- | --- | ---: | ---: | ---: | --- |",
     ]
+    from bench.inprocess import engine_urls, load_line
+
     with tempfile.TemporaryDirectory() as work:
-        for name in args.engines.split(","):
-            if name == "sqlite":
-                url = f"sqlite:///{work}/bench.db"
-            else:
-                script = ROOT / "scripts" / "postgres.sh"
-                url = subprocess.check_output(
-                    [str(script), "bangkom_progress_bench"], text=True
-                ).strip()
+        for name, url in engine_urls(args.engines, work, "bangkom_progress_bench"):
             rows += run_engine(name, url, args)
     print("\n".join(rows))
-    print(
-        f"\nload average: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores"
-    )
+    print(load_line())
 
 
 if __name__ == "__main__":

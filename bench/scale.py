@@ -288,24 +288,9 @@ def _modules(client: Any, headers: dict[str, str], course_id: str) -> list[str]:
 
 def _prepare(url: str) -> tuple[Any, dict[str, str], str]:
     """A fresh, migrated database with the bench admin: (engine, headers, agency id)."""
-    os.environ["BANGKOM_DATABASE_URL"] = url
-    from sqlalchemy import text
+    from bench.inprocess import fresh_database
 
-    from app.core import migrations
-    from app.core.config import get_settings
-    from app.core.db import get_engine
-    from bench.setups import Context, bearer_token
-
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    engine = get_engine()
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    migrations.upgrade(engine)
-    ctx = Context(database_url=url)
-    bearer_token(ctx)  # the admin's agency holds every learner (one agency of 4.7 million)
+    engine, ctx = fresh_database(url)
     return engine, {"Authorization": f"Bearer {ctx.vars['token']}"}, ctx.vars["agency_id"]
 
 

@@ -1,0 +1,64 @@
+"""What the in-process benches share (bulk_enrol, progress_batch, evaluate, jp_ledger,
+changes, scale): a fresh migrated database on each engine with the bench admin, the
+engines' URLs, a timer, and the machine-load line printed under every table."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def fresh_database(url: str) -> tuple[Any, Any]:
+    """Point the app at ``url``, empty it (PostgreSQL: a new public schema), migrate, and
+    make the bench admin: ``(engine, ctx)`` with ``ctx.vars`` token, user_id, agency_id."""
+    os.environ["BANGKOM_DATABASE_URL"] = url
+    from sqlalchemy import text
+
+    from app.core import migrations
+    from app.core.config import get_settings
+    from app.core.db import get_engine
+    from bench.setups import Context, bearer_token
+
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    engine = get_engine()
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    migrations.upgrade(engine)
+    ctx = Context(database_url=url)
+    bearer_token(ctx)
+    return engine, ctx
+
+
+def engine_urls(engines: str, work: str, pg_database: str) -> Iterator[tuple[str, str]]:
+    """``(name, url)`` for each of the comma-separated ``engines``: SQLite a file in
+    ``work``, PostgreSQL the database ``pg_database`` of ``scripts/postgres.sh``."""
+    for name in engines.split(","):
+        if name == "sqlite":
+            yield name, f"sqlite:///{work}/bench.db"
+        else:
+            script = ROOT / "scripts" / "postgres.sh"
+            yield name, subprocess.check_output([str(script), pg_database], text=True).strip()
+
+
+def timed(call: Callable[[], object], repeat: int) -> list[float]:
+    """Seconds each of ``repeat`` calls took."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def load_line() -> str:
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    return f"\nload average: {load} on {os.cpu_count()} cores"
