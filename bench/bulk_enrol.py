@@ -36,15 +36,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.inprocess import timed  # noqa: E402  (after the path above)
+from bench.inprocess import bench_nip, fresh_database, timed  # noqa: E402  (after the path above)
 
 os.environ.setdefault("BANGKOM_SECRET_KEY", "bench-secret-key-" + "x" * 32)
 os.environ.setdefault("BANGKOM_ACCESS_LOG", "false")
-
-
-def _nip(i: int) -> str:
-    # birth 1980-01-01 .. (valid dates), start year 2005..2016, seq 001..999
-    return f"1980{1 + i // 11_988 % 12:02d}01{2005 + i // 999 % 12}011{i % 999 + 1:03d}"
 
 
 def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str]:
@@ -53,12 +48,11 @@ def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str
 
     from app.main import create_app
     from app.models import Learner
-    from bench.inprocess import fresh_database
     from tests.factories import make_open_cohort, make_published_course
 
     engine, ctx = fresh_database(url)
     total = args.rows + args.single
-    keys = [_nip(i) for i in range(total)]
+    keys = [bench_nip(i) for i in range(total)]
     assert len(set(keys)) == total
     with engine.begin() as conn:
         conn.execute(

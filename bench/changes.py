@@ -33,12 +33,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.inprocess import bench_nip, fresh_database  # noqa: E402  (after the path above)
+
 os.environ.setdefault("BANGKOM_SECRET_KEY", "bench-secret-key-" + "x" * 32)
 os.environ.setdefault("BANGKOM_ACCESS_LOG", "false")
-
-
-def _nip(i: int) -> str:
-    return f"1980{1 + i // 11_988 % 12:02d}01{2005 + i // 999 % 12}011{i % 999 + 1:03d}"
 
 
 def _timed(repeat: int, call: Any) -> tuple[float, float, Any]:
@@ -57,7 +56,6 @@ def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str
 
     from app.main import create_app
     from app.models import Learner
-    from bench.inprocess import fresh_database
     from tests.factories import (
         auth_headers,
         course_payload,
@@ -68,7 +66,7 @@ def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str
     )
 
     engine, ctx = fresh_database(url)
-    keys = [_nip(i) for i in range(args.learners)]
+    keys = [bench_nip(i) for i in range(args.learners)]
     with engine.begin() as conn:
         conn.execute(
             insert(Learner.__table__),  # type: ignore[attr-defined]

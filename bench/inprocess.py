@@ -49,6 +49,12 @@ def engine_urls(engines: str, work: str, pg_database: str) -> Iterator[tuple[str
             yield name, subprocess.check_output([str(script), pg_database], text=True).strip()
 
 
+def bench_nip(i: int) -> str:
+    """The i-th valid NIP of the in-process benches: birth 1980-MM-01, CPNS start 2005-2016,
+    sequence 001-999 (distinct for i below 143,856)."""
+    return f"1980{1 + i // 11_988 % 12:02d}01{2005 + i // 999 % 12}011{i % 999 + 1:03d}"
+
+
 def timed(call: Callable[[], object], repeat: int) -> list[float]:
     """Seconds each of ``repeat`` calls took."""
     times = []

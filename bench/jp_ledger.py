@@ -35,15 +35,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.inprocess import timed  # noqa: E402  (after the path above)
+from bench.inprocess import bench_nip, fresh_database, timed  # noqa: E402  (after the path above)
 
 os.environ.setdefault("BANGKOM_SECRET_KEY", "bench-secret-key-" + "x" * 32)
 os.environ.setdefault("BANGKOM_ACCESS_LOG", "false")
-
-
-def _nip(i: int) -> str:
-    # birth 1980-MM-01 (valid dates), start year 2005..2016, seq 001..999
-    return f"1980{1 + i // 11_988 % 12:02d}01{2005 + i // 999 % 12}011{i % 999 + 1:03d}"
 
 
 def _populate(engine: object, agency_id: str, learners: int) -> int:
@@ -51,7 +46,7 @@ def _populate(engine: object, agency_id: str, learners: int) -> int:
 
     from app.models import JPRecord, Learner
 
-    keys = [_nip(i) for i in range(learners)]
+    keys = [bench_nip(i) for i in range(learners)]
     assert len(set(keys)) == learners, "NIP generator repeats: lower --learners"
     records = []
     for i in range(learners):
@@ -105,7 +100,6 @@ def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str
     from starlette.testclient import TestClient
 
     from app.main import create_app
-    from bench.inprocess import fresh_database
 
     engine, ctx = fresh_database(url)
     started = time.perf_counter()
@@ -117,7 +111,7 @@ def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str
     lines: list[str] = []
     size = f"{args.learners:,} learners, {count:,} records (loaded in {loaded:.1f} s)"
     with TestClient(create_app(), raise_server_exceptions=True) as client:
-        key = _nip(args.learners // 2 + 3)  # i % 4 == 3: three 2025 records
+        key = bench_nip(args.learners // 2 + 3)  # i % 4 == 3: three 2025 records
 
         def year() -> None:
             got = client.get(f"/v1/learners/{key}/jp?year=2025", headers=headers)

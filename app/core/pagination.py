@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 
-from fastapi import Request
+from fastapi import Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import Session, SQLModel
@@ -150,6 +150,13 @@ def link_header(request: Request, next_cursor: str | None) -> dict[str, str]:
     query["cursor"] = next_cursor
     base = str(request.url.replace(query=""))
     return {"Link": f'<{base}?{urlencode(query, doseq=True)}>; rel="next"'}
+
+
+def page_response(request: Request, page: Any, *, vary: str = "Authorization") -> Response:
+    """A page envelope (``items``, ``next_cursor``) as JSON with its ``Link`` header; ``Vary``
+    names what the page depends on beyond the URL (whose token asks, by default)."""
+    headers = link_header(request, page.next_cursor) | {"Vary": vary}
+    return Response(page.model_dump_json(), media_type="application/json", headers=headers)
 
 
 M = TypeVar("M", bound=SQLModel)

@@ -11,7 +11,7 @@ from starlette.datastructures import UploadFile
 
 from app.core.errors import ProblemError, error_responses
 from app.core.etag import json_response
-from app.core.pagination import clamp_limit, link_header
+from app.core.pagination import clamp_limit, page_response
 from app.deps import CurrentPrincipal, IfMatch, SessionDep, require_scope
 from app.models.attendance import (
     AttendanceBulk,
@@ -69,8 +69,7 @@ def list_attendance(
         cursor=query.cursor,
     )
     page = AttendancePage(items=items, next_cursor=next_cursor)
-    headers = link_header(request, next_cursor) | {"Vary": "Authorization"}
-    return Response(page.model_dump_json(), media_type="application/json", headers=headers)
+    return page_response(request, page)
 
 
 @router.put(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from app.core.errors import error_responses
 from app.core.etag import json_response
 from app.core.idempotency import idempotent
-from app.core.pagination import clamp_limit, link_header
+from app.core.pagination import clamp_limit, page_response
 from app.deps import (
     AgencyAdmin,
     CurrentPrincipal,
@@ -41,8 +41,7 @@ def _one(cert: CertificatePublic, etag: str, if_none_match: str | None = None) -
 
 def _page(request: Request, items: list[CertificatePublic], next_cursor: str | None) -> Response:
     page = CertificatePage(items=items, next_cursor=next_cursor)
-    headers = link_header(request, next_cursor) | {"Vary": "Authorization"}
-    return Response(page.model_dump_json(), media_type="application/json", headers=headers)
+    return page_response(request, page)
 
 
 @router.post(

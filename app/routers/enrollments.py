@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from app.core.errors import error_responses
 from app.core.etag import json_response
 from app.core.idempotency import idempotent
-from app.core.pagination import PageQuery, clamp_limit, link_header
+from app.core.pagination import PageQuery, clamp_limit, page_response
 from app.deps import (
     AgencyAdmin,
     CurrentPrincipal,
@@ -53,13 +53,6 @@ def _reply(
         if_none_match=if_none_match,
         headers=headers,
     )
-
-
-def _page(
-    request: Request, page: EnrollmentPage | EnrollmentEventPage, vary: str = "Authorization"
-) -> Response:
-    headers = link_header(request, page.next_cursor) | {"Vary": vary}
-    return Response(page.model_dump_json(), media_type="application/json", headers=headers)
 
 
 @router.post(
@@ -160,9 +153,8 @@ def roster(
         limit=clamp_limit(query.limit),
         updated_since=query.updated_since,
     )
-    return _page(
-        request, EnrollmentPage(items=items, next_cursor=next_cursor), "Accept, Authorization"
-    )
+    page = EnrollmentPage(items=items, next_cursor=next_cursor)
+    return page_response(request, page, vary="Accept, Authorization")
 
 
 @router.get(
@@ -188,7 +180,7 @@ def learner_enrollments(
         limit=clamp_limit(query.limit),
         updated_since=query.updated_since,
     )
-    return _page(request, EnrollmentPage(items=items, next_cursor=next_cursor))
+    return page_response(request, EnrollmentPage(items=items, next_cursor=next_cursor))
 
 
 @router.get(
@@ -269,4 +261,4 @@ def enrollment_history(
         cursor=query.cursor,
         limit=clamp_limit(query.limit),
     )
-    return _page(request, EnrollmentEventPage(items=items, next_cursor=next_cursor))
+    return page_response(request, EnrollmentEventPage(items=items, next_cursor=next_cursor))

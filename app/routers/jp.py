@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request, Response
 from app.core.errors import error_responses
 from app.core.etag import json_response
 from app.core.idempotency import idempotent
-from app.core.pagination import clamp_limit, link_header
+from app.core.pagination import clamp_limit, page_response
 from app.deps import AgencyAdmin, CurrentPrincipal, IfMatch, IfNoneMatch, SessionDep, require_scope
 from app.models.jp import (
     JPRecordCreate,
@@ -121,8 +121,7 @@ def list_records(
         page = SiasnKursusPage(items=[ledger.siasn(r) for r in rows], next_cursor=next_cursor)
     else:
         page = JPRecordPage(items=[ledger.public(r) for r in rows], next_cursor=next_cursor)
-    headers = link_header(request, next_cursor) | {"Vary": "Authorization"}
-    return Response(page.model_dump_json(), media_type="application/json", headers=headers)
+    return page_response(request, page)
 
 
 @router.post(

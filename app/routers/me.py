@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from app.core.errors import error_responses
 from app.core.etag import json_response
 from app.core.idempotency import idempotent
-from app.core.pagination import clamp_limit, link_header
+from app.core.pagination import clamp_limit, page_response
 from app.deps import CurrentPrincipal, IfNoneMatch, SessionDep, humans_only
 from app.models import Learner
 from app.models.agency import AgencyPublic
@@ -81,8 +81,7 @@ def my_enrollments(
         updated_since=query.updated_since,
     )
     page = EnrollmentPage(items=items, next_cursor=next_cursor)
-    headers = link_header(request, page.next_cursor) | {"Vary": "Authorization"}
-    return Response(page.model_dump_json(), media_type="application/json", headers=headers)
+    return page_response(request, page)
 
 
 @router.get(

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from app.core.errors import error_responses
-from app.core.pagination import clamp_limit, link_header
+from app.core.pagination import clamp_limit, page_response
 from app.deps import AgencyAdmin, SessionDep, require_scope
 from app.models.jp import (
     JPBelowFloorPage,
@@ -75,8 +75,7 @@ def jp_compliance(
         limit=clamp_limit(query.limit),
     )
     page = JPBelowFloorPage(items=items, next_cursor=next_cursor)
-    headers = link_header(request, next_cursor) | vary
-    return Response(page.model_dump_json(), media_type="application/json", headers=headers)
+    return page_response(request, page, vary=vary["Vary"])
 
 
 @router.get(
