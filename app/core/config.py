@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from decimal import Decimal
 from functools import lru_cache
 from typing import Annotated, Literal
@@ -45,6 +46,11 @@ class Settings(BaseSettings):
     # Change feed (app/services/sync/feed.py): changes older than this are pruned
     # (`bangkom prune-changes`); a cursor before the oldest kept change gets 410.
     change_retention_days: int = Field(default=90, ge=1, le=3650)
+
+    # Outbound requests to agency-chosen URLs (webhooks, app/services/outbound.py) refuse
+    # loopback, private, link-local and reserved addresses except in these networks
+    # (comma-separated CIDRs; e.g. "127.0.0.1/32" for a receiver on the same machine).
+    outbound_allowed_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # Zoom report import (app/services/learning/zoom_report.py): the share of a session a
     # learner must attend to be recorded present; ``present_share`` in the query overrides it.
@@ -97,11 +103,18 @@ class Settings(BaseSettings):
     @classmethod
     def _split_origins(cls, data: object) -> object:
         if isinstance(data, dict):
-            for name in ("cors_origins", "trusted_proxies"):
+            for name in ("cors_origins", "trusted_proxies", "outbound_allowed_networks"):
                 raw = data.get(name)
                 if isinstance(raw, str):
                     data[name] = [o.strip() for o in raw.split(",") if o.strip()]
         return data
+
+    @field_validator("outbound_allowed_networks")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ipaddress.ip_network(network, strict=False)  # ValueError names the bad one
+        return value
 
     @field_validator("certificate_signing_key")
     @classmethod

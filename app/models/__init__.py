@@ -15,6 +15,12 @@ from app.models.jp import JPRecord
 from app.models.learner import Learner
 from app.models.progress import ProgressRecord
 from app.models.user import LoginAttempt, RefreshToken, User
+from app.models.webhook import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookFanout,
+    WebhookSubscription,
+)
 
 __all__ = [
     "Agency",
@@ -42,4 +48,8 @@ __all__ = [
     "ProgressRecord",
     "RefreshToken",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookFanout",
+    "WebhookSubscription",
 ]

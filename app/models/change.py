@@ -56,6 +56,9 @@ class Change(SQLModel, table=True):
     learner_agency_id: str | None = Field(default=None, max_length=40)
     course_id: str | None = Field(default=None, max_length=40)
     learner_id: str | None = Field(default=None, max_length=40)
+    # the webhook event this change announces (app/models/webhook.py WebhookEventType), or
+    # null (sessions, learners, certificate edits that are neither issue nor revocation)
+    event: str | None = Field(default=None, max_length=40)
     committed_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 

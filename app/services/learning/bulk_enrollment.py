@@ -304,8 +304,10 @@ def _write(
         for item in again
     ]  # fmt: skip
     # Core writes skip the ORM hooks that feed the change log: one explicit call
-    ids = [item["id"] for item in new] + [item["b_id"] for item in again]
-    record_changes(session, ChangeType.enrollment, ids)
+    record_changes(
+        session, ChangeType.enrollment, [item["id"] for item in new], event="enrollment.created"
+    )
+    record_changes(session, ChangeType.enrollment, [item["b_id"] for item in again])
     actor = {"actor_user_id": principal.subject, "actor_agency_id": principal.agency_id, "at": now}
     session.execute(
         insert(EnrollmentEvent.__table__),  # type: ignore[attr-defined]

@@ -82,6 +82,28 @@ COUNTER = ChangeCounter.__table__  # type: ignore[attr-defined]
 
 Pending = dict[tuple[ChangeType, str], dict[str, Any]]
 
+# The webhook event of a change (app/models/webhook.py). Within one transaction the
+# strongest wins: created before completed before updated.
+_DEFAULT_EVENT: dict[ChangeType, str | None] = {
+    ChangeType.course: "course.updated",
+    ChangeType.cohort: "cohort.updated",
+    ChangeType.enrollment: "enrollment.updated",
+    ChangeType.progress: "progress.updated",
+    ChangeType.attendance: "attendance.recorded",
+    ChangeType.session: None,
+    ChangeType.learner: None,
+    ChangeType.certificate: None,
+}
+_EVENT_RANK = {
+    None: 0,
+    "enrollment.updated": 1,
+    "enrollment.completed": 2,
+    "certificate.revoked": 2,
+    "enrollment.created": 3,
+    "certificate.issued": 3,
+}
+_COMPLETED = {"passed", "failed"}
+
 
 def _pending(session: Session) -> Pending:
     found: Pending = session.info.setdefault(_KEY, {})
@@ -102,20 +124,44 @@ def _facts(obj: Any, kind: ChangeType) -> dict[str, Any]:
     return facts
 
 
+def _event(obj: Any, kind: ChangeType, *, new: bool) -> str | None:
+    """The webhook event of one flushed change of ``obj`` (a delete: the type's default)."""
+    if kind is ChangeType.enrollment:
+        if new:
+            return "enrollment.created"
+        added = inspect(obj).attrs.status.history.added
+        return "enrollment.completed" if added and added[0] in _COMPLETED else _DEFAULT_EVENT[kind]
+    if kind is ChangeType.certificate:
+        if new:
+            return "certificate.issued"
+        revoked = inspect(obj).attrs.revoked_at.history
+        return "certificate.revoked" if revoked.added and revoked.added[0] is not None else None
+    return _DEFAULT_EVENT[kind]
+
+
+def _stronger(earlier: str | None, event: str | None) -> str | None:
+    return event if _EVENT_RANK.get(event, 1) >= _EVENT_RANK.get(earlier, 1) else earlier
+
+
 def _after_flush(session: Session, _context: UOWTransaction) -> None:
     pending = _pending(session)
     for obj in list(session.new) + list(session.dirty):
         kind = TRACKED.get(type(obj))
         if kind is not None and (obj in session.new or session.is_modified(obj)):
             facts = _facts(obj, kind)
-            earlier = pending.get((kind, obj.id), {}).get("learner_agency_id")
-            if kind is ChangeType.learner and earlier:  # the home before the transaction
-                facts["learner_agency_id"] = earlier
-            pending[(kind, obj.id)] = {"op": ChangeOp.upsert.value, **facts}
+            before = pending.get((kind, obj.id), {})
+            if kind is ChangeType.learner and before.get("learner_agency_id"):
+                facts["learner_agency_id"] = before["learner_agency_id"]  # home before the tx
+            event = _stronger(before.get("event"), _event(obj, kind, new=obj in session.new))
+            pending[(kind, obj.id)] = {"op": ChangeOp.upsert.value, "event": event, **facts}
     for obj in session.deleted:
         kind = TRACKED.get(type(obj))
         if kind is not None:
-            pending[(kind, obj.id)] = {"op": ChangeOp.delete.value, **_facts(obj, kind)}
+            pending[(kind, obj.id)] = {
+                "op": ChangeOp.delete.value,
+                "event": _DEFAULT_EVENT[kind],
+                **_facts(obj, kind),
+            }
 
 
 def record_changes(
@@ -124,12 +170,16 @@ def record_changes(
     ids: Iterable[str] = (),
     *,
     progress_pairs: Iterable[tuple[str, str]] = (),
+    event: str | None = None,
 ) -> None:
-    """For rows written with Core (no ORM instances): log them as upserts of ``kind``.
+    """For rows written with Core (no ORM instances): log them as upserts of ``kind``,
+    announcing ``event`` (default: the type's, e.g. ``enrollment.updated``).
     ``progress_pairs``: progress records named by (enrolment id, module id)."""
     pending = _pending(session)
+    event = event or _DEFAULT_EVENT[kind]
     for ident in ids:
-        pending[(kind, ident)] = {"op": ChangeOp.upsert.value}
+        earlier = pending.get((kind, ident), {}).get("event")
+        pending[(kind, ident)] = {"op": ChangeOp.upsert.value, "event": _stronger(earlier, event)}
     pairs = set(progress_pairs)
     if pairs:  # ids and visibility facts in one join per chunk of enrolments
         joined = ProgressRecord.__table__.join(Enrollment.__table__, E.id == P.enrollment_id).join(  # type: ignore[attr-defined]
@@ -146,6 +196,7 @@ def record_changes(
                 if (e, m) in pairs:
                     pending[(ChangeType.progress, ident)] = {
                         "op": ChangeOp.upsert.value,
+                        "event": event,
                         "resolved": True,
                         "agency_id": organiser,
                         "course_id": course_id,
@@ -223,6 +274,7 @@ def _before_commit(session: Session) -> None:
             "learner_agency_id": facts.get("learner_agency_id"),
             "course_id": facts.get("course_id"),
             "learner_id": facts.get("learner_id"),
+            "event": facts.get("event"),
             "committed_at": now,
         }
         for n, ((kind, ident), facts) in enumerate(pending.items())
