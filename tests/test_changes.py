@@ -14,8 +14,10 @@ from app.models.change import Change
 from app.services.sync import feed
 from tests.factories import (
     auth_headers,
+    course_payload,
     enrol,
     make_agency,
+    make_cohort,
     make_learner,
     make_learner_login,
     make_open_cohort,
@@ -210,3 +212,30 @@ def test_an_integration_client_follows_only_the_types_its_scopes_read(
     # a person of the same agency sees the learner and the enrolment too
     everything = client.get("/v1/changes?limit=1000", headers=admin).json()["items"]
     assert {"learner", "enrollment"} <= {entry["type"] for entry in everything}
+
+
+def test_drafts_reach_their_owner_only_and_published_rows_leave_a_tombstone(
+    client: TestClient, session: Session
+) -> None:
+    owner, other = _admins(session)
+    start = _follow(client, other).json()["next_cursor"]
+    mine = _follow(client, owner).json()["next_cursor"]
+    course = make_published_course(client, owner)
+    draft = client.post("/v1/courses", json=course_payload(), headers=owner).json()
+    edited = client.patch(
+        f"/v1/courses/{draft['id']}", json={"title": "Pelatihan Draf Diubah"}, headers=owner
+    )
+    assert edited.status_code == 200, edited.text
+    hidden_cohort = make_cohort(client, owner, course["id"])  # a draft cohort
+    seen = {(e["type"], e["id"]) for e in _follow(client, other, start).json()["items"]}
+    assert ("course", course["id"]) in seen
+    assert ("course", draft["id"]) not in seen and ("cohort", hidden_cohort["id"]) not in seen
+    owned = {(e["type"], e["id"]) for e in _follow(client, owner, mine).json()["items"]}
+    assert {("course", draft["id"]), ("cohort", hidden_cohort["id"])} <= owned
+
+    archived = client.patch(
+        f"/v1/courses/{course['id']}", json={"status": "archived"}, headers=owner
+    )
+    assert archived.status_code == 200, archived.text
+    last = [e for e in _follow(client, other, start).json()["items"] if e["id"] == course["id"]][-1]
+    assert last["data"] == {"id": course["id"], "deleted": True}

@@ -59,6 +59,10 @@ class Change(SQLModel, table=True):
     # the webhook event this change announces (app/models/webhook.py WebhookEventType), or
     # null (sessions, learners, certificate edits that are neither issue nor revocation)
     event: str | None = Field(default=None, max_length=40)
+    # catalogue changes (course, cohort, session): whether agencies other than the owner
+    # could see the resource before or after the change; when not, the feed shows the change
+    # to the owner only (no bare tombstones of another agency's drafts). Null: other types.
+    public: bool | None = None
     committed_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 

@@ -1,4 +1,4 @@
-"""webhooks: subscriptions, deliveries, attempts, fan-out; change.event
+"""webhooks: subscriptions, deliveries, attempts, fan-out; change.event and change.public
 
 Revision ID: 0013
 Revises: 0012
@@ -91,11 +91,13 @@ def upgrade() -> None:
 
     with op.batch_alter_table('change', schema=None) as batch_op:
         batch_op.add_column(sa.Column('event', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True))
+        batch_op.add_column(sa.Column('public', sa.Boolean(), nullable=True))
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('change', schema=None) as batch_op:
+        batch_op.drop_column('public')
         batch_op.drop_column('event')
 
     with op.batch_alter_table('webhook_attempt', schema=None) as batch_op:

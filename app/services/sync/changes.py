@@ -48,6 +48,8 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.models.change import Change, ChangeCounter, ChangeOp, ChangeType
+from app.services.visibility import HIDDEN_COHORT_STATUSES as HIDDEN
+from app.services.visibility import PUBLISHED
 
 __all__ = ["ChangeType", "install", "record_changes"]
 
@@ -119,9 +121,20 @@ def _facts(obj: Any, kind: ChangeType) -> dict[str, Any]:
     facts = {"agency_id": getattr(obj, "agency_id", None)}
     if kind is ChangeType.course:
         facts["course_id"] = obj.id
+        facts["public"] = PUBLISHED in _before_after(obj, "status")
     elif kind is ChangeType.cohort:
         facts["course_id"] = obj.course_id
+        facts["cohort_shown"] = not set(_before_after(obj, "status")) <= set(HIDDEN)
+    elif kind is ChangeType.session:
+        facts["cohort_id"] = obj.cohort_id
     return facts
+
+
+def _before_after(obj: Any, name: str) -> tuple[str, ...]:
+    """The attribute's values before this flush (if it was loaded) and now, as strings."""
+    history = getattr(inspect(obj).attrs, name).history
+    values = [*history.deleted, getattr(obj, name)]
+    return tuple(str(getattr(v, "value", v)) for v in values if v is not None)
 
 
 def _event(obj: Any, kind: ChangeType, *, new: bool) -> str | None:
@@ -152,6 +165,9 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
             before = pending.get((kind, obj.id), {})
             if kind is ChangeType.learner and before.get("learner_agency_id"):
                 facts["learner_agency_id"] = before["learner_agency_id"]  # home before the tx
+            for shown in ("public", "cohort_shown"):  # shown before the transaction counts
+                if before.get(shown):
+                    facts[shown] = True
             event = _stronger(before.get("event"), _event(obj, kind, new=obj in session.new))
             pending[(kind, obj.id)] = {"op": ChangeOp.upsert.value, "event": event, **facts}
     for obj in session.deleted:
@@ -242,6 +258,38 @@ def _resolve(session: Session, pending: Pending) -> None:
                 )
 
 
+def _resolve_public(session: Session, pending: Pending) -> None:
+    """``public`` of catalogue changes: whether agencies other than the owner could see the
+    resource before or after the change (else the change is the owner's business only, and
+    the feed does not show others even a tombstone). Errs towards True: a needless
+    tombstone shows an id, a missing one leaves a stale copy."""
+    courses = {i: f for (k, i), f in pending.items() if k is ChangeType.course}
+    cohorts = {i: f for (k, i), f in pending.items() if k is ChangeType.cohort}
+    sessions = {i: f for (k, i), f in pending.items() if k is ChangeType.session}
+    if not cohorts and not sessions:
+        return
+    C = Course.__table__.c  # type: ignore[attr-defined]
+    H = Cohort.__table__.c  # type: ignore[attr-defined]
+    wanted = {f["cohort_id"] for f in sessions.values() if f.get("cohort_id")} | set(cohorts)
+    shown_now: dict[str, tuple[bool, bool]] = {}  # cohort -> (course published, cohort shown)
+    for part in _chunks(sorted(wanted)):
+        joined = Cohort.__table__.join(Course.__table__, C.id == H.course_id)  # type: ignore[attr-defined]
+        for ident, course_id, course_status, status in session.execute(
+            select(H.id, H.course_id, C.status, H.status).select_from(joined).where(H.id.in_(part))
+        ):
+            earlier = courses.get(course_id, {}).get("public", False)
+            shown_now[ident] = (course_status == PUBLISHED or earlier, status not in HIDDEN)
+    for ident, facts in cohorts.items():
+        course_public, _ = shown_now.get(ident, (True, True))
+        facts["public"] = bool(facts.get("cohort_shown", True) and course_public)
+    for facts in sessions.values():
+        cohort = str(facts.get("cohort_id"))
+        if cohort in cohorts:
+            facts["public"] = cohorts[cohort]["public"]
+        else:
+            facts["public"] = all(shown_now.get(cohort, (True, True)))
+
+
 def _allocate(session: Session, count: int) -> int:
     """Reserve ``count`` sequence numbers; the first. Holds the allocation lock to commit."""
     if session.get_bind().dialect.name == "postgresql":
@@ -262,6 +310,7 @@ def _before_commit(session: Session) -> None:
     if not pending:
         return
     _resolve(session, pending)
+    _resolve_public(session, pending)
     first = _allocate(session, len(pending))
     now = utcnow()
     rows = [
@@ -275,6 +324,7 @@ def _before_commit(session: Session) -> None:
             "course_id": facts.get("course_id"),
             "learner_id": facts.get("learner_id"),
             "event": facts.get("event"),
+            "public": facts.get("public"),
             "committed_at": now,
         }
         for n, ((kind, ident), facts) in enumerate(pending.items())

@@ -10,8 +10,10 @@ a learner login for its own rows. Then each entry's resource is loaded (batched 
 app/services/sync/representations.py) with the rules of app/services/visibility.py: an
 entry whose resource is gone or no longer visible to the caller (archived course, learner
 moved away) is a tombstone ``{"id": ..., "deleted": true}``, so applying the feed keeps a
-copy equal to what the lists show. Consequence: unpublished catalogue rows of other
-agencies appear as bare tombstones (the id only, never content).
+copy equal to what the lists show. A catalogue change of a resource no other agency could
+see before or after it (a draft course edited, a draft cohort created) reaches its owner
+only (``Change.public``), so other agencies are not shown tombstones of drafts they never
+saw; a course archived after being published is a tombstone for them.
 
 Several entries of one resource in a page each carry the resource's current state (not the
 state at that change): applying them in order ends in the current state either way, and a
@@ -100,7 +102,9 @@ def _expired() -> ProblemError:
 def _visible_sql(principal: Principal) -> Any:
     if principal.is_platform_admin and not principal.is_learner:
         return true()
-    catalogue = CH.type.in_(CATALOGUE)
+    # a catalogue change reaches everyone when others could see the resource before or
+    # after it (``public``; null: logged before the flag existed), else its owner only
+    catalogue = CH.type.in_(CATALOGUE) & or_(CH.public.is_(None), CH.public == true())
     if principal.is_learner:
         own = CH.learner_id == principal.learner_id if principal.learner_id else false()
         return or_(catalogue, own)
