@@ -203,7 +203,11 @@ def write_data(work: Path, setup: Setup, salt: int) -> None:
     threads a contiguous run of pairs (a batch spans few enrolments, threads share none)."""
     enrol = next(k for k in MIX if k.name == ENROL)
     for t in range(enrol.threads):
-        data = {"salt": salt, "cohorts": setup.cohorts, "existing": setup.free_learners[t::enrol.threads]}  # fmt: skip
+        data = {
+            "salt": salt,
+            "cohorts": setup.cohorts,
+            "existing": setup.free_learners[t :: enrol.threads],
+        }
         (work / f"enrol-{t}.lua").write_text("return " + _lua(data))
     progress = next(k for k in MIX if k.name == PROGRESS)
     n = len(setup.pairs)
@@ -224,7 +228,9 @@ def catalogue_paths(kind: str, setup: Setup) -> list[str]:
 # --- the run -----------------------------------------------------------------------------
 
 
-def run_load(wrk_bin: str, base: str, setup: Setup, args: argparse.Namespace, work: Path) -> dict[str, Outcome]:  # fmt: skip
+def run_load(
+    wrk_bin: str, base: str, setup: Setup, args: argparse.Namespace, work: Path
+) -> dict[str, Outcome]:
     """Every request type at once, one wrk process each, for ``args.duration`` seconds."""
     reporter = (LUA / "report.lua").read_text()
     running = []
@@ -369,9 +375,8 @@ def check(setup: Setup, outcomes: dict[str, Outcome], server_log: Path) -> list[
         between = text("SELECT count(*) FROM change WHERE seq > :a AND seq < :b")
         for line in outcomes[FEED].lines:
             if line[0] == "g":
-                skipped += int(
-                    conn.execute(between, {"a": int(line[2]), "b": int(line[3])}).scalar()
-                )
+                params = {"a": int(line[2]), "b": int(line[3])}
+                skipped += conn.execute(between, params).scalar_one()
         results.append(
             (not skipped and not reversed_, f"feed: {len(followers)} followers read {seen:,} "
              f"entries; entries skipped: {skipped}, out of order: {len(reversed_)}")
@@ -399,7 +404,14 @@ def check(setup: Setup, outcomes: dict[str, Outcome], server_log: Path) -> list[
 # --- the report --------------------------------------------------------------------------
 
 
-def render(engine: str, outcomes: dict[str, Outcome], checks: list[tuple[bool, str]], facts: list[tuple[str, str]], settings: str, batch: int) -> str:  # fmt: skip
+def render(
+    engine: str,
+    outcomes: dict[str, Outcome],
+    checks: list[tuple[bool, str]],
+    facts: list[tuple[str, str]],
+    settings: str,
+    batch: int,
+) -> str:
     lines = [
         f"### Load, {engine}",
         "",
