@@ -453,7 +453,7 @@ def run_engine(engine: str, url: str, args: argparse.Namespace, wrk_bin: str, sa
         write_data(work, setup, salt)
         server = Running(SERVERS["bangkom"], args.workers, env, work, label=engine)
         try:
-            server.wait_ready()
+            server.wait_ready(timeout=120)  # a busy shared machine starts it slowly
             print(f"[{engine}] {args.duration} s of load on {server.base}...", flush=True)
             load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
             outcomes = run_load(wrk_bin, server.base, setup, args, work)
