@@ -34,7 +34,7 @@ request = function()
     body = string.format('{"learner_key":"%s"}', existing)
   else
     fresh = fresh + 1
-    -- 2^20 new learners a thread, 1.7e9 in all: threads and runs (salt) never meet
+    -- 2^20 new learners a thread (the NIP space holds 1.7e9): threads never meet
     local n = (data.salt * 64 + thread_no) * 1048576 + fresh
     body = string.format(
       '{"learner_key":"%s","learner":{"asn_type":"pns","name":"Peserta Uji Beban",' ..
