@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export BANGKOM_DEMO_DATA ?= true
 
-.PHONY: run test test-pg lint openapi bench bench-scale migrate clean
+.PHONY: run test test-pg lint openapi bench bench-scale bench-load migrate clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,13 @@ bench: $(VENV)/.installed-dev  ## benchmarks: prints a table (see bench/README.m
 SCALE_ARGS ?= --learners 10000,50000,100000
 bench-scale: $(VENV)/.installed-dev  ## scale: fill N learners fast, time pages, JP reads, bulk writes
 	$(BIN)/python bench/scale.py $(SCALE_ARGS)
+
+# 60 s of catalogue reads, enrolments, progress batches and change-feed reads at once
+# (64 connections, 2 uvicorn workers) on SQLite and PostgreSQL (database bangkom_load via
+# scripts/postgres.sh); fails on any 5xx or lost write. LOAD_ARGS="--engines sqlite" for one.
+LOAD_ARGS ?=
+bench-load: $(VENV)/.installed-dev  ## load: mixed traffic 60 s per engine, then the invariants
+	$(BIN)/python bench/load.py $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -15,6 +15,7 @@ import time
 import uuid
 
 from fastapi import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core import i18n, metrics
@@ -105,6 +106,12 @@ class RequestContextMiddleware:
             status = 413
             if not response_started:
                 await self._problem(scope, send_wrapper, 413, "payload_too_large", request_id)
+        except ClientDisconnect:
+            # The client went away before its body arrived whole (seen at the end of every
+            # load test run, when wrk closes its connections mid-request): nobody is left
+            # to answer and nothing of ours failed, so no 500 and no error log. 499 is
+            # nginx's "client closed request", for the access log and the metrics.
+            status = 499
         except DATABASE_UNAVAILABLE:  # raised outside the routes (e.g. the idempotency store)
             status = 503
             errlog.exception("database unavailable", extra={"fields": {"route": _route(scope)}})
