@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -89,13 +90,16 @@ class Received:
 class Receiver:
     """Answers POSTs on 127.0.0.1; ``answers[path]`` lists statuses to give in turn (then
     200). A request whose signature does not verify with ``secrets[path]`` is recorded in
-    ``bad`` and answered 400. ``hold`` (when set) keeps each request open until it is set."""
+    ``bad`` and answered 400. A request is recorded when it arrives, before the answer (a
+    receiver that processed it and then lost the connection); ``hold`` (an Event) keeps
+    each answer back until it is set."""
 
     secrets: dict[str, str] = field(default_factory=dict)
     answers: dict[str, list[int]] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
     bad: list[str] = field(default_factory=list)
     hold: threading.Event | None = None
+    delay: float = 0.0  # seconds before each answer
     arrived: threading.Event = field(default_factory=threading.Event)
     port: int = 0
     _server: ThreadingHTTPServer | None = None
@@ -116,16 +120,21 @@ class Receiver:
 
             def do_POST(self) -> None:  # noqa: N802
                 raw = self.rfile.read(int(self.headers.get("content-length", 0)))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                status = receiver._answer(self.path, raw, headers)  # processed, then answered
                 receiver.arrived.set()
                 if receiver.hold is not None:
                     receiver.hold.wait(30)
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                status = receiver._answer(self.path, raw, headers)
-                self.send_response(status)
+                if receiver.delay:
+                    time.sleep(receiver.delay)
                 reply = f"answer {status}".encode()
-                self.send_header("content-length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
+                try:
+                    self.send_response(status)
+                    self.send_header("content-length", str(len(reply)))
+                    self.end_headers()
+                    self.wfile.write(reply)
+                except OSError:
+                    pass  # the worker is gone (killed, timed out): nobody reads the answer
 
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
