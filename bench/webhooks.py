@@ -133,14 +133,14 @@ def _clear(engine: Any) -> None:
 
     with engine.begin() as conn:
         for model in (WebhookAttempt, WebhookDelivery, WebhookSubscription):
-            conn.execute(model.__table__.delete())  # type: ignore[attr-defined]
+            conn.execute(model.__table__.delete())  # type: ignore[union-attr]
 
 
 def _fanout(engine: Any, agency_id: str, url: str, count: int) -> tuple[float, int]:
     """``count`` course changes (one course each, committed in one go) fanned out."""
     from app.core.db import new_session
     from app.models import Course
-    from app.models.course import DEFAULT_GRADE_BANDS
+    from app.models.course import DEFAULT_GRADE_BANDS, CompetencyType, CourseKind, Delivery
     from app.models.webhook import WebhookFanout
     from app.services.webhooks import fanout
 
@@ -151,9 +151,9 @@ def _fanout(engine: Any, agency_id: str, url: str, count: int) -> tuple[float, i
     with new_session(engine, write=True) as session:
         fanout.fan_out(session=session)  # the position: now
         courses = [
-            Course(agency_id=agency_id, code=f"FAN-{i}", title=f"Pelatihan {i}", kind="training",
-                   competency_type="technical", delivery="online", total_jp_halves=4,
-                   grade_bands=DEFAULT_GRADE_BANDS)
+            Course(agency_id=agency_id, code=f"FAN-{i}", title=f"Pelatihan {i}",
+                   kind=CourseKind.training, competency_type=CompetencyType.technical,
+                   delivery=Delivery.online, total_jp_halves=4, grade_bands=DEFAULT_GRADE_BANDS)
             for i in range(count)
         ]  # fmt: skip
         session.add_all(courses)
