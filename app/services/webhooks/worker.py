@@ -90,7 +90,8 @@ class Worker:
         return True
 
     async def _db(self, step: Callable[..., Any], *args: Any) -> Any:
-        """A database step; None when the database failed (logged; the loop goes on)."""
+        """A database step; None when it failed (logged; the loop goes on and tries again:
+        a database that is down comes back, deliveries keep going while fan-out fails)."""
         try:
             return await asyncio.to_thread(step, *args)
         except DBAPIError as exc:
@@ -98,7 +99,13 @@ class Worker:
                 "webhook worker: database error, retrying",
                 extra={"fields": {"worker": self.name, "error": str(exc.orig)[:200]}},
             )
-            return None
+        except Exception:
+            log.exception(
+                "webhook worker: %s failed, retrying",
+                getattr(step, "__name__", "step"),
+                extra={"fields": {"worker": self.name}},
+            )
+        return None
 
     # --- the loop ----------------------------------------------------------------------
 
