@@ -18,10 +18,14 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
 
-run: $(VENV)/.installed  ## migrate the SQLite file, load demo data once, serve on 127.0.0.1:8000
+# The webhook worker runs beside the server; Ctrl-C (or the server stopping) stops both: the
+# worker finishes its attempts in flight first (SIGTERM is its graceful stop).
+run: $(VENV)/.installed  ## migrate the SQLite file, load demo data once, serve on 127.0.0.1:8000 with a webhook worker
 	@./scripts/fonts.sh || echo "could not install the DejaVu fonts; certificate PDFs will answer 503"
 	$(BIN)/bangkom migrate
 	@if [ "$(BANGKOM_DEMO_DATA)" = "true" ]; then $(BIN)/bangkom seed-demo; fi
+	@$(BIN)/bangkom worker & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(BIN)/bangkom serve
 
 migrate: $(VENV)/.installed

@@ -1,5 +1,6 @@
 """``bangkom``: serve, migrate, seed the demo data, rebuild stored course JSON, export the
-contract, purge expired idempotency keys, back up and restore the database, make accounts."""
+contract, purge expired idempotency keys, deliver webhooks, back up and restore the
+database, make accounts."""
 
 from __future__ import annotations
 
@@ -119,6 +120,31 @@ def _prune_changes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(args: argparse.Namespace) -> int:
+    import asyncio
+    import signal
+
+    from app.core.logging import configure_logging
+    from app.services.webhooks.worker import Worker
+
+    configure_logging(get_settings().log_level)
+    worker = Worker(concurrency=args.concurrency, poll_interval=args.poll_interval)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, worker.stop)
+        stats = await worker.run(once=args.once)
+        print(
+            f"webhook worker {worker.name} stopped: {stats.attempts} attempts, "
+            f"{stats.succeeded} succeeded",
+            file=sys.stderr,
+        )
+
+    asyncio.run(main())
+    return 0
+
+
 def _backup(args: argparse.Namespace) -> int:
     from app.core import backup
 
@@ -206,6 +232,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     prune.add_argument("--days", type=int, default=None, help="override the retention")
     prune.set_defaults(func=_prune_changes)
+
+    worker = sub.add_parser(
+        "worker",
+        help="deliver webhooks: fan the change log out to subscriptions and send signed "
+        "requests with retries (several workers may share a database; SIGTERM/SIGINT stop "
+        "it after the attempts in flight)",
+    )
+    worker.add_argument(
+        "--concurrency", type=int, default=16, help="attempts in flight at once (default 16)"
+    )
+    worker.add_argument(
+        "--poll-interval",
+        type=float,
+        default=0.5,
+        help="seconds to wait for work when idle (default 0.5)",
+    )
+    worker.add_argument(
+        "--once", action="store_true", help="stop when nothing is due (tests, cron)"
+    )
+    worker.set_defaults(func=_worker)
 
     back = sub.add_parser(
         "backup",

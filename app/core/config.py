@@ -51,6 +51,17 @@ class Settings(BaseSettings):
     # loopback, private, link-local and reserved addresses except in these networks
     # (comma-separated CIDRs; e.g. "127.0.0.1/32" for a receiver on the same machine).
     outbound_allowed_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Webhook delivery (`bangkom worker`, app/services/webhooks/): the time one attempt may
+    # take; a worker's lease on an attempt (longer than the timeout: an expired lease is
+    # taken over by another worker); the retry delays (full jitter: each a random wait up
+    # to the value; the last repeats) and how long a delivery is retried after it was made.
+    webhook_timeout_seconds: float = Field(default=10, gt=0, le=60)
+    webhook_lease_seconds: float = Field(default=60, gt=0, le=3600)
+    webhook_retry_delays: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0],
+        min_length=1,
+    )
+    webhook_retry_window_seconds: float = Field(default=24 * 3600, gt=0)
 
     # Zoom report import (app/services/learning/zoom_report.py): the share of a session a
     # learner must attend to be recorded present; ``present_share`` in the query overrides it.
@@ -103,7 +114,12 @@ class Settings(BaseSettings):
     @classmethod
     def _split_origins(cls, data: object) -> object:
         if isinstance(data, dict):
-            for name in ("cors_origins", "trusted_proxies", "outbound_allowed_networks"):
+            for name in (
+                "cors_origins",
+                "trusted_proxies",
+                "outbound_allowed_networks",
+                "webhook_retry_delays",
+            ):
                 raw = data.get(name)
                 if isinstance(raw, str):
                     data[name] = [o.strip() for o in raw.split(",") if o.strip()]
@@ -115,6 +131,14 @@ class Settings(BaseSettings):
         for network in value:
             ipaddress.ip_network(network, strict=False)  # ValueError names the bad one
         return value
+
+    @model_validator(mode="after")
+    def _lease_outlasts_timeout(self) -> Settings:
+        if self.webhook_lease_seconds <= self.webhook_timeout_seconds:
+            raise ValueError(
+                "BANGKOM_WEBHOOK_LEASE_SECONDS must exceed BANGKOM_WEBHOOK_TIMEOUT_SECONDS"
+            )
+        return self
 
     @field_validator("certificate_signing_key")
     @classmethod

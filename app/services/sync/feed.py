@@ -99,7 +99,9 @@ def _expired() -> ProblemError:
     )
 
 
-def _visible_sql(principal: Principal) -> Any:
+def visible_sql(principal: Principal) -> Any:
+    """The changes ``principal`` may see (before the representation's own check); the
+    webhook fan-out (app/services/webhooks/fanout.py) asks the same for each agency."""
     if principal.is_platform_admin and not principal.is_learner:
         return true()
     # a catalogue change reaches everyone when others could see the resource before or
@@ -144,7 +146,7 @@ def read(
         raise _expired()
     size = limit or DEFAULT_LIMIT
     stmt = select(CH.seq, CH.type, CH.resource_id, CH.op, CH.committed_at).where(
-        CH.seq > position, CH.seq <= newest, _visible_sql(principal)
+        CH.seq > position, CH.seq <= newest, visible_sql(principal)
     )
     if types:
         stmt = stmt.where(CH.type.in_([t.value for t in types]))
@@ -175,9 +177,17 @@ def read(
 
 
 def prune(*, session: Session, days: int | None = None) -> int:
-    """Delete changes older than the retention (default ``change_retention_days``); how many."""
+    """Delete changes older than the retention (default ``change_retention_days``); how many.
+    While a webhook subscription is active, changes the worker has not fanned out yet are
+    kept whatever their age (app/services/webhooks/fanout.py ``announced_through``)."""
+    from app.services.webhooks.fanout import announced_through
+
     keep = get_settings().change_retention_days if days is None else days
     cutoff = utcnow() - timedelta(days=keep)
-    result = session.execute(delete(Change).where(CH.committed_at < cutoff))
+    old = CH.committed_at < cutoff
+    floor = announced_through(session)
+    if floor is not None:
+        old = old & (CH.seq <= floor)
+    result = session.execute(delete(Change).where(old))
     session.commit()
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
