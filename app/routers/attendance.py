@@ -26,6 +26,7 @@ from app.models.attendance import (
 from app.routers.params import IdPath
 from app.services.learning import attendance as service
 from app.services.learning import attendance_bulk as bulk
+from app.services.learning import attendance_reads as reads
 from app.services.learning.roster_files import CSV_TYPES, SNIFFED_TYPES
 
 router = APIRouter(tags=["attendance"])
@@ -60,13 +61,14 @@ def list_attendance(
     session: SessionDep,
     query: Annotated[AttendanceQuery, Query()],
 ) -> Response:
-    items, next_cursor = service.list_attendance(
+    items, next_cursor = reads.list_attendance(
         session=session,
         principal=principal,
         cohort_id=cohort_id,
         session_id=session_id,
         limit=clamp_limit(query.limit),
         cursor=query.cursor,
+        updated_since=query.updated_since,
     )
     page = AttendancePage(items=items, next_cursor=next_cursor)
     return page_response(request, page)
