@@ -229,9 +229,7 @@ def history(client: TestClient, session: Session) -> Listed:
         assert moved.status_code == 200, moved.text
         return str(len(keys) + 1)
 
-    return Listed(
-        f"{base}/history", admin, EnrollmentEvent, list(keys), touch, "seq", "at", keys
-    )
+    return Listed(f"{base}/history", admin, EnrollmentEvent, list(keys), touch, "seq", "at", keys)
 
 
 BUILDERS = [
