@@ -37,6 +37,7 @@ from tests.factories import (
     enrol,
     make_agency,
     make_learner,
+    make_learner_login,
     make_open_cohort,
     make_published_course,
     make_user,
@@ -327,3 +328,21 @@ def test_updated_since_is_an_rfc3339_instant_or_422(
         headers=listed.headers,
     )
     assert got.status_code == 422 and got.json()["code"] == "invalid_cursor", got.text
+
+
+def test_a_transferred_learner_login_is_listed_to_its_new_agency_since_the_move(
+    client: TestClient, session: Session
+) -> None:
+    _old, admin = _admin(session)
+    new_agency, new_admin = _admin(session)
+    key = make_learner(client, admin)["learner_key"]
+    make_learner_login(client, admin, key, email="pindah.lagi@mail.example")
+    since = datetime.now(UTC)
+    released = client.post(
+        f"/v1/learners/{key}/release", json={"to_agency_id": new_agency.id}, headers=admin
+    )
+    assert released.status_code == 200, released.text
+    moved = client.post(f"/v1/learners/{key}/transfer", json={}, headers=new_admin)
+    assert moved.status_code == 200, moved.text
+    got = client.get("/v1/users", params={"updated_since": since.isoformat()}, headers=new_admin)
+    assert [u["email"] for u in got.json()["items"]] == ["pindah.lagi@mail.example"]
