@@ -50,7 +50,9 @@ _WHO = (
     summary="The session's learners, each with their attendance record or none",
     description="Enrolments holding a seat (proposed, verified, active) and, once the "
     "cohort is evaluated, passed, failed or dropped ones; not withdrawn or waitlisted. The "
-    "organiser's members and the course's partner agencies read it; others get 404.",
+    "organiser's members and the course's partner agencies read it; others get 404. With "
+    "`updated_since`: only the learners whose record changed since, in the records' "
+    "(updated_at, id) order (an enrolment's own changes are in the enrolment lists).",
     responses={200: {"model": AttendancePage}, **error_responses(401, 404, 422)},
 )
 def list_attendance(

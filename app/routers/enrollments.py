@@ -246,6 +246,8 @@ def transition_enrollment(
     name="enrollments-history",
     dependencies=[require_scope("enrollments:read")],
     summary="Every status change of an enrolment: who, when and why",
+    description="In `seq` order; with `updated_since`, the changes recorded at or after it "
+    "(`at`), in (at, id) order: a change never changes afterwards.",
     responses={200: {"model": EnrollmentEventPage}, **error_responses(401, 404, 422)},
 )
 def enrollment_history(
