@@ -50,8 +50,8 @@ test-pg: $(VENV)/.installed-dev  ## the same suite on a real PostgreSQL server (
 	  BANGKOM_DEMO_DATA=false BANGKOM_TEST_DATABASE_URL=$$url $(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev  ## ruff, mypy and hadolint
-	$(BIN)/ruff check app tests bench migrations
-	$(BIN)/ruff format --check app tests bench
+	$(BIN)/ruff check app tests bench examples migrations
+	$(BIN)/ruff format --check app tests bench examples
 	$(BIN)/mypy
 	$(BIN)/hadolint Dockerfile
 

@@ -39,6 +39,9 @@ class Row:
     reads_db: bool = True  # False: the same row on every engine would measure nothing new
     script: str | None = None  # a Lua file in bench/ that builds each request (bodies)
     check_body: str | None = None  # the body of the one request check_row sends
+    # wrk connections when not the run's (-c64): a row whose answer takes a second would
+    # queue 64 requests, time every one out and starve the rows after it on that server
+    connections: int | None = None
 
 
 SERVERS: dict[str, Server] = {
@@ -61,6 +64,7 @@ NOT_MODIFIED = "GET /v1/courses/{id} If-None-Match (304)"
 NAIVE_ONE = "naive GET one course (tutorial style)"
 NAIVE_LIST = "naive GET 50 courses (tutorial style)"
 VERIFY = "GET /verify/{code} (JSON, public)"
+COURSE_PAGE = "GET /v1/courses?limit=50"
 ENROL_ONE = "POST /v1/cohorts/{id}/enrollments (new learner each)"
 _AUTH = {"Authorization": "Bearer {token}"}
 # check_row's learner: CPNS start 2010, outside enrol.lua's 2020-2025, so never a duplicate
@@ -93,7 +97,7 @@ ROWS: list[Row] = [
     ),
     Row(NAIVE_LIST, "/naive/courses?limit=50", server="naive", setup=("catalogue",)),
     Row(
-        "GET /v1/courses?limit=50",
+        COURSE_PAGE,
         "/v1/courses?limit=50",
         setup=("catalogue",),
         baseline=NAIVE_LIST,
@@ -118,6 +122,23 @@ ROWS: list[Row] = [
         "/v1/cohorts/{roster_cohort_id}/enrollments?limit=50",
         headers=_AUTH,
         setup=("enrolment",),
+    ),
+    # Delta sync (issue 10): a page of 1,000 change-feed entries (course upserts, each with
+    # the course as its GET shows it) from a cursor with 2,000 after it, and the course
+    # list's updated_since (the newest 200 of 2,000 changed) beside the plain first page.
+    Row(
+        "GET /v1/changes?limit=1000 (1,000 entries, wrk -c4)",
+        "/v1/changes?after={feed_cursor}&limit=1000",
+        headers=_AUTH,
+        setup=("change_feed",),
+        connections=4,  # a catching-up client reads pages one after another, not 64 at once
+    ),
+    Row(
+        "GET /v1/courses?updated_since=...&limit=50",
+        "/v1/courses?updated_since={courses_since}&limit=50",
+        headers=_AUTH,
+        setup=("change_feed",),
+        baseline=COURSE_PAGE,
     ),
 ]
 
@@ -177,4 +198,5 @@ SETUPS: dict[str, setups.Setup] = {
     "catalogue": setups.catalogue,
     "certificates": setups.certificates,
     "enrolment": setups.enrolment,
+    "change_feed": setups.change_feed,
 }

@@ -292,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
                 for r in rows:  # interleaved rounds: drift on a shared machine hits all rows
                     url, headers = urls_by_row[r.name]
                     opts: dict[str, Any] = {
-                        "connections": args.connections,
+                        "connections": r.connections or args.connections,
                         "threads": args.threads,
                         "script": r.script,
                     }

@@ -263,3 +263,32 @@ def enrolment(ctx: Context) -> None:
         session.add(roster)
         session.commit()
         ctx.vars.update(enrol_cohort_id=cohorts[0].id, roster_cohort_id=roster.id)
+
+
+def change_feed(ctx: Context) -> None:
+    """The catalogue's 2,000 courses are 2,000 entries of the change log (the session hook
+    writes one per created course): ``{feed_cursor}``, a cursor with every one of them after
+    it (the feed row reads 1,000 from there), and ``{courses_since}``, an RFC 3339 instant
+    at which the newest 200 courses changed (``updated_since`` on the course list)."""
+    if "course_id" not in ctx.vars:
+        catalogue(ctx)
+    from sqlalchemy import func, select
+    from sqlmodel import col
+
+    from app.core.db import session_scope
+    from app.models import Course
+    from app.models.change import Change
+    from app.services.sync import feed
+
+    with session_scope() as session:
+        first = session.execute(select(func.min(col(Change.seq)))).scalar_one()
+        entries = session.execute(select(func.count()).select_from(Change)).scalar_one()
+        stamps = session.execute(
+            select(col(Course.updated_at)).order_by(col(Course.updated_at), col(Course.id))
+        ).scalars()
+        since = list(stamps)[-200]
+    assert entries >= 2000, f"the change log has {entries} entries; the feed row reads 1,000"
+    ctx.vars.update(
+        feed_cursor=feed.encode(first - 1),
+        courses_since=since.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+    )

@@ -11,9 +11,8 @@ from pydantic import field_validator
 from sqlmodel import Field, SQLModel
 
 from app.core import i18n
-from app.core.pagination import PageQuery
 from app.models.base import created_at_field, enum_type, id_field, updated_at_field
-from app.models.types import UNSET, StrictBool, StrictInput, line
+from app.models.types import UNSET, SincePageQuery, StrictBool, StrictInput, line
 
 
 class AgencyKind(StrEnum):
@@ -96,5 +95,5 @@ class AgencyPage(SQLModel):
     )
 
 
-class AgencyQuery(PageQuery):
+class AgencyQuery(SincePageQuery):
     """Page of the agency list (no filters yet; unknown parameters are a 422)."""

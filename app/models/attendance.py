@@ -17,10 +17,9 @@ from pydantic import Field as PField
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.core.pagination import PageQuery
 from app.models.base import created_at_field, enum_type, id_field, updated_at_field
 from app.models.enrollment import EnrollmentStatus
-from app.models.types import Ident, QueryBool, StrictInput, TimeZone, integer
+from app.models.types import Ident, QueryBool, SincePageQuery, StrictInput, TimeZone, integer
 
 
 class AttendanceStatus(StrEnum):
@@ -99,7 +98,7 @@ class AttendancePage(BaseModel):
     next_cursor: str | None
 
 
-class AttendanceQuery(PageQuery):
+class AttendanceQuery(SincePageQuery):
     """Page of a session's attendance list (unknown parameters are a 422)."""
 
 

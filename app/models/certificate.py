@@ -24,10 +24,9 @@ from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.core import i18n
-from app.core.pagination import PageQuery
 from app.models.base import UTCDateTime, created_at_field, id_field, updated_at_field
 from app.models.catalogue import JPNumber
-from app.models.types import StrictInput, line
+from app.models.types import SincePageQuery, StrictInput, line
 
 # --- the number pattern (a course field) ---------------------------------------------
 
@@ -263,7 +262,7 @@ class CertificatePage(BaseModel):
     next_cursor: str | None
 
 
-class CertificateQuery(PageQuery):
+class CertificateQuery(SincePageQuery):
     """Page of a certificate list (unknown parameters are a 422)."""
 
 

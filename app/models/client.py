@@ -20,9 +20,17 @@ from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
 from app.core import i18n
-from app.core.pagination import PageQuery
 from app.models.base import UTCDateTime, created_at_field, id_field, updated_at_field
-from app.models.types import UNSET, AwareDateTime, Ident, StrictBool, StrictInput, integer, line
+from app.models.types import (
+    UNSET,
+    AwareDateTime,
+    Ident,
+    SincePageQuery,
+    StrictBool,
+    StrictInput,
+    integer,
+    line,
+)
 
 MAX_LIVE_SECRETS = 2
 
@@ -188,5 +196,5 @@ class ClientPage(BaseModel):
     next_cursor: str | None
 
 
-class ClientQuery(PageQuery):
+class ClientQuery(SincePageQuery):
     agency_id: Ident | None = PField(default=None, description="Platform admins: one agency's")

@@ -23,7 +23,16 @@ from app.core.pagination import PageQuery
 from app.models.base import created_at_field, enum_type, id_field, updated_at_field
 from app.models.catalogue import JPNumber
 from app.models.learner import AsnType
-from app.models.types import MAX_YEAR, MIN_YEAR, UNSET, Date, Ident, StrictInput, line
+from app.models.types import (
+    MAX_YEAR,
+    MIN_YEAR,
+    UNSET,
+    Date,
+    Ident,
+    SincePageQuery,
+    StrictInput,
+    line,
+)
 from app.models.types import _number as _jp_number
 
 
@@ -151,7 +160,7 @@ class JPRecordFormat(StrEnum):
     siasn = "siasn"
 
 
-class JPRecordQuery(PageQuery):
+class JPRecordQuery(SincePageQuery):
     year: int | None = PField(
         default=None, ge=MIN_YEAR, le=MAX_YEAR, description="Only this year's records"
     )

@@ -13,9 +13,8 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
-from app.core.pagination import PageQuery
 from app.models.base import UTCDateTime, created_at_field, id_field, updated_at_field
-from app.models.types import UNSET, Ident, StrictBool, StrictInput, line
+from app.models.types import UNSET, Ident, SincePageQuery, StrictBool, StrictInput, line
 
 
 class Role(StrEnum):
@@ -216,7 +215,7 @@ class TokenResponse(SQLModel):
     )
 
 
-class UserQuery(PageQuery):
+class UserQuery(SincePageQuery):
     """Page of the user list, optionally one agency's (platform admins)."""
 
     agency_id: Ident | None = None

@@ -37,7 +37,11 @@ def list_agencies(
     query: Annotated[AgencyQuery, Query()],
 ) -> AgencyPage:
     rows, next_cursor = agencies.list_agencies(
-        session=session, principal=principal, limit=clamp_limit(query.limit), cursor=query.cursor
+        session=session,
+        principal=principal,
+        limit=clamp_limit(query.limit),
+        cursor=query.cursor,
+        updated_since=query.updated_since,
     )
     response.headers.update(link_header(request, next_cursor))
     return AgencyPage(items=[AgencyPublic.model_validate(r) for r in rows], next_cursor=next_cursor)

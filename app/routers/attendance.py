@@ -26,6 +26,7 @@ from app.models.attendance import (
 from app.routers.params import IdPath
 from app.services.learning import attendance as service
 from app.services.learning import attendance_bulk as bulk
+from app.services.learning import attendance_reads as reads
 from app.services.learning.roster_files import CSV_TYPES, SNIFFED_TYPES
 
 router = APIRouter(tags=["attendance"])
@@ -49,7 +50,9 @@ _WHO = (
     summary="The session's learners, each with their attendance record or none",
     description="Enrolments holding a seat (proposed, verified, active) and, once the "
     "cohort is evaluated, passed, failed or dropped ones; not withdrawn or waitlisted. The "
-    "organiser's members and the course's partner agencies read it; others get 404.",
+    "organiser's members and the course's partner agencies read it; others get 404. With "
+    "`updated_since`: only the learners whose record changed since, in the records' "
+    "(updated_at, id) order (an enrolment's own changes are in the enrolment lists).",
     responses={200: {"model": AttendancePage}, **error_responses(401, 404, 422)},
 )
 def list_attendance(
@@ -60,13 +63,14 @@ def list_attendance(
     session: SessionDep,
     query: Annotated[AttendanceQuery, Query()],
 ) -> Response:
-    items, next_cursor = service.list_attendance(
+    items, next_cursor = reads.list_attendance(
         session=session,
         principal=principal,
         cohort_id=cohort_id,
         session_id=session_id,
         limit=clamp_limit(query.limit),
         cursor=query.cursor,
+        updated_since=query.updated_since,
     )
     page = AttendancePage(items=items, next_cursor=next_cursor)
     return page_response(request, page)

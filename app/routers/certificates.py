@@ -95,6 +95,7 @@ def cohort_certificates(
         cohort_id=cohort_id,
         cursor=query.cursor,
         limit=clamp_limit(query.limit),
+        updated_since=query.updated_since,
     )
     return _page(request, items, next_cursor)
 
@@ -113,7 +114,11 @@ def my_certificates(
     query: Annotated[CertificateQuery, Query()],
 ) -> Response:
     items, next_cursor = certificate_reads.my_certificates(
-        session=session, principal=principal, cursor=query.cursor, limit=clamp_limit(query.limit)
+        session=session,
+        principal=principal,
+        cursor=query.cursor,
+        limit=clamp_limit(query.limit),
+        updated_since=query.updated_since,
     )
     return _page(request, items, next_cursor)
 

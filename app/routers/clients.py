@@ -75,6 +75,7 @@ def list_clients(
         limit=clamp_limit(query.limit),
         cursor=query.cursor,
         agency_id=query.agency_id,
+        updated_since=query.updated_since,
     )
     response.headers.update(link_header(request, next_cursor))
     return ClientPage(items=rows, next_cursor=next_cursor)

@@ -10,9 +10,10 @@ from pydantic import TypeAdapter
 from app.core.errors import error_responses
 from app.core.etag import json_response, list_etag
 from app.core.idempotency import idempotent
-from app.core.pagination import Page, PageQuery, clamp_limit, link_header
+from app.core.pagination import Page, clamp_limit, link_header
 from app.deps import AgencyAdmin, IfMatch, IfNoneMatch, OptionalPrincipal, SessionDep, require_scope
 from app.models.cohort import CohortSessionCreate, CohortSessionPublic, CohortSessionUpdate
+from app.models.types import SincePageQuery
 from app.routers.params import IdPath
 from app.services import cohort_sessions as service
 
@@ -54,7 +55,7 @@ def list_sessions(
     cohort_id: IdPath,
     principal: OptionalPrincipal,
     session: SessionDep,
-    query: Annotated[PageQuery, Query()],
+    query: Annotated[SincePageQuery, Query()],
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     items, next_cursor = service.list_sessions(
@@ -63,6 +64,7 @@ def list_sessions(
         cohort_id=cohort_id,
         limit=clamp_limit(query.limit),
         cursor=query.cursor,
+        updated_since=query.updated_since,
     )
     page = Page[CohortSessionPublic](items=items, next_cursor=next_cursor)
     # starts_at carries the cohort's offset, which a zone change alters

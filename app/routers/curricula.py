@@ -10,9 +10,10 @@ from pydantic import TypeAdapter
 from app.core.errors import error_responses
 from app.core.etag import json_response, list_etag
 from app.core.idempotency import idempotent
-from app.core.pagination import Page, PageQuery, clamp_limit, link_header
+from app.core.pagination import Page, clamp_limit, link_header
 from app.deps import AgencyAdmin, IfMatch, IfNoneMatch, OptionalPrincipal, SessionDep, require_scope
 from app.models.curriculum import CurriculumCreate, CurriculumPublic, CurriculumUpdate
+from app.models.types import SincePageQuery
 from app.routers.params import IdPath, VersionPath
 from app.services import curricula as service
 
@@ -58,7 +59,7 @@ def list_curricula(
     course_id: IdPath,
     principal: OptionalPrincipal,
     session: SessionDep,
-    query: Annotated[PageQuery, Query()],
+    query: Annotated[SincePageQuery, Query()],
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     items, next_cursor = service.list_curricula(
@@ -67,6 +68,7 @@ def list_curricula(
         course_id=course_id,
         limit=clamp_limit(query.limit),
         cursor=query.cursor,
+        updated_since=query.updated_since,
     )
     page = Page[CurriculumPublic](items=items, next_cursor=next_cursor)
     etag = list_etag(

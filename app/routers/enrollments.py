@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from app.core.errors import error_responses
 from app.core.etag import json_response
 from app.core.idempotency import idempotent
-from app.core.pagination import PageQuery, clamp_limit, page_response
+from app.core.pagination import clamp_limit, page_response
 from app.deps import (
     AgencyAdmin,
     CurrentPrincipal,
@@ -28,6 +28,7 @@ from app.models.enrollment import (
     EnrollmentQuery,
     EnrollmentTransition,
 )
+from app.models.types import SincePageQuery
 from app.routers.learners import KeyPath
 from app.routers.params import IdPath
 from app.services.learning import enrollment_moves as moves
@@ -245,6 +246,8 @@ def transition_enrollment(
     name="enrollments-history",
     dependencies=[require_scope("enrollments:read")],
     summary="Every status change of an enrolment: who, when and why",
+    description="In `seq` order; with `updated_since`, the changes recorded at or after it "
+    "(`at`), in (at, id) order: a change never changes afterwards.",
     responses={200: {"model": EnrollmentEventPage}, **error_responses(401, 404, 422)},
 )
 def enrollment_history(
@@ -252,7 +255,7 @@ def enrollment_history(
     enrollment_id: IdPath,
     principal: CurrentPrincipal,
     session: SessionDep,
-    query: Annotated[PageQuery, Query()],
+    query: Annotated[SincePageQuery, Query()],
 ) -> Response:
     items, next_cursor = reads.history(
         session=session,
@@ -260,5 +263,6 @@ def enrollment_history(
         enrollment_id=enrollment_id,
         cursor=query.cursor,
         limit=clamp_limit(query.limit),
+        updated_since=query.updated_since,
     )
     return page_response(request, EnrollmentEventPage(items=items, next_cursor=next_cursor))

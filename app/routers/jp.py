@@ -115,6 +115,7 @@ def list_records(
         year=query.year,
         cursor=query.cursor,
         limit=clamp_limit(query.limit),
+        updated_since=query.updated_since,
     )
     page: JPRecordPage | SiasnKursusPage
     if query.format == JPRecordFormat.siasn:

@@ -43,6 +43,7 @@ def list_users(
         limit=clamp_limit(query.limit),
         cursor=query.cursor,
         agency_id=query.agency_id,
+        updated_since=query.updated_since,
     )
     response.headers.update(link_header(request, next_cursor))
     return UserPage(items=[UserPublic.model_validate(r) for r in rows], next_cursor=next_cursor)

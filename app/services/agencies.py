@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import Session, col, select
 
 from app.core.db import commit_or_409
 from app.core.errors import ProblemError
-from app.core.pagination import id_page
+from app.core.pagination import since_page
 from app.core.security import Principal
 from app.models import Agency
 from app.models.agency import AgencyCreate, AgencyUpdate
@@ -25,10 +27,17 @@ def _slug_taken(slug: str) -> ProblemError:
 
 
 def list_agencies(
-    *, session: Session, principal: Principal, limit: int, cursor: str | None
+    *,
+    session: Session,
+    principal: Principal,
+    limit: int,
+    cursor: str | None,
+    updated_since: datetime | None = None,
 ) -> tuple[list[Agency], str | None]:
     statement = scoped(select(Agency), Agency, principal)
-    return id_page(session, statement, Agency, limit=limit, cursor=cursor)
+    return since_page(
+        session, statement, Agency, limit=limit, cursor=cursor, updated_since=updated_since
+    )
 
 
 def get_agency(*, session: Session, principal: Principal, agency_id: str) -> Agency:

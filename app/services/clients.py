@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from app.core.errors import ProblemError, not_found
 from app.core.etag import check_if_match, resource_etag
-from app.core.pagination import id_page
+from app.core.pagination import since_page
 from app.core.security import Principal
 from app.models import Agency, Client, ClientSecret
 from app.models.base import utcnow
@@ -120,11 +120,14 @@ def list_clients(
     limit: int,
     cursor: str | None,
     agency_id: str | None = None,
+    updated_since: datetime | None = None,
 ) -> tuple[list[ClientPublic], str | None]:
     statement = scoped(select(Client), Client, principal)
     if agency_id is not None:
         statement = statement.where(col(Client.agency_id) == agency_id)
-    rows, next_cursor = id_page(session, statement, Client, limit=limit, cursor=cursor)
+    rows, next_cursor = since_page(
+        session, statement, Client, limit=limit, cursor=cursor, updated_since=updated_since
+    )
     return [public(session, r)[0] for r in rows], next_cursor
 
 

@@ -13,7 +13,7 @@ from sqlmodel import select as sm_select
 
 from app.core.errors import not_found
 from app.core.etag import check_if_match, resource_etag
-from app.core.pagination import keyset_page
+from app.core.pagination import keyset_page, since_page
 from app.core.security import Principal
 from app.models import (
     Cohort,
@@ -173,19 +173,32 @@ def list_sessions(
     cohort_id: str,
     limit: int,
     cursor: str | None = None,
+    updated_since: datetime | None = None,
 ) -> tuple[list[CohortSessionPublic], str | None]:
-    """One page of the cohort's sessions in time order, and the next cursor."""
+    """One page of the cohort's sessions in time order (with ``updated_since``: those
+    changed since, in (updated_at, id) order), and the next cursor."""
     cohort, _ = visible_cohort(session=session, principal=principal, cohort_id=cohort_id)
-    items, next_cursor = keyset_page(
-        session,
-        sm_select(CohortSession).where(col(CohortSession.cohort_id) == cohort.id),
-        CohortSession,
-        sort="starts_at",
-        column=col(CohortSession.starts_at),
-        parse=datetime.fromisoformat,
-        limit=limit,
-        cursor=cursor,
-    )
+    statement = sm_select(CohortSession).where(col(CohortSession.cohort_id) == cohort.id)
+    if updated_since is not None:
+        items, next_cursor = since_page(
+            session,
+            statement,
+            CohortSession,
+            limit=limit,
+            cursor=cursor,
+            updated_since=updated_since,
+        )
+    else:
+        items, next_cursor = keyset_page(
+            session,
+            statement,
+            CohortSession,
+            sort="starts_at",
+            column=col(CohortSession.starts_at),
+            parse=datetime.fromisoformat,
+            limit=limit,
+            cursor=cursor,
+        )
     instructors = _instructors(session, [i.id for i in items])
     return [public(i, instructors[i.id], cohort.timezone) for i in items], next_cursor
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
@@ -11,7 +12,7 @@ from sqlmodel import Session, col, select
 from app.core.db import commit_or_409
 from app.core.errors import ProblemError, not_found
 from app.core.etag import check_if_match, resource_etag
-from app.core.pagination import keyset_page
+from app.core.pagination import keyset_page, since_page
 from app.core.security import Principal
 from app.models import Course, Curriculum, CurriculumModule
 from app.models.base import utcnow
@@ -96,22 +97,30 @@ def list_curricula(
     course_id: str,
     limit: int,
     cursor: str | None = None,
+    updated_since: datetime | None = None,
 ) -> tuple[list[CurriculumPublic], str | None]:
-    """One page of the course's versions the caller may see, oldest first, and the next cursor."""
+    """One page of the course's versions the caller may see, oldest first (with
+    ``updated_since``: those changed since, in (updated_at, id) order), and the next cursor."""
     course = _visible_course(session, principal, course_id)
     visible = visibility.curriculum_visible_sql(
         visibility.who(principal), principal.agency_id if principal else None
     )
-    curricula, next_cursor = keyset_page(
-        session,
-        select(Curriculum).where(Curriculum.course_id == course.id, visible),
-        Curriculum,
-        sort="version",
-        column=col(Curriculum.version),
-        parse=int,
-        limit=limit,
-        cursor=cursor,
-    )
+    statement = select(Curriculum).where(Curriculum.course_id == course.id, visible)
+    if updated_since is not None:
+        curricula, next_cursor = since_page(
+            session, statement, Curriculum, limit=limit, cursor=cursor, updated_since=updated_since
+        )
+    else:
+        curricula, next_cursor = keyset_page(
+            session,
+            statement,
+            Curriculum,
+            sort="version",
+            column=col(Curriculum.version),
+            parse=int,
+            limit=limit,
+            cursor=cursor,
+        )
     modules: dict[str, list[CurriculumModule]] = defaultdict(list)
     if curricula:
         for m in session.exec(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core.db import commit_or_409
 from app.core.errors import ProblemError, not_found
-from app.core.pagination import id_page
+from app.core.pagination import since_page
 from app.core.security import Principal, hash_password, verify_password
 from app.models import Agency, User
 from app.models.base import utcnow
@@ -61,11 +63,14 @@ def list_users(
     limit: int,
     cursor: str | None,
     agency_id: str | None = None,
+    updated_since: datetime | None = None,
 ) -> tuple[list[User], str | None]:
     statement = _visible(select(User), principal)
     if agency_id is not None:
         statement = statement.where(col(User.agency_id) == agency_id)
-    return id_page(session, statement, User, limit=limit, cursor=cursor)
+    return since_page(
+        session, statement, User, limit=limit, cursor=cursor, updated_since=updated_since
+    )
 
 
 def get_user(

@@ -24,7 +24,6 @@ from sqlmodel import Session, col, select
 from app.core.db import commit_or_409
 from app.core.errors import ProblemError, not_found
 from app.core.etag import check_if_match, resource_etag
-from app.core.pagination import id_page
 from app.core.security import Principal
 from app.models import Cohort, CohortSession, CohortSessionInstructor, Course, Enrollment, Learner
 from app.models.attendance import (
@@ -158,29 +157,6 @@ def records(session: Session, session_id: str, enrollment_ids: Iterable[str]) ->
         )
     )
     return {r.enrollment_id: r for r in found}
-
-
-def list_attendance(
-    *,
-    session: Session,
-    principal: Principal,
-    cohort_id: str,
-    session_id: str,
-    limit: int,
-    cursor: str | None,
-) -> tuple[list[AttendancePublic], str | None]:
-    ctx = context(session, principal, cohort_id, session_id, write=False)
-    statement = select(Enrollment).where(
-        col(Enrollment.cohort_id) == ctx.cohort.id, col(Enrollment.status).in_(LISTED)
-    )
-    enrollments, next_cursor = id_page(session, statement, Enrollment, limit=limit, cursor=cursor)
-    learner_ids = [e.learner_id for e in enrollments]
-    learners = {
-        x.id: x for x in session.exec(select(Learner).where(col(Learner.id).in_(learner_ids)))
-    }
-    found = records(session, ctx.item.id, [e.id for e in enrollments])
-    items = [public(ctx, e, learners[e.learner_id], found.get(e.id)) for e in enrollments]
-    return items, next_cursor
 
 
 # --- writing --------------------------------------------------------------------------

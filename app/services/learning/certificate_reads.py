@@ -8,13 +8,14 @@ certificate snapshot holds none of them). The authenticated reads show the whole
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from app.core.errors import ProblemError
 from app.core.etag import resource_etag
-from app.core.pagination import id_page
+from app.core.pagination import since_page
 from app.core.security import Principal
 from app.models import Course, Learner
 from app.models.catalogue import from_centi, halves_to_jp
@@ -155,14 +156,26 @@ def by_code(session: Session, code: str) -> Certificate | None:
 
 
 def _page(
-    session: Session, statement: Any, cursor: str | None, limit: int
+    session: Session,
+    statement: Any,
+    cursor: str | None,
+    limit: int,
+    updated_since: datetime | None,
 ) -> tuple[list[CertificatePublic], str | None]:
-    rows, next_cursor = id_page(session, statement, Certificate, limit=limit, cursor=cursor)
+    rows, next_cursor = since_page(
+        session, statement, Certificate, limit=limit, cursor=cursor, updated_since=updated_since
+    )
     return [public_of(r) for r in rows], next_cursor
 
 
 def cohort_certificates(
-    *, session: Session, principal: Principal, cohort_id: str, cursor: str | None, limit: int
+    *,
+    session: Session,
+    principal: Principal,
+    cohort_id: str,
+    cursor: str | None,
+    limit: int,
+    updated_since: datetime | None = None,
 ) -> tuple[list[CertificatePublic], str | None]:
     """Organiser, partners, platform admins: all; another agency: its own learners'; a
     learner login: its own."""
@@ -175,11 +188,16 @@ def cohort_certificates(
     ):
         mine = select(col(Learner.id)).where(col(Learner.agency_id) == principal.agency_id)
         statement = statement.where(col(Certificate.learner_id).in_(mine))
-    return _page(session, statement, cursor, limit)
+    return _page(session, statement, cursor, limit, updated_since)
 
 
 def my_certificates(
-    *, session: Session, principal: Principal, cursor: str | None, limit: int
+    *,
+    session: Session,
+    principal: Principal,
+    cursor: str | None,
+    limit: int,
+    updated_since: datetime | None = None,
 ) -> tuple[list[CertificatePublic], str | None]:
     if not principal.is_learner or principal.learner_id is None:
         raise ProblemError(
@@ -191,4 +209,4 @@ def my_certificates(
             "sertifikat angkatan di /v1/cohorts/{id}/certificates.",
         )
     statement = select(Certificate).where(col(Certificate.learner_id) == principal.learner_id)
-    return _page(session, statement, cursor, limit)
+    return _page(session, statement, cursor, limit, updated_since)

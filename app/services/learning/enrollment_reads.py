@@ -13,7 +13,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, or_, select
 
 from app.core.errors import ProblemError
-from app.core.pagination import keyset_page, since_page
+from app.core.pagination import UPDATED_SORT, keyset_page, since_page
 from app.core.security import Principal
 from app.models import Cohort, Enrollment, Learner
 from app.models.catalogue import from_centi, halves_to_jp, roman
@@ -44,16 +44,22 @@ def history(
     enrollment_id: str,
     cursor: str | None,
     limit: int,
+    updated_since: datetime | None = None,
 ) -> tuple[list[EnrollmentEventPublic], str | None]:
+    """The events in ``seq`` order; with ``updated_since`` those recorded at or after it in
+    (at, id) order (events never change: ``at`` is their updated_at)."""
     visible(session, principal, enrollment_id)
     statement = select(EnrollmentEvent).where(col(EnrollmentEvent.enrollment_id) == enrollment_id)
+    since = updated_since is not None
+    if since:
+        statement = statement.where(col(EnrollmentEvent.at) >= updated_since)
     rows, next_cursor = keyset_page(
         session,
         statement,
         EnrollmentEvent,
-        sort="seq",
-        column=col(EnrollmentEvent.seq),
-        parse=int,
+        sort=UPDATED_SORT if since else "seq",
+        column=col(EnrollmentEvent.at) if since else col(EnrollmentEvent.seq),
+        parse=datetime.fromisoformat if since else int,
         limit=limit,
         cursor=cursor,
     )

@@ -10,7 +10,7 @@ cohort ending 31 December in Asia/Jayapura credits that year, whatever the UTC i
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -19,7 +19,7 @@ from sqlmodel import Session, col, delete, select
 from app.core.db import commit_or_409
 from app.core.errors import ProblemError
 from app.core.etag import check_if_match, resource_etag
-from app.core.pagination import id_page
+from app.core.pagination import since_page
 from app.core.security import Principal
 from app.models.agency import Agency
 from app.models.base import utcnow
@@ -287,13 +287,17 @@ def list_records(
     year: int | None,
     cursor: str | None,
     limit: int,
+    updated_since: datetime | None = None,
 ) -> tuple[Learner, list[JPRecord], str | None]:
-    """A learner's records in creation order (on the (learner_id, year, id) index)."""
+    """A learner's records in creation order (on the (learner_id, year, id) index); with
+    ``updated_since`` those changed since, in (updated_at, id) order."""
     learner = ledger_owner(session, principal, raw_key)
     statement = select(JPRecord).where(col(JPRecord.learner_id) == learner.id)
     if year is not None:
         statement = statement.where(col(JPRecord.year) == year)
-    rows, next_cursor = id_page(session, statement, JPRecord, limit=limit, cursor=cursor)
+    rows, next_cursor = since_page(
+        session, statement, JPRecord, limit=limit, cursor=cursor, updated_since=updated_since
+    )
     return learner, rows, next_cursor
 
 

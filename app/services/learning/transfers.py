@@ -110,6 +110,7 @@ def transfer_learner(
     login = session.exec(select(User).where(col(User.learner_id) == learner.id)).first()
     if login is not None:
         login.agency_id = to
+        login.updated_at = utcnow()  # the users list's updated_since must see the move
         session.add(login)
     core.save(session, learner)
     if login is not None:
