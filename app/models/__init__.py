@@ -15,6 +15,7 @@ from app.models.jp import JPRecord
 from app.models.learner import Learner
 from app.models.progress import ProgressRecord
 from app.models.user import LoginAttempt, RefreshToken, User
+from app.models.xapi import XapiStatement, XapiStatementRef
 
 __all__ = [
     "Agency",
@@ -42,4 +43,6 @@ __all__ = [
     "ProgressRecord",
     "RefreshToken",
     "User",
+    "XapiStatement",
+    "XapiStatementRef",
 ]
