@@ -39,6 +39,7 @@ class XapiStatement(SQLModel, table=True):
         Index("ix_xapi_statement_agency_registration", "agency_id", "registration", "stored"),
         Index("ix_xapi_statement_agency_unmatched", "agency_id", "unmatched", "id"),
         Index("ix_xapi_statement_progress", "enrollment_id", "module_id"),
+        Index("ix_xapi_statement_agency_target", "agency_id", "target"),
     )
 
     # time-ordered (models.base.new_id): with ``stored`` the stable order of every list
@@ -51,6 +52,9 @@ class XapiStatement(SQLModel, table=True):
     stored: datetime = Field(sa_type=UTCDateTime, nullable=False)
     # the statement this one voids (its verb is .../voided)
     voids: str | None = Field(default=None, max_length=36)
+    # the statement its object refers to (a StatementRef): filters also return statements
+    # that refer to a statement they match (xAPI Communication 2.1.3, StatementRefs)
+    target: str | None = Field(default=None, max_length=36)
     voided: bool = False
     body: str = Field(sa_type=Text)
     # the exact statement sent (without what the LRS sets), to compare a resend with

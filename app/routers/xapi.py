@@ -35,6 +35,7 @@ from app.services.xapi import auth, query, statements, validate
 from app.services.xapi.query import bad
 
 VERSION_HEADER = "X-Experience-API-Version"
+CONSISTENT = "X-Experience-API-Consistent-Through"
 VERSION = re.compile(r"^([12])\.0(\.\d+)?$")
 ANSWER = {"1": "1.0.3", "2": "2.0.0"}
 _basic = HTTPBasic(auto_error=False, realm="bangkom-xapi", scheme_name="xAPIBasic")
@@ -47,6 +48,7 @@ class XapiRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         about = self.path.endswith("/about")
+        reads = bool({"GET", "HEAD"} & (self.methods or set())) and not about
 
         async def route(request: Request) -> Response:
             sent = request.headers.get(VERSION_HEADER)
@@ -64,6 +66,8 @@ class XapiRoute(APIRoute):
                 response = await handler(request)
             except ProblemError as exc:
                 exc.headers[VERSION_HEADER] = answer
+                if reads:
+                    exc.headers.setdefault(CONSISTENT, _stamp(utcnow()))
                 raise
             response.headers[VERSION_HEADER] = answer
             return response
@@ -272,7 +276,7 @@ def get_statements(request: Request, principal: Reader, session: SessionDep) -> 
     q = query.parse(params, multi)
     languages = _languages(request.headers.get("accept-language"))
     consistent = utcnow()
-    headers = {"X-Experience-API-Consistent-Through": _stamp(consistent)}
+    headers = {CONSISTENT: _stamp(consistent)}
     if q.statement_id or q.voided_id:
         row = query.one(session, principal.agency_id, q)
         document: Any = query.shaped(json.loads(row.body), q.format, languages)
@@ -287,11 +291,26 @@ def get_statements(request: Request, principal: Reader, session: SessionDep) -> 
     text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
     headers["Last-Modified"] = modified.strftime("%a, %d %b %Y %H:%M:%S GMT")
     headers["ETag"] = '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
+    if request.method == "HEAD":
+        return Response(status_code=200, headers=headers, media_type="application/json")
     if q.attachments:
         boundary = "bangkom-xapi-" + hashlib.sha256(text.encode()).hexdigest()[:16]
         part = f"--{boundary}\r\nContent-Type: application/json\r\n\r\n{text}\r\n--{boundary}--\r\n"
         return Response(part, media_type=f"multipart/mixed; boundary={boundary}", headers=headers)
     return Response(text, media_type="application/json", headers=headers)
+
+
+router.add_api_route(
+    "/statements",
+    get_statements,
+    methods=["HEAD"],
+    name="xapi-statements-head",
+    summary="As GET /xapi/statements, without the body",
+    responses={
+        200: {"description": "Headers of the GET answer"},
+        **error_responses(400, 401, 403, 404),
+    },
+)
 
 
 def _stamp(at: Any) -> str:

@@ -32,6 +32,7 @@ def upgrade() -> None:
     sa.Column('timestamp', app.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('stored', app.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('voids', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True),
+    sa.Column('target', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True),
     sa.Column('voided', sa.Boolean(), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('signature', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -47,6 +48,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('xapi_statement', schema=None) as batch_op:
         batch_op.create_index('ix_xapi_statement_agency_registration', ['agency_id', 'registration', 'stored'], unique=False)
+        batch_op.create_index('ix_xapi_statement_agency_target', ['agency_id', 'target'], unique=False)
         batch_op.create_index('ix_xapi_statement_agency_stored', ['agency_id', 'stored', 'id'], unique=False)
         batch_op.create_index('ix_xapi_statement_agency_unmatched', ['agency_id', 'unmatched', 'id'], unique=False)
         batch_op.create_index('ix_xapi_statement_agency_verb', ['agency_id', 'verb_id', 'stored'], unique=False)
@@ -81,6 +83,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_xapi_statement_agency_verb')
         batch_op.drop_index('ix_xapi_statement_agency_unmatched')
         batch_op.drop_index('ix_xapi_statement_agency_stored')
+        batch_op.drop_index('ix_xapi_statement_agency_target')
         batch_op.drop_index('ix_xapi_statement_agency_registration')
 
     op.drop_table('xapi_statement')

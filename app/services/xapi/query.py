@@ -199,30 +199,48 @@ def one(session: Session, agency_id: str, q: Query) -> XapiStatement:
     return row
 
 
-def _ref(kind: str, value: str, agency_id: str, related: bool) -> Any:
+def _ref(table: Any, kind: str, value: str, agency_id: str, related: bool) -> Any:
     wanted = select(R.statement_pk).where(
         R.agency_id == agency_id, R.kind == kind, R.value == value
     )
     if not related:
         wanted = wanted.where(R.direct.is_(True))
-    return S.id.in_(wanted)
+    return table.c.id.in_(wanted)
+
+
+def _filters(table: Any, agency_id: str, q: Query) -> list[Any]:
+    """What the statement itself must match (agent, verb, activity, registration)."""
+    where: list[Any] = []
+    if q.verb is not None:
+        where.append(table.c.verb_id == index_key(q.verb))
+    if q.registration is not None:
+        where.append(table.c.registration == q.registration)
+    if q.agent is not None:
+        where.append(_ref(table, "agent", q.agent, agency_id, q.related_agents))
+    if q.activity is not None:
+        where.append(
+            _ref(table, "activity", index_key(q.activity), agency_id, q.related_activities)
+        )
+    return where
 
 
 def page(session: Session, agency_id: str, q: Query) -> tuple[list[XapiStatement], str | None]:
-    """A page of statements and the cursor of the next one (None on the last)."""
+    """A page of statements and the cursor of the next one (None on the last). A filtered
+    list also holds the statements whose object refers (StatementRef) to a statement the
+    filter matches, voided or not (Communication 2.1.3, Filter Conditions for
+    StatementRefs; one level of reference)."""
     where: list[Any] = [S.agency_id == agency_id, S.voided.is_(False)]
-    if q.verb is not None:
-        where.append(S.verb_id == index_key(q.verb))
-    if q.registration is not None:
-        where.append(S.registration == q.registration)
+    own = _filters(XapiStatement.__table__, agency_id, q)  # type: ignore[attr-defined]
+    if own:
+        T = XapiStatement.__table__.alias("referred")  # type: ignore[attr-defined]
+        referred = select(T.c.statement_id).where(
+            T.c.agency_id == agency_id, *_filters(T, agency_id, q)
+        )
+        where.append(or_(and_(*own), S.target.in_(referred)))
     if q.since is not None:
         where.append(S.stored > q.since)
     if q.until is not None:
         where.append(S.stored <= q.until)
-    if q.agent is not None:
-        where.append(_ref("agent", q.agent, agency_id, q.related_agents))
-    if q.activity is not None:
-        where.append(_ref("activity", index_key(q.activity), agency_id, q.related_activities))
     order = (S.stored, S.id) if q.ascending else (S.stored.desc(), S.id.desc())
     if q.after is not None:
         at, pk = q.after
@@ -246,56 +264,90 @@ def more_link(path: str, params: dict[str, str], cursor: str) -> str:
 
 
 def shaped(body: dict[str, Any], fmt: str, languages: list[str]) -> dict[str, Any]:
-    """A statement in ``format``: exact as stored; ids (agents by identifier, activities
-    and verbs by id); canonical (each language map reduced to the best language)."""
+    """A statement in ``format``: exact as stored; ids (agents and groups by identifier,
+    activities and verbs by id); canonical (each language map down to the language the
+    caller prefers, by Accept-Language, else its first entry)."""
     if fmt == "exact":
         return body
-    return _walk(body, fmt, languages, None)
+    if fmt == "ids":
+        return _ids_statement(body)
+    return _canonical(body, languages, None)
+
+
+IFI_KEYS = ("mbox", "mbox_sha1sum", "openid", "account")
+
+
+def _ids_agent(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    kept = {k: v for k, v in value.items() if k in ("objectType", *IFI_KEYS)}
+    if "member" in value and not any(k in value for k in IFI_KEYS):
+        kept["member"] = [_ids_agent(m) for m in value["member"]]
+    return kept
+
+
+def _ids_statement(body: dict[str, Any]) -> dict[str, Any]:
+    out = dict(body)
+    out["actor"] = _ids_agent(body["actor"])
+    out["verb"] = {"id": body["verb"]["id"]}
+    obj = body["object"]
+    kind = obj.get("objectType", "Activity")
+    if kind == "Activity":
+        out["object"] = {"id": obj["id"]}
+    elif kind in ("Agent", "Group"):
+        out["object"] = _ids_agent(obj)
+    elif kind == "SubStatement":
+        out["object"] = {**_ids_statement(obj), "objectType": "SubStatement"}
+    if "authority" in body:
+        out["authority"] = _ids_agent(body["authority"])
+    context = body.get("context")
+    if isinstance(context, dict):
+        context = dict(context)
+        for key in ("instructor", "team"):
+            if key in context:
+                context[key] = _ids_agent(context[key])
+        if "contextActivities" in context:
+            context["contextActivities"] = {
+                k: [{"id": a["id"]} for a in v] for k, v in context["contextActivities"].items()
+            }
+        if "contextAgents" in context:
+            context["contextAgents"] = [
+                {**e, "agent": _ids_agent(e["agent"])} for e in context["contextAgents"]
+            ]
+        if "contextGroups" in context:
+            context["contextGroups"] = [
+                {**e, "group": _ids_agent(e["group"])} for e in context["contextGroups"]
+            ]
+        out["context"] = context
+    return out
 
 
 LANGUAGE_MAPS = {"display", "name", "description"}
 
 
-def _walk(value: Any, fmt: str, languages: list[str], key: str | None) -> Any:
+def _best(value: dict[str, str], languages: list[str]) -> dict[str, str]:
+    lowered = {tag.lower(): tag for tag in value}
+    for lang in languages:
+        if lang in lowered:
+            return {lowered[lang]: value[lowered[lang]]}
+    for lang in languages:
+        for low, tag in lowered.items():
+            if low.split("-")[0] == lang.split("-")[0]:
+                return {tag: value[tag]}
+    tag = next(iter(value))
+    return {tag: value[tag]}
+
+
+def _canonical(value: Any, languages: list[str], key: str | None) -> Any:
     if isinstance(value, list):
-        return [_walk(v, fmt, languages, None) for v in value]
+        return [_canonical(v, languages, None) for v in value]
     if not isinstance(value, dict):
         return value
-    if (
-        key in LANGUAGE_MAPS
-        and fmt == "canonical"
-        and value
-        and all(isinstance(v, str) for v in value.values())
-    ):
-        for lang in languages:
-            for tag, text in value.items():
-                if tag.lower() == lang or tag.lower().split("-")[0] == lang.split("-")[0]:
-                    return {tag: text}
-        tag = next(iter(value))
-        return {tag: value[tag]}
-    if fmt == "ids":
-        if key == "verb":
-            return {"id": value["id"]}
-        if key in ("actor", "instructor", "team", "authority", "agent", "group") or (
-            key in ("object", None) and value.get("objectType") in ("Agent", "Group")
-        ):
-            kept = {
-                k: v
-                for k, v in value.items()
-                if k in ("objectType", "mbox", "mbox_sha1sum", "openid", "account")
-            }
-            if "member" in value and not any(
-                k in value for k in ("mbox", "mbox_sha1sum", "openid", "account")
-            ):
-                kept["member"] = _walk(value["member"], fmt, languages, None)
-            return kept
-        if (
-            "definition" in value
-            and value.get("objectType", "Activity") == "Activity"
-            and "id" in value
-        ):
-            return {k: v for k, v in value.items() if k in ("objectType", "id")}
-    return {k: _walk(v, fmt, languages, k) for k, v in value.items()}
+    if key == "extensions":
+        return value
+    if key in LANGUAGE_MAPS and value and all(isinstance(v, str) for v in value.values()):
+        return _best(value, languages)
+    return {k: _canonical(v, languages, k) for k, v in value.items()}
 
 
 def unmatched(

@@ -148,14 +148,22 @@ def _complete(
     body["stored"] = stamp
     body["authority"] = authority(principal)
     body.setdefault("version", version)
+    _arrays(body)
+    if body["object"].get("objectType") == "SubStatement":
+        body["object"] = dict(body["object"])
+        _arrays(body["object"])
+    return body
+
+
+def _arrays(body: dict[str, Any]) -> None:
+    """Context activities as arrays, as the LRS answers them (Data 2.4.6.2)."""
     context = body.get("context")
     if isinstance(context, dict) and isinstance(context.get("contextActivities"), dict):
-        acts = context["contextActivities"]  # the LRS answers arrays (Data 2.4.6.2)
+        acts = context["contextActivities"]
         body["context"] = {
             **context,
             "contextActivities": {k: v if isinstance(v, list) else [v] for k, v in acts.items()},
         }
-    return body
 
 
 def store(
@@ -226,6 +234,9 @@ def _store_once(
                 "timestamp": timestamp(body["timestamp"], "timestamp"),
                 "stored": stored,
                 "voids": body["object"]["id"].lower() if body["verb"]["id"] == VOIDED else None,
+                "target": body["object"]["id"].lower()
+                if body["object"].get("objectType") == "StatementRef"
+                else None,
                 "voided": False,
                 "body": json.dumps(body, ensure_ascii=False, separators=(",", ":")),
                 "signature": sig,

@@ -25,14 +25,15 @@ IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+$")
 MBOX = re.compile(r"^mailto:[^@\s:]+@[^@\s]+\.[^@\s]+$")
 SHA1 = re.compile(r"^[0-9a-fA-F]{40}$")
 LANG = re.compile(r"^(?:[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*|[iIxX](?:-[A-Za-z0-9]{1,8})+)$")
-VERSION = re.compile(r"^[12]\.0\.\d+$")
+VERSION = re.compile(r"^[12]\.0(\.\d+)?$")
 STAMP = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:?\d{2})?$"
 )
 _N = r"(\d+(?:[.,]\d+)?)"
 DURATION = re.compile(
-    rf"^P(?!$)(?:{_N}Y)?(?:{_N}M)?(?:{_N}W)?(?:{_N}D)?(?:T(?=\d)(?:{_N}H)?(?:{_N}M)?(?:{_N}S)?)?$"
+    rf"^P(?!$)(?:{_N}Y)?(?:{_N}M)?(?:{_N}D)?(?:T(?=\d)(?:{_N}H)?(?:{_N}M)?(?:{_N}S)?)?$"
 )
+WEEKS = re.compile(rf"^P{_N}W$")
 INTERACTIONS = {
     "true-false",
     "choice",
@@ -154,15 +155,19 @@ def timestamp(value: Any, where: str) -> datetime:
 
 
 def duration(value: Any, where: str) -> timedelta:
+    weeks = WEEKS.match(value) if isinstance(value, str) else None
+    if weeks is not None:
+        return timedelta(days=7 * float(weeks.group(1).replace(",", ".")))
     match = DURATION.match(value) if isinstance(value, str) else None
     if match is None:
         raise invalid(
             where,
-            "must be an ISO 8601 duration, e.g. PT1H30M.",
-            "harus berupa durasi ISO 8601, misalnya PT1H30M.",
+            "must be an ISO 8601 duration, e.g. PT1H30M (weeks only alone, e.g. P2W).",
+            "harus berupa durasi ISO 8601, misalnya PT1H30M (minggu hanya sendirian, "
+            "misalnya P2W).",
         )
-    y, mo, w, d, h, mi, s = (Decimal((g or "0").replace(",", ".")) for g in match.groups())
-    days = y * 365 + mo * 30 + w * 7 + d
+    y, mo, d, h, mi, s = (Decimal((g or "0").replace(",", ".")) for g in match.groups())
+    days = y * 365 + mo * 30 + d
     seconds = ((days * 24 + h) * 60 + mi) * 60 + s
     return timedelta(seconds=float(min(seconds, Decimal(10**11))))
 
@@ -299,7 +304,10 @@ def activity(value: Any, where: str) -> None:
             _iri(d[key], f"{w}.{key}")
     if "extensions" in d:
         _extensions(d["extensions"], f"{w}.extensions")
-    if "interactionType" in d and d["interactionType"] not in INTERACTIONS:
+    interaction = d.get("interactionType")
+    if "interactionType" in d and (
+        not isinstance(interaction, str) or interaction not in INTERACTIONS
+    ):
         raise invalid(
             f"{w}.interactionType",
             f"must be one of {', '.join(sorted(INTERACTIONS))}.",
@@ -307,6 +315,12 @@ def activity(value: Any, where: str) -> None:
         )
     if "correctResponsesPattern" in d:
         pattern = d["correctResponsesPattern"]
+        if "interactionType" not in d:
+            raise invalid(
+                f"{w}.correctResponsesPattern",
+                "needs an interactionType beside it.",
+                "memerlukan interactionType di sampingnya.",
+            )
         if not isinstance(pattern, list):
             raise invalid(
                 f"{w}.correctResponsesPattern",
@@ -566,7 +580,18 @@ def statement(value: Any, where: str = "statement") -> dict[str, Any]:
     if "stored" in value:
         timestamp(value["stored"], f"{where}.stored")
     if "authority" in value:
-        agent(value["authority"], f"{where}.authority")
+        found = agent(value["authority"], f"{where}.authority")
+        members = found.get("member")
+        if found.get("objectType") == "Group" and (
+            any(k in found for k in IFIS) or not isinstance(members, list) or len(members) != 2
+        ):
+            raise invalid(
+                f"{where}.authority",
+                "a Group as authority must be anonymous with exactly two Agents (OAuth "
+                "consumer and user).",
+                "Group sebagai authority harus anonim dengan tepat dua Agent (konsumen OAuth "
+                "dan pengguna).",
+            )
     if "version" in value and (
         not isinstance(value["version"], str) or not VERSION.match(value["version"])
     ):
