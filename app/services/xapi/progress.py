@@ -4,9 +4,10 @@
 
 A statement addresses progress when its verb is one of ``VERBS`` and its object is the
 activity ``{BANGKOM_PUBLIC_URL}/activities/modules/{module_id}``. The learner is the
-actor: an ``account`` whose ``homePage`` is Bangkom's public URL (or a page under it, e.g.
-``/agencies/{slug}``) and whose ``name`` is the NIP (spaces allowed) or another learner
-key; or an ``mbox`` with the learner's e-mail. The enrolment is the learner's in a cohort
+actor: an ``account`` whose ``name`` is the NIP (spaces allowed), under any ``homePage``
+(an LMS names its users under its own; a NIP is national), or another learner key
+(pppk:..., ext:...) under Bangkom's public URL (or a page under it, e.g.
+``/agencies/{slug}``); or an ``mbox`` with the learner's e-mail. The enrolment is the learner's in a cohort
 the caller's agency organises whose curriculum holds the module (a seated one first).
 
 The record: ``completed``/``passed``/cmi5 ``satisfied`` -> completed; ``failed`` ->
@@ -21,6 +22,7 @@ whole minutes, half up. ``occurred_at`` is the statement's timestamp; ``source``
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -53,6 +55,7 @@ VERBS = {
     ADL + "progressed": "progressed",
     ADL + "attended": "attended",
 }
+NIP = re.compile(r"^\d{8} ?\d{6} ?\d ?\d{3}$")  # 18 digits, as people space them
 CMI5_PROGRESS = "https://w3id.org/xapi/cmi5/result/extensions/progress"
 EN = Enrollment.__table__.c  # type: ignore[attr-defined]
 H = Cohort.__table__.c  # type: ignore[attr-defined]
@@ -84,11 +87,12 @@ def _learner_ref(actor: dict[str, Any]) -> str | None:
     account = actor.get("account")
     home = get_settings().public_url.rstrip("/")
     if account is not None:
-        page = account["homePage"].rstrip("/")
-        if page != home and not page.startswith(home + "/"):
-            return None
+        page, name = account["homePage"].rstrip("/"), account["name"]
+        ours = page == home or page.startswith(home + "/")
+        if not ours and not NIP.match(name):
+            return None  # another system's own account name: only a NIP is national
         try:
-            return "key:" + parse_key(account["name"], today=core.today()).key
+            return "key:" + parse_key(name, today=core.today()).key
         except ProblemError:
             return None
     if "mbox" in actor:
