@@ -191,7 +191,8 @@ def _store_once(
     session: Session, principal: Principal, sent: Sequence[Any], version: str
 ) -> list[str]:
     agency_id = principal.agency_id
-    stored = utcnow()
+    now = utcnow()  # to the millisecond, as ``stored`` is shown: since/until compare alike
+    stored = now.replace(microsecond=now.microsecond // 1000 * 1000)
     bodies = [_complete(s, principal, stored, version) for s in sent]
     for body in bodies:
         body["id"] = body["id"].lower()
