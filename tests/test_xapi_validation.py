@@ -67,9 +67,7 @@ BROKEN: dict[str, Change] = {
             },
         },
     ),
-    "interaction type unknown": _set(
-        "object.definition", {"interactionType": {"not": "a string"}}
-    ),
+    "interaction type unknown": _set("object.definition", {"interactionType": {"not": "a string"}}),
     "attachment without fileUrl": _set(
         "attachments",
         [
@@ -157,5 +155,7 @@ def test_put_needs_a_matching_statement_id(client: TestClient, session: Session)
     missing = client.put("/xapi/statements", json=body, headers=lrs.basic)
     assert missing.status_code == 400
     del body["id"]
-    stored = client.put("/xapi/statements", params={"statementId": other}, json=body, headers=lrs.basic)
+    stored = client.put(
+        "/xapi/statements", params={"statementId": other}, json=body, headers=lrs.basic
+    )
     assert stored.status_code == 204

@@ -219,7 +219,12 @@ def post_statements(
                 "name": "statementId",
                 "in": "query",
                 "required": True,
-                "schema": {"type": "string", "format": "uuid"},
+                "schema": {
+                    "type": "string",
+                    "format": "uuid",
+                    "maxLength": 36,
+                    "pattern": validate.UUID.pattern,
+                },
             }
         ],
     },

@@ -18,7 +18,9 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, update
+from pydantic_core import to_json
+from sqlalchemy import select as sa_select
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -46,6 +48,7 @@ i18n.MESSAGES.update(
         },
     }
 )
+S = XapiStatement.__table__.c  # type: ignore[attr-defined]
 LRS_SET = ("stored", "authority", "version")
 SIGNATURE_DROPS = (*LRS_SET, "id")
 
@@ -196,15 +199,12 @@ def _store_once(
     bodies = [_complete(s, principal, stored, version) for s in sent]
     for body in bodies:
         body["id"] = body["id"].lower()
-    existing = {
-        row.statement_id: row.signature
-        for row in session.exec(
-            select(XapiStatement).where(
-                col(XapiStatement.agency_id) == agency_id,
-                col(XapiStatement.statement_id).in_([b["id"] for b in bodies]),
-            )
+    found = session.execute(
+        sa_select(S.statement_id, S.signature).where(
+            S.agency_id == agency_id, S.statement_id.in_([b["id"] for b in bodies])
         )
-    }
+    )
+    existing = dict(found.tuples().all())
     new: list[tuple[dict[str, Any], str]] = []
     for one, body in zip(sent, bodies, strict=True):
         sig = signature({**one, "id": body["id"]})
@@ -239,7 +239,7 @@ def _store_once(
                 if body["object"].get("objectType") == "StatementRef"
                 else None,
                 "voided": False,
-                "body": json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+                "body": to_json(body).decode(),
                 "signature": sig,
                 "enrollment_id": match.enrollment_id,
                 "module_id": match.module_id,
@@ -263,9 +263,11 @@ def _store_once(
                     "direct": direct,
                 }
             )
-    session.execute(insert(XapiStatement), rows)
+    # Core inserts: the ORM's bulk path cost ~3x as much Python per batch of 100
+    connection = session.connection()
+    connection.execute(XapiStatement.__table__.insert(), rows)  # type: ignore[attr-defined]
     if refs:
-        session.execute(insert(XapiStatementRef), refs)
+        connection.execute(XapiStatementRef.__table__.insert(), refs)  # type: ignore[attr-defined]
     _void(session, principal, agency_id, [r["voids"] for r in rows if r["voids"]])
     session.commit()
     return [b["id"] for b in bodies]
