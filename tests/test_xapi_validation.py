@@ -3,7 +3,10 @@ nothing of the request is kept; credentials and scopes are checked like elsewher
 
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -105,15 +108,96 @@ def test_a_broken_statement_is_400_and_nothing_is_kept(
     assert listed == []
 
 
-def test_a_body_that_is_not_json_or_sent_as_multipart_is_400(
-    client: TestClient, session: Session
-) -> None:
+def test_a_body_that_is_not_json_is_400(client: TestClient, session: Session) -> None:
     lrs = make_lrs(client, session, learners=0)
     headers = {**lrs.basic, "Content-Type": "application/json"}
     assert client.post("/xapi/statements", content=b"{nope", headers=headers).status_code == 400
-    multipart = {**lrs.basic, "Content-Type": "multipart/mixed; boundary=x"}
-    refused = client.post("/xapi/statements", content=b"--x--", headers=multipart)
-    assert refused.status_code == 400 and "fileUrl" in refused.json()["detail"]
+    text = {**lrs.basic, "Content-Type": "text/plain"}
+    assert client.post("/xapi/statements", content=b"{}", headers=text).status_code == 400
+
+
+def _multipart(statements: Any, files: list[tuple[str, bytes]], **part_headers: str) -> bytes:
+    chunks = [b"--b0\r\nContent-Type: application/json\r\n\r\n", json.dumps(statements).encode()]
+    for sha2, content in files:
+        extra = "".join(f"{k}: {v}\r\n" for k, v in part_headers.items())
+        chunks.append(
+            f"\r\n--b0\r\nContent-Type: text/plain\r\n{extra}"
+            f"X-Experience-API-Hash: {sha2}\r\n\r\n".encode()
+        )
+        chunks.append(content)
+    chunks.append(b"\r\n--b0--\r\n")
+    return b"".join(chunks)
+
+
+def test_attachment_content_comes_as_multipart_and_goes_back_with_attachments_true(
+    client: TestClient, session: Session
+) -> None:
+    lrs = make_lrs(client, session, learners=1)
+    content = "Laporan aktualisasi".encode()
+    sha2 = hashlib.sha256(content).hexdigest()
+    body = statement(lrs.setup.keys[0], "completed", lrs.setup.unassessed)
+    body["attachments"] = [
+        {
+            "usageType": "http://id.tincanapi.com/attachment/supporting_media",
+            "display": {"id-ID": "Laporan"},
+            "contentType": "text/plain",
+            "length": len(content),
+            "sha2": sha2,
+        }
+    ]
+    headers = {**lrs.basic, "Content-Type": "multipart/mixed; boundary=b0"}
+    binary = {"Content-Transfer-Encoding": "binary"}
+    missing = client.post("/xapi/statements", content=_multipart([body], []), headers=headers)
+    assert missing.status_code == 400 and "fileUrl" in missing.json()["detail"]
+    no_encoding = _multipart([body], [(sha2, content)])
+    assert client.post("/xapi/statements", content=no_encoding, headers=headers).status_code == 400
+    stray = _multipart([body], [(sha2, content), ("ab" * 32, b"x")], **binary)
+    assert client.post("/xapi/statements", content=stray, headers=headers).status_code == 400
+    good = _multipart([body], [(sha2, content)], **binary)
+    stored = client.post("/xapi/statements", content=good, headers=headers)
+    assert stored.status_code == 200, stored.text
+    plain = client.get("/xapi/statements", params={"statementId": body["id"]}, headers=lrs.basic)
+    assert plain.headers["content-type"].startswith("application/json")
+    both = client.get(
+        "/xapi/statements",
+        params={"statementId": body["id"], "attachments": "true"},
+        headers=lrs.basic,
+    )
+    assert both.headers["content-type"].startswith("multipart/mixed")
+    assert f"X-Experience-API-Hash: {sha2}".encode() in both.content and content in both.content
+
+
+def test_a_signed_statement_must_match_its_signature(client: TestClient, session: Session) -> None:
+    lrs = make_lrs(client, session, learners=1)
+    body = statement(lrs.setup.keys[0], "completed", lrs.setup.unassessed)
+
+    def signed(payload: dict[str, Any], alg: str = "RS256") -> tuple[dict[str, Any], bytes]:
+        def part(value: Any) -> str:
+            raw = json.dumps(value).encode()
+            return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+        jws = f"{part({'alg': alg})}.{part(payload)}.c2ln".encode()
+        sha2 = hashlib.sha256(jws).hexdigest()
+        attachment = {
+            "usageType": "http://adlnet.gov/expapi/attachments/signature",
+            "display": {"en-US": "signature"},
+            "contentType": "application/octet-stream",
+            "length": len(jws),
+            "sha2": sha2,
+        }
+        return {**body, "attachments": [attachment]}, _multipart(
+            [{**body, "attachments": [attachment]}],
+            [(sha2, jws)],
+            **{"Content-Transfer-Encoding": "binary"},
+        )
+
+    headers = {**lrs.basic, "Content-Type": "multipart/mixed; boundary=b0"}
+    _, wrong_alg = signed(body, alg="HS256")
+    assert client.post("/xapi/statements", content=wrong_alg, headers=headers).status_code == 400
+    _, other = signed({**body, "verb": {"id": "http://example.com/other"}})
+    assert client.post("/xapi/statements", content=other, headers=headers).status_code == 400
+    _, good = signed(body)
+    assert client.post("/xapi/statements", content=good, headers=headers).status_code == 200
 
 
 def test_wrong_basic_credentials_are_401_and_a_missing_scope_403(

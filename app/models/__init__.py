@@ -15,7 +15,7 @@ from app.models.jp import JPRecord
 from app.models.learner import Learner
 from app.models.progress import ProgressRecord
 from app.models.user import LoginAttempt, RefreshToken, User
-from app.models.xapi import XapiStatement, XapiStatementRef
+from app.models.xapi import XapiAttachment, XapiStatement, XapiStatementRef
 
 __all__ = [
     "Agency",
@@ -43,6 +43,7 @@ __all__ = [
     "ProgressRecord",
     "RefreshToken",
     "User",
+    "XapiAttachment",
     "XapiStatement",
     "XapiStatementRef",
 ]

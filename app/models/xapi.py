@@ -23,7 +23,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 from pydantic import Field as PField
-from sqlalchemy import Index, Text, UniqueConstraint
+from sqlalchemy import Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.core.pagination import PageQuery
@@ -77,6 +77,20 @@ class XapiStatementRef(SQLModel, table=True):
     kind: str = Field(max_length=8)  # agent | activity
     value: str = Field(max_length=600)
     direct: bool = False
+
+
+class XapiAttachment(SQLModel, table=True):
+    """Attachment content sent in a multipart/mixed request, once per agency and SHA-256
+    (statements name it by ``sha2``; many may share one)."""
+
+    __tablename__ = "xapi_attachment"
+    __table_args__ = (UniqueConstraint("agency_id", "sha2", name="uq_xapi_attachment_sha2"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: str = Field(foreign_key="agency.id", max_length=40)
+    sha2: str = Field(max_length=128)
+    content_type: str = Field(max_length=255)
+    content: bytes = Field(sa_type=LargeBinary)
 
 
 # --- Bangkom's own view of the statements that did not land as progress ----------------

@@ -31,7 +31,7 @@ from app.models.base import utcnow
 from app.models.xapi import UnmatchedQuery, UnmatchedStatement
 from app.routers.params import IdPath
 from app.services.xapi import activities as definitions
-from app.services.xapi import auth, query, statements, validate
+from app.services.xapi import attachments, auth, query, statements, validate
 from app.services.xapi.query import bad
 
 VERSION_HEADER = "X-Experience-API-Version"
@@ -137,28 +137,26 @@ MAX_BATCH = 1000
 UnmatchedPage = Page[UnmatchedStatement]
 
 
-async def _statements_body(request: Request) -> Any:
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media.startswith("multipart/"):
+async def _statements_body(request: Request) -> tuple[Any, dict[str, Any]]:
+    """The statements (parsed JSON) and the attachment parts of a multipart request."""
+    content_type = request.headers.get("content-type", "")
+    media = content_type.split(";")[0].strip().lower()
+    if media not in ("application/json", "multipart/mixed"):
         raise bad(
-            "This LRS does not take attachment content (multipart/mixed); send the "
-            "statements as application/json with each attachment's fileUrl.",
-            "LRS ini tidak menerima isi lampiran (multipart/mixed); kirim pernyataan sebagai "
-            "application/json dengan fileUrl untuk setiap lampiran.",
-        )
-    if media != "application/json":
-        raise bad(
-            "Send statements as JSON with 'Content-Type: application/json'.",
-            "Kirim pernyataan sebagai JSON dengan 'Content-Type: application/json'.",
+            "Send statements as application/json, or as multipart/mixed with attachment content.",
+            "Kirim pernyataan sebagai application/json, atau multipart/mixed bersama isi lampiran.",
         )
     raw = await request.body()
+    parts: dict[str, Any] = {}
+    if media == "multipart/mixed":
+        raw, parts = attachments.split(raw, content_type)
     try:
-        return json.loads(raw)
+        return json.loads(raw), parts
     except (ValueError, RecursionError):
         raise bad("The body is not valid JSON.", "Isi permintaan bukan JSON yang sah.") from None
 
 
-Body = Annotated[Any, Depends(_statements_body)]
+Body = Annotated[tuple[Any, dict[str, Any]], Depends(_statements_body)]
 
 
 def _version(request: Request) -> str:
@@ -170,8 +168,9 @@ def _version(request: Request) -> str:
     name="xapi-statements-post",
     summary="Store one statement or a list (xAPI); their ids",
     description="200 with the ids in order. A statement sent again with the same id and "
-    "content changes nothing; a different statement with a used id is 409. Attachments are "
-    "taken by fileUrl only (multipart/mixed is 400). Progress verbs on "
+    "content changes nothing; a different statement with a used id is 409. Attachment content comes as "
+    "multipart/mixed (statements first, then one part per attachment with "
+    "X-Experience-API-Hash), or by fileUrl. Progress verbs on "
     "`{BANGKOM_PUBLIC_URL}/activities/modules/{module_id}` update the module's progress.",
     openapi_extra={"requestBody": _STATEMENT_BODY},
     responses={
@@ -194,14 +193,15 @@ def post_statements(
             "POST /xapi/statements tidak menerima parameter (sintaks permintaan alternatif "
             "tidak didukung); gunakan PUT dengan statementId untuk memilih id.",
         )
-    sent = body if isinstance(body, list) else [body]
+    document, parts = body
+    sent = document if isinstance(document, list) else [document]
     if len(sent) > MAX_BATCH:
         raise bad(
             f"Send at most {MAX_BATCH} statements a request.",
             f"Kirim paling banyak {MAX_BATCH} pernyataan per permintaan.",
         )
     ids = statements.store(
-        session=session, principal=principal, sent=sent, version=_version(request)
+        session=session, principal=principal, sent=sent, version=_version(request), parts=parts
     )
     return Response(json.dumps(ids), media_type="application/json")
 
@@ -242,9 +242,10 @@ def put_statement(request: Request, principal: Writer, body: Body, session: Sess
         ident = validate.uuid(params["statementId"], "statementId").lower()
     except ProblemError as exc:
         raise bad(exc.detail or "", exc.detail_id or "") from None
-    if not isinstance(body, dict):
+    document, parts = body
+    if not isinstance(document, dict):
         raise bad("PUT takes one statement object.", "PUT menerima satu objek pernyataan.")
-    if str(body.get("id", ident)).lower() != ident:
+    if str(document.get("id", ident)).lower() != ident:
         raise bad(
             "The statement's id differs from statementId; make them the same or leave id out.",
             "id pernyataan berbeda dari statementId; samakan atau hapus id.",
@@ -252,8 +253,9 @@ def put_statement(request: Request, principal: Writer, body: Body, session: Sess
     statements.store(
         session=session,
         principal=principal,
-        sent=[{**body, "id": ident}],
+        sent=[{**document, "id": ident}],
         version=_version(request),
+        parts=parts,
     )
     return Response(status_code=204)
 
@@ -299,9 +301,10 @@ def get_statements(request: Request, principal: Reader, session: SessionDep) -> 
     if request.method == "HEAD":
         return Response(status_code=200, headers=headers, media_type="application/json")
     if q.attachments:
-        boundary = "bangkom-xapi-" + hashlib.sha256(text.encode()).hexdigest()[:16]
-        part = f"--{boundary}\r\nContent-Type: application/json\r\n\r\n{text}\r\n--{boundary}--\r\n"
-        return Response(part, media_type=f"multipart/mixed; boundary={boundary}", headers=headers)
+        shown = document["statements"] if "statements" in document else [document]
+        files = attachments.load(session, principal.agency_id, shown)
+        content, media = attachments.multipart(text, files)
+        return Response(content, media_type=media, headers=headers)
     return Response(text, media_type="application/json", headers=headers)
 
 

@@ -1,4 +1,4 @@
-"""xapi statements and their agent and activity index
+"""xapi statements, their agent and activity index, and attachment content
 
 Revision ID: 0013
 Revises: 0012
@@ -54,6 +54,16 @@ def upgrade() -> None:
         batch_op.create_index('ix_xapi_statement_agency_verb', ['agency_id', 'verb_id', 'stored'], unique=False)
         batch_op.create_index('ix_xapi_statement_progress', ['enrollment_id', 'module_id'], unique=False)
 
+    op.create_table('xapi_attachment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('agency_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('sha2', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+    sa.Column('content_type', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('content', sa.LargeBinary(), nullable=False),
+    sa.ForeignKeyConstraint(['agency_id'], ['agency.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('agency_id', 'sha2', name='uq_xapi_attachment_sha2')
+    )
     op.create_table('xapi_statement_ref',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('statement_pk', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
@@ -78,6 +88,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_xapi_ref_lookup')
 
     op.drop_table('xapi_statement_ref')
+    op.drop_table('xapi_attachment')
     with op.batch_alter_table('xapi_statement', schema=None) as batch_op:
         batch_op.drop_index('ix_xapi_statement_progress')
         batch_op.drop_index('ix_xapi_statement_agency_verb')

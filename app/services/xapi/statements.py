@@ -30,7 +30,7 @@ from app.core.errors import ProblemError
 from app.core.security import Principal
 from app.models.base import new_id, utcnow
 from app.models.xapi import XapiStatement, XapiStatementRef
-from app.services.xapi import progress
+from app.services.xapi import attachments, progress
 from app.services.xapi.validate import VOIDED, invalid, statement, timestamp
 
 i18n.MESSAGES.update(
@@ -170,7 +170,12 @@ def _arrays(body: dict[str, Any]) -> None:
 
 
 def store(
-    *, session: Session, principal: Principal, sent: Sequence[Any], version: str
+    *,
+    session: Session,
+    principal: Principal,
+    sent: Sequence[Any],
+    version: str,
+    parts: dict[str, attachments.Part] | None = None,
 ) -> list[str]:
     """Validate and keep ``sent``; their ids in order. One retry when a concurrent request
     stored one of the same ids first (then it is compared like any resend)."""
@@ -183,15 +188,20 @@ def store(
             "two statements of the batch share an id; give each its own.",
             "dua pernyataan dalam batch memakai id yang sama; beri masing-masing id sendiri.",
         )
+    parts = attachments.check(sent, parts or {})
     try:
-        return _store_once(session, principal, sent, version)
+        return _store_once(session, principal, sent, version, parts)
     except IntegrityError:
         session.rollback()
-        return _store_once(session, principal, sent, version)
+        return _store_once(session, principal, sent, version, parts)
 
 
 def _store_once(
-    session: Session, principal: Principal, sent: Sequence[Any], version: str
+    session: Session,
+    principal: Principal,
+    sent: Sequence[Any],
+    version: str,
+    parts: dict[str, attachments.Part],
 ) -> list[str]:
     agency_id = principal.agency_id
     now = utcnow()  # to the millisecond, as ``stored`` is shown: since/until compare alike
@@ -268,6 +278,7 @@ def _store_once(
     connection.execute(XapiStatement.__table__.insert(), rows)  # type: ignore[attr-defined]
     if refs:
         connection.execute(XapiStatementRef.__table__.insert(), refs)  # type: ignore[attr-defined]
+    attachments.keep(session, agency_id, parts)
     _void(session, principal, agency_id, [r["voids"] for r in rows if r["voids"]])
     session.commit()
     return [b["id"] for b in bodies]

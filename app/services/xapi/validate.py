@@ -538,13 +538,7 @@ def _attachments(value: Any, where: str) -> None:
                 "harus berupa bilangan bulat byte.",
             )
         if "fileUrl" not in a:
-            raise invalid(
-                f"{w}.fileUrl",
-                "is required: this LRS does not take attachment content in the request "
-                "(multipart/mixed); host the file and give its fileUrl.",
-                "wajib diisi: LRS ini tidak menerima isi lampiran di dalam permintaan "
-                "(multipart/mixed); simpan berkasnya di tempat lain dan berikan fileUrl-nya.",
-            )
+            continue  # its content must come as a part of the request (attachments.py)
         _iri(a["fileUrl"], f"{w}.fileUrl")
 
 
