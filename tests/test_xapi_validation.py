@@ -133,7 +133,7 @@ def test_attachment_content_comes_as_multipart_and_goes_back_with_attachments_tr
     client: TestClient, session: Session
 ) -> None:
     lrs = make_lrs(client, session, learners=1)
-    content = "Laporan aktualisasi".encode()
+    content = b"Laporan aktualisasi"
     sha2 = hashlib.sha256(content).hexdigest()
     body = statement(lrs.setup.keys[0], "completed", lrs.setup.unassessed)
     body["attachments"] = [

@@ -133,6 +133,15 @@ _STATEMENT_BODY: dict[str, Any] = {
     },
 }
 _XAPI_ERRORS = error_responses(400, 401, 403, 409)
+# Every /xapi request but /about names its xAPI version (else 400); documented, not parsed
+# by FastAPI (XapiRoute reads it so that even a 401 answers with the version).
+VERSION_PARAM: dict[str, Any] = {
+    "name": VERSION_HEADER,
+    "in": "header",
+    "required": True,
+    "description": "The xAPI version the client speaks: 2.0.0 (or 2.0.x) or 1.0.3 (1.0.x)",
+    "schema": {"type": "string", "maxLength": 12, "pattern": r"^[12]\.0(\.[0-9]{1,6})?$"},
+}
 MAX_BATCH = 1000
 UnmatchedPage = Page[UnmatchedStatement]
 
@@ -172,7 +181,7 @@ def _version(request: Request) -> str:
     "multipart/mixed (statements first, then one part per attachment with "
     "X-Experience-API-Hash), or by fileUrl. Progress verbs on "
     "`{BANGKOM_PUBLIC_URL}/activities/modules/{module_id}` update the module's progress.",
-    openapi_extra={"requestBody": _STATEMENT_BODY},
+    openapi_extra={"requestBody": _STATEMENT_BODY, "parameters": [VERSION_PARAM]},
     responses={
         200: {
             "description": "Ids of the statements",
@@ -215,6 +224,7 @@ def post_statements(
     openapi_extra={
         "requestBody": _STATEMENT_BODY,
         "parameters": [
+            VERSION_PARAM,
             {
                 "name": "statementId",
                 "in": "query",
@@ -225,7 +235,7 @@ def post_statements(
                     "maxLength": 36,
                     "pattern": validate.UUID.pattern,
                 },
-            }
+            },
         ],
     },
     status_code=204,
@@ -264,6 +274,7 @@ def put_statement(request: Request, principal: Writer, body: Body, session: Sess
     "/statements",
     methods=["GET"],
     name="xapi-statements-get",
+    openapi_extra={"parameters": [VERSION_PARAM]},
     summary="One statement, or a StatementResult filtered and paged (xAPI)",
     description="Parameters as xAPI defines them: statementId, voidedStatementId, agent "
     "(JSON), verb, activity, registration, related_activities, related_agents, since, "
@@ -313,6 +324,7 @@ router.add_api_route(
     get_statements,
     methods=["HEAD"],
     name="xapi-statements-head",
+    openapi_extra={"parameters": [VERSION_PARAM]},
     summary="As GET /xapi/statements, without the body",
     responses={
         200: {"description": "Headers of the GET answer"},
