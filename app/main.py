@@ -41,6 +41,7 @@ from app.routers import (
     users,
     verify,
     well_known,
+    xapi,
 )
 
 DESCRIPTION = """\
@@ -78,6 +79,7 @@ V1_ROUTERS: list = [
     certificates.router,
     clients.router,
     changes.router,
+    xapi.v1,
 ]
 
 
@@ -121,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, prefix="/v1", dependencies=strict_query)
     app.include_router(well_known.router)
     app.include_router(verify.router, dependencies=strict_query)
+    xapi.install(app, strict_query)  # /xapi/... (xAPI's own parameter rules) and /activities
     install_openapi(app)
 
     if settings.cors_origins:

@@ -28,7 +28,9 @@ rule (each is listed in the README):
   (an allowed range that is no IP network), and the token endpoint's ``invalid_client``,
   ``invalid_scope`` and ``unauthorized_client``;
 - ``invalid_invitation`` (400): an invitation token this service never issued (or one
-  used, replaced or expired).
+  used, replaced or expired);
+- ``xapi_invalid_statement`` (400): a generated JSON object that is no valid xAPI
+  statement (xAPI's rules across properties).
 
 Only "schema-valid request rejected" (ST202) failures are dropped, and only when the
 problem+json ``code`` (or each ``errors[].type``) is one of these. The run's own admin is
@@ -63,6 +65,10 @@ TOLERATED_CODES = {
     "progress_rejected",
     # integration clients: a third live secret (at most two; a rule across rows)
     "too_many_secrets",
+    # xAPI: a generated object that is no valid statement (the contract says "object";
+    # xAPI's rules across properties, e.g. one identifier per agent, are checked by
+    # app/services/xapi/validate.py and answered 400 as xAPI requires)
+    "xapi_invalid_statement",
 }
 # Rules across fields or rows: grade bands in order; ends after starts; a session inside
 # the cohort's dates and of a module in its pinned curriculum (value_error, raised by the

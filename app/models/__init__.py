@@ -21,6 +21,7 @@ from app.models.webhook import (
     WebhookFanout,
     WebhookSubscription,
 )
+from app.models.xapi import XapiAttachment, XapiStatement, XapiStatementRef
 
 __all__ = [
     "Agency",
@@ -52,4 +53,7 @@ __all__ = [
     "WebhookDelivery",
     "WebhookFanout",
     "WebhookSubscription",
+    "XapiAttachment",
+    "XapiStatement",
+    "XapiStatementRef",
 ]

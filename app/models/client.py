@@ -47,6 +47,9 @@ class Scope(StrEnum):
     certificates_read = "certificates:read"
     certificates_write = "certificates:write"
     webhooks_manage = "webhooks:manage"
+    # xAPI's own scope names (xAPI 2.0 Communication 4.2), for /xapi/statements
+    xapi_statements_read = "statements/read"
+    xapi_statements_write = "statements/write"
 
 
 SCOPE_DESCRIPTIONS: dict[str, str] = {
@@ -61,6 +64,9 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     "certificates:read": "Read certificates",
     "certificates:write": "Evaluate cohorts, issue and revoke certificates",
     "webhooks:manage": "Manage webhook subscriptions",
+    "statements/read": "xAPI: read the agency's statements (GET /xapi/statements)",
+    "statements/write": "xAPI: send statements (POST/PUT /xapi/statements); progress verbs "
+    "on modules update progress",
 }
 
 

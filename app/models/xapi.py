@@ -1,0 +1,114 @@
+"""xAPI statements as the LRS keeps them (app/services/xapi/).
+
+Each agency is its own LRS: a statement id is unique within an agency (the partition of
+the client or person that sent it). Statements are immutable: the row is written once;
+only ``voided`` changes, when a voiding statement names it. ``body`` is the statement
+as the LRS returns it (with ``stored``, ``authority``, ``version``, ``timestamp``).
+
+``xapi_statement_ref`` indexes the agents and activities of a statement for the query
+parameters ``agent`` and ``activity`` (``direct``: actor/object; the rest only with
+``related_agents``/``related_activities``), so a filtered page is an index range, not a
+scan of the bodies.
+
+What a statement did to progress: ``enrollment_id``/``module_id`` when it addressed a
+module of an enrolment, ``progress`` the outcome of the write (created, updated,
+unchanged, stale), and ``unmatched`` with ``note`` when a progress verb on a module
+found no learner, module or enrolment, or the progress rules refused it: such
+statements are kept and listed (GET /v1/xapi/unmatched), never dropped.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+from pydantic import Field as PField
+from sqlalchemy import Index, LargeBinary, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.core.pagination import PageQuery
+from app.models.base import UTCDateTime, id_field
+
+
+class XapiStatement(SQLModel, table=True):
+    __tablename__ = "xapi_statement"
+    __table_args__ = (
+        UniqueConstraint("agency_id", "statement_id", name="uq_xapi_statement_agency_id"),
+        Index("ix_xapi_statement_agency_stored", "agency_id", "stored", "id"),
+        Index("ix_xapi_statement_agency_verb", "agency_id", "verb_id", "stored"),
+        Index("ix_xapi_statement_agency_registration", "agency_id", "registration", "stored"),
+        Index("ix_xapi_statement_agency_unmatched", "agency_id", "unmatched", "id"),
+        Index("ix_xapi_statement_progress", "enrollment_id", "module_id"),
+        Index("ix_xapi_statement_agency_target", "agency_id", "target"),
+    )
+
+    # time-ordered (models.base.new_id): with ``stored`` the stable order of every list
+    id: str = id_field("xst")
+    agency_id: str = Field(foreign_key="agency.id", max_length=40)
+    statement_id: str = Field(max_length=36)
+    verb_id: str = Field(max_length=600)
+    registration: str | None = Field(default=None, max_length=36)
+    timestamp: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    stored: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # the statement this one voids (its verb is .../voided)
+    voids: str | None = Field(default=None, max_length=36)
+    # the statement its object refers to (a StatementRef): filters also return statements
+    # that refer to a statement they match (xAPI Communication 2.1.3, StatementRefs)
+    target: str | None = Field(default=None, max_length=36)
+    voided: bool = False
+    body: str = Field(sa_type=Text)
+    # the exact statement sent (without what the LRS sets), to compare a resend with
+    signature: str = Field(max_length=64)
+    enrollment_id: str | None = Field(default=None, max_length=40)
+    module_id: str | None = Field(default=None, max_length=40)
+    progress: str | None = Field(default=None, max_length=16)
+    unmatched: bool = False
+    note: str | None = Field(default=None, max_length=40)
+    learner_ref: str | None = Field(default=None, max_length=400)
+
+
+class XapiStatementRef(SQLModel, table=True):
+    __tablename__ = "xapi_statement_ref"
+    __table_args__ = (Index("ix_xapi_ref_lookup", "agency_id", "kind", "value", "statement_pk"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    statement_pk: str = Field(foreign_key="xapi_statement.id", max_length=40, index=True)
+    agency_id: str = Field(max_length=40)
+    kind: str = Field(max_length=8)  # agent | activity
+    value: str = Field(max_length=600)
+    direct: bool = False
+
+
+class XapiAttachment(SQLModel, table=True):
+    """Attachment content sent in a multipart/mixed request, once per agency and SHA-256
+    (statements name it by ``sha2``; many may share one)."""
+
+    __tablename__ = "xapi_attachment"
+    __table_args__ = (UniqueConstraint("agency_id", "sha2", name="uq_xapi_attachment_sha2"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: str = Field(foreign_key="agency.id", max_length=40)
+    sha2: str = Field(max_length=128)
+    content_type: str = Field(max_length=255)
+    content: bytes = Field(sa_type=LargeBinary)
+
+
+# --- Bangkom's own view of the statements that did not land as progress ----------------
+
+
+class UnmatchedQuery(PageQuery):
+    """The unmatched statements of the caller's agency, newest first."""
+
+
+class UnmatchedStatement(BaseModel):
+    statement_id: str
+    stored: datetime
+    timestamp: datetime
+    verb: str
+    activity: str | None = PField(description="The object's activity id, if an activity")
+    learner: str | None = PField(description="The actor as read: account NIP or mbox")
+    reason: str = PField(
+        description="learner_unknown, module_unknown, not_enrolled, or the progress rule "
+        "that refused it (enrollment_not_active, cohort_final, certificates_issued, ...)"
+    )
+    voided: bool

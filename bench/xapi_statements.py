@@ -1,0 +1,206 @@
+"""xAPI statements: 10,000 in batches of 100 (``POST /xapi/statements``), against the
+progress batch in the same batches, on both engines.
+
+    .venv/bin/python bench/xapi_statements.py [--learners 2000] [--modules 5] [--batch 100]
+        [--repeat 3] [--engines sqlite,postgresql]
+
+A timed loop printing rows in the bench table's shape (like bench/progress_batch.py).
+Each engine gets a fresh schema, an agency with ``--learners`` learners enrolled in one
+open cohort of a course of ``--modules`` modules. Every (learner, module) pair gets one
+``completed`` statement (actor: account with the NIP; object: the module's activity id;
+score, duration), 10,000 by default, sent ``--batch`` a request through the whole ASGI
+app in process (TestClient, HTTP Basic of an integration client). Rows, best and median
+of ``--repeat`` (statements and progress emptied before each round):
+
+- ``xAPI created``: every statement new, each a new progress record;
+- ``xAPI replayed``: the same statements again (stored already: nothing is written);
+- ``progress batch``: the same 10,000 records as progress batch records, in the same
+  batches (the target: xAPI within 2x of it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.inprocess import bench_nip, fresh_database  # noqa: E402  (after the path above)
+
+os.environ.setdefault("BANGKOM_SECRET_KEY", "bench-secret-key-" + "x" * 32)
+os.environ.setdefault("BANGKOM_ACCESS_LOG", "false")
+os.environ.setdefault("BANGKOM_RATE_LIMIT_DEFAULT_PER_MINUTE", "10000000")
+
+
+def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str]:
+    from sqlalchemy import delete, insert
+    from starlette.testclient import TestClient
+
+    from app.core.config import get_settings
+    from app.main import create_app
+    from app.models import Learner
+    from app.models.progress import ProgressRecord
+    from app.models.xapi import XapiStatement, XapiStatementRef
+    from tests.factories import make_open_cohort
+
+    engine, ctx = fresh_database(url)
+    keys = [bench_nip(i) for i in range(args.learners)]
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Learner.__table__),  # type: ignore[attr-defined]
+            [
+                {"id": f"lrn_bench{i:021d}", "learner_key": k, "agency_id": ctx.vars["agency_id"],
+                 "asn_type": "pns", "nip": k, "name": f"Peserta Massal {i}",
+                 "search": f"peserta massal {i} {k}", "version": 1}
+                for i, k in enumerate(keys)
+            ],
+        )  # fmt: skip
+    headers = {"Authorization": f"Bearer {ctx.vars['token']}"}
+    lines: list[str] = []
+    with TestClient(create_app(), raise_server_exceptions=True) as client:
+        course = client.post("/v1/courses", headers=headers, json={
+            "code": "XAPI-1", "title": "Pelatihan xAPI", "kind": "training",
+            "competency_type": "technical", "delivery": "blended", "total_jp": 5 * args.modules,
+        }).json()  # fmt: skip
+        modules = [
+            {"title": f"Modul {n}", "jp": 5, "mode": "self_paced", "assessed": True,
+             "weight": 100 if n == 0 else 0}
+            for n in range(args.modules)
+        ]  # fmt: skip
+        cur = client.post(
+            f"/v1/courses/{course['id']}/curricula", json={"modules": modules}, headers=headers
+        )
+        module_ids = [m["id"] for m in cur.json()["modules"]]
+        assert client.post(
+            f"/v1/courses/{course['id']}/curricula/1/publish", headers=headers
+        ).is_success
+        assert client.patch(
+            f"/v1/courses/{course['id']}", json={"status": "published"}, headers=headers
+        ).is_success
+        cohort = make_open_cohort(client, headers, course["id"], capacity=args.learners + 10)
+        csv = ("NIP\r\n" + "".join(f"{k}\r\n" for k in keys)).encode()
+        bulk = client.post(
+            f"/v1/cohorts/{cohort['id']}/enrollments/bulk",
+            content=csv,
+            headers=headers | {"Content-Type": "text/csv"},
+        )
+        assert bulk.status_code == 201, bulk.text[:300]
+        enrolments = [r["enrollment_id"] for r in bulk.json()["rows"]]
+        made = client.post("/v1/clients", headers=headers, json={
+            "name": "bench", "scopes": ["statements/write", "statements/read"]}).json()  # fmt: skip
+        raw = base64.b64encode(f"{made['client_id']}:{made['client_secret']}".encode()).decode()
+        basic = {"Authorization": f"Basic {raw}", "X-Experience-API-Version": "2.0.0",
+                 "Content-Type": "application/json"}  # fmt: skip
+        prefix = get_settings().public_url.rstrip("/") + "/activities/modules/"
+        statements, records = [], []
+        for i, (key, enrolment) in enumerate(zip(keys, enrolments, strict=True)):
+            for m in module_ids:
+                statements.append({
+                    "id": str(uuid.uuid4()),
+                    "actor": {"name": f"Peserta {i}", "account": {
+                        "homePage": "https://lms.example.go.id", "name": key}},
+                    "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+                    "object": {"id": prefix + m, "objectType": "Activity"},
+                    "result": {"score": {"scaled": 0.8125}, "duration": "PT1H30M"},
+                    "timestamp": "2025-05-15T08:00:00+07:00",
+                })  # fmt: skip
+                records.append({
+                    "enrollment_id": enrolment, "module_id": m, "status": "completed",
+                    "score": 81.25, "time_spent_minutes": 90,
+                    "occurred_at": "2025-05-15T08:00:00+07:00", "source": "moodle",
+                    "external_id": f"cmc-{i}-{m}",
+                })  # fmt: skip
+        size = args.batch
+        xapi_bodies = [
+            json.dumps(statements[n : n + size]).encode() for n in range(0, len(statements), size)
+        ]
+        batch_bodies = [
+            json.dumps({"records": records[n : n + size]}).encode()
+            for n in range(0, len(records), size)
+        ]
+        count = len(statements)
+
+        def empty() -> None:
+            with engine.begin() as conn:
+                for model in (XapiStatementRef, XapiStatement, ProgressRecord):
+                    conn.execute(delete(model.__table__))  # type: ignore[union-attr]
+
+        def send_xapi() -> float:
+            started = time.perf_counter()
+            for data in xapi_bodies:
+                got = client.post("/xapi/statements", content=data, headers=basic)
+                assert got.status_code == 200, got.text[:300]
+            return time.perf_counter() - started
+
+        def send_batches() -> float:
+            started = time.perf_counter()
+            json_headers = headers | {"Content-Type": "application/json"}
+            for data in batch_bodies:
+                got = client.post("/v1/progress/batch", content=data, headers=json_headers)
+                assert got.status_code == 201, got.text[:300]
+            return time.perf_counter() - started
+
+        empty()
+        send_xapi()  # warm-up
+        times: dict[str, list[float]] = {"xAPI created": [], "xAPI replayed": [], "progress": []}
+        for _ in range(args.repeat):
+            empty()
+            times["xAPI created"].append(send_xapi())
+            times["xAPI replayed"].append(send_xapi())
+            empty()
+            times["progress"].append(send_batches())
+        with engine.connect() as conn:
+            from sqlalchemy import func, select
+
+            progress_table = ProgressRecord.__table__  # type: ignore[attr-defined]
+            landed = conn.execute(select(func.count()).select_from(progress_table)).scalar()
+        base = statistics.median(times["progress"])
+        for name, taken in times.items():
+            best, median = min(taken), statistics.median(taken)
+            label = (
+                f"POST /v1/progress/batch, {count:,} records"
+                if name == "progress"
+                else f"POST /xapi/statements, {count:,} statements, {name.split()[1]}"
+            )
+            lines.append(
+                f"| {label} in batches of {size} | {engine_name} | {best * 1000:.0f} ms "
+                f"| {median * 1000:.0f} ms | {count / median:,.0f} /s "
+                f"| {median / base:.2f}x the progress batch |"
+            )
+        assert landed == count, landed
+    engine.dispose()
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--learners", type=int, default=2_000)
+    parser.add_argument("--modules", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--engines", default="sqlite,postgresql")
+    args = parser.parse_args()
+    rows = [
+        "| row | engine | best | median | throughput (median) | vs progress batch |",
+        "| --- | --- | ---: | ---: | ---: | --- |",
+    ]
+    from bench.inprocess import engine_urls, load_line
+
+    with tempfile.TemporaryDirectory() as work:
+        for name, url in engine_urls(args.engines, work, "bangkom_xapi_bench"):
+            rows += run_engine(name, url, args)
+    print("\n".join(rows))
+    print(load_line())
+
+
+if __name__ == "__main__":
+    main()
