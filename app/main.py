@@ -40,6 +40,7 @@ from app.routers import (
     reports,
     users,
     verify,
+    webhooks,
     well_known,
 )
 
@@ -78,6 +79,7 @@ V1_ROUTERS: list = [
     certificates.router,
     clients.router,
     changes.router,
+    webhooks.router,
 ]
 
 

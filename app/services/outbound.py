@@ -75,7 +75,15 @@ class DestinationRefused(httpx.TransportError):
             "destination_refused",
             detail,
             detail_id=detail_id,
-            errors=[{"field": field, "code": f"destination_{self.reason}"}],
+            # the shape of every field error (loc, msg, type; msg_id under Accept-Language: id)
+            errors=[
+                {
+                    "loc": ["body", field],
+                    "msg": detail,
+                    "msg_id": detail_id,
+                    "type": f"destination_{self.reason}",
+                }
+            ],
         )
 
 
