@@ -220,7 +220,8 @@ def _url(value: str) -> str:
         parsed = httpx.URL(value)
     except (httpx.InvalidURL, ValueError):
         raise PydanticCustomError("url_format", "Write a full URL") from None
-    if not parsed.scheme:
+    port = parsed.port  # httpx takes 0, -1 and 99999
+    if not parsed.scheme or (port is not None and not 0 < port < 65536):
         raise PydanticCustomError("url_format", "Write a full URL") from None
     return value
 
