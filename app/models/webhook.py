@@ -173,8 +173,9 @@ EVENT_DESCRIPTIONS: dict[str, tuple[str, str]] = {
 }
 
 # Standard Webhooks: "whsec_" + base64 of the key; 24-64 bytes of key (32-88 base64 chars).
-SECRET_PATTERN = r"^whsec_[A-Za-z0-9+/]{32,88}={0,2}$"
-URL_PATTERN = r"^[!-~]+$"  # visible ASCII: no spaces, no control characters
+SECRET_PATTERN = r"^whsec_(?:[A-Za-z0-9+/]{4}){8,21}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+# a scheme, then visible ASCII: no spaces, no control characters
+URL_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*:[!-~]+$"
 
 i18n.PATTERN_MESSAGES[SECRET_PATTERN] = (
     "Write the secret as 'whsec_' followed by the base64 of 24 to 64 random bytes, or leave "
@@ -183,10 +184,10 @@ i18n.PATTERN_MESSAGES[SECRET_PATTERN] = (
     "kosongkan agar dibuatkan.",
 )
 i18n.PATTERN_MESSAGES[URL_PATTERN] = (
-    "Write the URL without spaces or control characters (percent-encode them; an "
-    "international domain name in its xn-- form).",
-    "Tulis URL tanpa spasi atau karakter kendali (enkode dengan persen; nama domain "
-    "internasional dalam bentuk xn--).",
+    "Write a full URL with its scheme (https://...) and without spaces or control "
+    "characters (percent-encode them; an international domain name in its xn-- form).",
+    "Tulis URL lengkap dengan skemanya (https://...) tanpa spasi atau karakter kendali "
+    "(enkode dengan persen; nama domain internasional dalam bentuk xn--).",
 )
 i18n.FIELD_MESSAGES.setdefault(
     "url_format",
@@ -256,7 +257,12 @@ WebhookUrl = Annotated[
 ]
 EventTypes = Annotated[
     list[WebhookEventType],
-    PField(min_length=1, max_length=len(WebhookEventType), description="Events to receive"),
+    PField(
+        min_length=1,
+        max_length=len(WebhookEventType),
+        description="Events to receive, each once",
+        json_schema_extra={"uniqueItems": True},
+    ),
     AfterValidator(_distinct),
 ]
 Secret = Annotated[
