@@ -562,3 +562,37 @@ def test_people_without_the_admin_role_are_refused(client: TestClient, session: 
     response = client.post("/v1/webhooks", json={"url": URL, "event_types": ["course.updated"]}, headers=viewer)  # fmt: skip
     assert response.status_code == 403 and response.json()["code"] == "forbidden"
     assert client.get("/v1/webhooks").status_code == 401
+
+
+def test_parallel_changes_with_the_same_etag_apply_once(live_server: str, session: Session) -> None:
+    """The lost-update guard holds under real parallel requests: one PATCH wins, the rest
+    are 412 and change nothing (an IP literal: the server resolves no name)."""
+    from tests.parallel import race
+
+    admin = auth_headers(make_user(session, make_agency(session), "agency_admin"))
+    session.rollback()
+    made = httpx_post(live_server, admin)
+    path = f"{live_server}/v1/webhooks/{made['id']}"
+    etag = made["etag"]
+    answers = race(
+        6,
+        lambda http, i: http.patch(
+            path, json={"description": f"writer {i}"}, headers={**admin, "If-Match": etag}
+        ),
+    )
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [200, 412, 412, 412, 412, 412], [a.text for a in answers]
+    winner = next(a for a in answers if a.status_code == 200).json()
+    session.expire_all()
+    stored = session.get(WebhookSubscription, made["id"])
+    assert stored is not None and stored.version == 2
+    assert stored.description == winner["description"]
+
+
+def httpx_post(base: str, headers: dict[str, str]) -> dict[str, Any]:
+    import httpx
+
+    body = {"url": f"https://{PUBLIC_IP}/hook", "event_types": ["course.updated"]}
+    response = httpx.post(f"{base}/v1/webhooks", json=body, headers=headers, timeout=30)
+    assert response.status_code == 201, response.text
+    return {**response.json(), "etag": response.headers["etag"]}
