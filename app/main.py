@@ -80,6 +80,7 @@ V1_ROUTERS: list = [
     clients.router,
     changes.router,
     webhooks.router,
+    webhooks.events_router,
 ]
 
 

@@ -184,10 +184,10 @@ def test_all_nine_event_types_at_once(client: TestClient, admin: dict[str, str])
 def test_the_event_types_are_listed_in_both_languages(
     client: TestClient, admin: dict[str, str]
 ) -> None:
-    items = client.get("/v1/webhooks/event-types", headers=admin).json()["items"]
+    items = client.get("/v1/webhook-event-types", headers=admin).json()["items"]
     assert {i["type"] for i in items} == {e.value for e in WebhookEventType}
     assert all(i["description"] and i["description_id"] != i["description"] for i in items)
-    assert client.get("/v1/webhooks/event-types").status_code == 401
+    assert client.get("/v1/webhook-event-types").status_code == 401
 
 
 def test_the_list_pages_with_link_and_follows_updated_since(
@@ -542,7 +542,7 @@ def test_a_client_needs_the_webhooks_manage_scope(
 ) -> None:
     without = register(client, admin, scopes=["catalog:read", "enrollments:read"])
     headers = bearer(client_token(client, without["client_id"], without["client_secret"]))
-    for method, path in [("GET", "/v1/webhooks"), ("POST", "/v1/webhooks"), ("GET", "/v1/webhooks/event-types")]:  # fmt: skip
+    for method, path in [("GET", "/v1/webhooks"), ("POST", "/v1/webhooks"), ("GET", "/v1/webhook-event-types")]:  # fmt: skip
         response = client.request(method, path, json={"url": URL, "event_types": ["course.updated"]}, headers=headers)  # fmt: skip
         assert response.status_code == 403, response.text
         assert response.json()["code"] == "insufficient_scope"

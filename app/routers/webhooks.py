@@ -39,6 +39,7 @@ from app.services.webhooks import subscriptions as service
 router = APIRouter(
     prefix="/webhooks", tags=["webhooks"], dependencies=[require_scope("webhooks:manage")]
 )
+events_router = APIRouter(tags=["webhooks"], dependencies=[require_scope("webhooks:manage")])
 _DOC: dict[int | str, dict[str, Any]] = {
     200: {"model": WebhookPublic, "description": "The subscription; ETag header set."}
 }
@@ -53,8 +54,10 @@ _EVENT_TYPES = EventTypeList(
 )
 
 
-@router.get(
-    "/event-types",
+# Not /v1/webhooks/event-types: that path is also /v1/webhooks/{webhook_id}, whose PATCH
+# and DELETE would answer there too (a 404) and show in its Allow header.
+@events_router.get(
+    "/webhook-event-types",
     name="webhooks-event-types",
     summary="The events a subscription can receive, described in English and Indonesian",
     responses={200: {"model": EventTypeList}, **error_responses(401, 403)},
