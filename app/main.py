@@ -40,6 +40,7 @@ from app.routers import (
     reports,
     users,
     verify,
+    webhooks,
     well_known,
     xapi,
 )
@@ -80,6 +81,8 @@ V1_ROUTERS: list = [
     clients.router,
     changes.router,
     xapi.v1,
+    webhooks.router,
+    webhooks.events_router,
 ]
 
 

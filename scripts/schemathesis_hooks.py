@@ -27,6 +27,10 @@ rule (each is listed in the README):
 - integration clients: ``too_many_secrets`` (409, a third live secret), ``cidr_format``
   (an allowed range that is no IP network), and the token endpoint's ``invalid_client``,
   ``invalid_scope`` and ``unauthorized_client``;
+- webhooks: ``destination_refused`` (422, a URL whose host is not public once resolved),
+  ``webhook_inactive`` (409, redelivery or ping of a subscription turned off),
+  ``url_format`` (a URL matching the pattern that does not parse) and ``secret_format``
+  (a secret whose base64 holds 65 bytes);
 - ``invalid_invitation`` (400): an invitation token this service never issued (or one
   used, replaced or expired);
 - ``xapi_invalid_statement`` (400): a generated JSON object that is no valid xAPI
@@ -69,6 +73,10 @@ TOLERATED_CODES = {
     # xAPI's rules across properties, e.g. one identifier per agent, are checked by
     # app/services/xapi/validate.py and answered 400 as xAPI requires)
     "xapi_invalid_statement",
+    # webhooks: a URL whose host does not resolve to public addresses only (decided after
+    # DNS, beyond any schema); redelivery or ping of a subscription turned off (its state)
+    "destination_refused",
+    "webhook_inactive",
 }
 # Rules across fields or rows: grade bands in order; ends after starts; a session inside
 # the cohort's dates and of a module in its pinned curriculum (value_error, raised by the
@@ -92,6 +100,11 @@ CROSS_FIELD_TYPES = {
     # an allowed_ranges entry that matches the contract's character set and length but is
     # no IP network (CIDR grammar, IPv6 included, is beyond a readable pattern)
     "cidr_format",
+    # a webhook URL that matches the contract's scheme-and-visible-ASCII pattern but does
+    # not parse (a broken IPv6 literal, a port above 65535); a webhook secret whose base64
+    # holds 65 bytes (the pattern's padding grammar allows up to 65, the rule is 24-64)
+    "url_format",
+    "secret_format",
 }
 OAUTH_CODES = {
     "invalid_grant",

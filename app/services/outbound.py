@@ -75,7 +75,15 @@ class DestinationRefused(httpx.TransportError):
             "destination_refused",
             detail,
             detail_id=detail_id,
-            errors=[{"field": field, "code": f"destination_{self.reason}"}],
+            # the shape of every field error (loc, msg, type; msg_id under Accept-Language: id)
+            errors=[
+                {
+                    "loc": ["body", field],
+                    "msg": detail,
+                    "msg_id": detail_id,
+                    "type": f"destination_{self.reason}",
+                }
+            ],
         )
 
 
@@ -93,12 +101,35 @@ def allowed_networks() -> tuple[Network, ...]:
     return _networks(tuple(get_settings().outbound_allowed_networks))
 
 
+# IPv6 forms that carry an IPv4 address: NAT64 (RFC 6052; a NAT64 gateway connects to
+# the IPv4 address inside, 64:ff9b::10.0.0.1 reaches 10.0.0.1) and 6to4 (2002::/16) are
+# judged as that IPv4 address; local-use NAT64 (RFC 8215) and the deprecated
+# IPv4-compatible form (::/96) are never public. ``is_global`` says True for all of them.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_NEVER_PUBLIC = (ipaddress.IPv6Network("64:ff9b:1::/48"), ipaddress.IPv6Network("::/96"))
+
+
+def _judged(
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address,
+) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """The address to judge: the IPv4 address inside an IPv6 form that carries one."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return ip.ipv4_mapped
+        if ip in _NAT64:
+            return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if ip.sixtofour is not None:
+            return ip.sixtofour
+    return ip
+
+
 def address_allowed(address: str, allowed: Iterable[Network] = ()) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    given = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
+    ip = _judged(given)
     if any(ip.version == net.version and ip in net for net in allowed):
         return True
+    if isinstance(given, ipaddress.IPv6Address) and any(given in n for n in _NEVER_PUBLIC):
+        return False
     return ip.is_global and not ip.is_multicast
 
 
