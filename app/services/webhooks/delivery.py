@@ -64,6 +64,7 @@ class Claimed:
     created_at: datetime
     url: str
     secret: str
+    previous_secret: str | None = None  # during a rotation's overlap: signs too
 
 
 @dataclass(frozen=True)
@@ -121,9 +122,14 @@ def claim(*, session: Session, owner: str, limit: int) -> list[Claimed]:
     subs = {
         s.id: s
         for s in session.execute(
-            select(SUB.c.id, SUB.c.url, SUB.c.secret, SUB.c.active).where(
-                SUB.c.id.in_({r.subscription_id for r in rows})
-            )
+            select(
+                SUB.c.id,
+                SUB.c.url,
+                SUB.c.secret,
+                SUB.c.active,
+                SUB.c.previous_secret,
+                SUB.c.previous_secret_expires_at,
+            ).where(SUB.c.id.in_({r.subscription_id for r in rows}))
         ).all()
     }
     claimed, inactive = [], []
@@ -132,10 +138,13 @@ def claim(*, session: Session, owner: str, limit: int) -> list[Claimed]:
         if not sub.active:
             inactive.append(r.id)
             continue
+        overlap = (
+            sub.previous_secret_expires_at is not None and sub.previous_secret_expires_at > now
+        )
         claimed.append(
             Claimed(
                 r.id, r.subscription_id, r.event_type, r.payload, r.attempts, r.created_at,
-                sub.url, sub.secret,
+                sub.url, sub.secret, sub.previous_secret if overlap else None,
             )
         )  # fmt: skip
     if inactive:
@@ -166,7 +175,10 @@ def _text(raw: bytes) -> str:
 
 
 def headers_for(claimed: Claimed, at: datetime) -> dict[str, str]:
-    signature = Webhook(claimed.secret).sign(claimed.id, at, claimed.payload)
+    # Standard Webhooks: several space-separated signatures; a receiver accepts any one, so
+    # during a rotation both the old and the new secret verify
+    secrets = [claimed.secret] + ([claimed.previous_secret] if claimed.previous_secret else [])
+    signature = " ".join(Webhook(s).sign(claimed.id, at, claimed.payload) for s in secrets)
     return {
         "webhook-id": claimed.id,
         "webhook-timestamp": str(int(at.timestamp())),
@@ -217,7 +229,15 @@ def retry_at(claimed: Claimed, now: datetime, rng: random.Random | None = None) 
 
 def record(*, session: Session, owner: str, outcomes: list[Outcome]) -> None:
     """Log every attempt and settle its delivery (see the module docstring); committed."""
+    # a delivery deleted with its subscription while in flight: its attempt is not logged
+    # (``FOR KEY SHARE`` holds the rest until commit, as the attempts' foreign key needs)
+    alive = select(D.c.id).where(D.c.id.in_([o.delivery.id for o in outcomes]))
+    if outcomes and session.get_bind().dialect.name == "postgresql":
+        alive = alive.with_for_update(read=True, key_share=True)
+    kept = set(session.execute(alive).scalars()) if outcomes else set()
+    outcomes = [o for o in outcomes if o.delivery.id in kept]
     if not outcomes:
+        session.commit()
         return
     now = utcnow()
     session.execute(

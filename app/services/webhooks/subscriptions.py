@@ -26,7 +26,6 @@ from app.core.etag import check_if_match, resource_etag
 from app.core.pagination import since_page
 from app.core.security import Principal
 from app.models.base import utcnow
-from app.models.change import ChangeCounter
 from app.models.webhook import (
     WebhookAttempt,
     WebhookCreate,
@@ -38,6 +37,7 @@ from app.models.webhook import (
 )
 from app.services import outbound
 from app.services.tenancy import scoped
+from app.services.webhooks import fanout
 
 SECRET_BYTES = 32
 PREVIOUS_SECRET_TTL = timedelta(hours=24)
@@ -98,7 +98,6 @@ def create(
     *, session: Session, principal: Principal, data: WebhookCreate
 ) -> tuple[WebhookWithSecret, str]:
     check_destination(data.url)
-    counter = session.get(ChangeCounter, 1)
     sub = WebhookSubscription(
         agency_id=principal.agency_id,
         url=data.url,
@@ -106,7 +105,7 @@ def create(
         event_types=[str(e) for e in data.event_types],
         secret=data.secret or new_secret(),
         created_by=principal.subject,
-        start_seq=counter.last_seq if counter is not None else 0,
+        start_seq=fanout.subscription_start(session),
     )
     session.add(sub)
     session.commit()
