@@ -560,14 +560,15 @@ def main() -> None:
         )
     print(
         "\n| learners | engine | grants | feed entries | feed p1 (1,000) | feed deep | deep/p1 "
-        "| peak RSS: idle worker | bulk 10,000 | feed pages |"
+        "| worker RSS: idle (start-up peak) | peak in bulk 10,000 | peak in feed pages |"
     )
     print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for n, _, f in results:
         print(
             f"| {n:,} | {args.engine} | {int(f['grants']):,} | {int(f['feed_rows']):,} "
             f"| {f['feed_first']:.0f} ms | {f['feed_deep']:.0f} ms "
-            f"| {f['feed_deep'] / f['feed_first']:.2f}x | {f['rss_base']:.0f} MB "
+            f"| {f['feed_deep'] / f['feed_first']:.2f}x "
+            f"| {f['rss_base']:.0f} MB ({f['rss_start']:.0f} MB) "
             f"| {f['rss_bulk']:.0f} MB | {f['rss_feed']:.0f} MB |"
         )
     if len(results) > 1:
