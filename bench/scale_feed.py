@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -91,7 +92,7 @@ def admin_headers(agency_id: str) -> dict[str, str]:
     from app.models import User
 
     with session_scope(write=True) as session:
-        email = f"admin@{agency_id}.example".lower()
+        email = f"admin-{secrets.token_hex(4)}@{agency_id}.example".lower()
         user = User(agency_id=agency_id, email=email, email_normalized=email,
                     full_name="Admin Skala", roles=["agency_admin"], password_hash="!no-login")  # fmt: skip
         session.add(user)
