@@ -60,6 +60,7 @@ ZONES = ["Asia/Jakarta", "Asia/Pontianak", "Asia/Makassar", "Asia/Jayapura"]
 AGENCIES = 8
 YEARS = range(2021, 2027)
 CHUNK = 20_000
+COMPLIANCE_EVERY = 20  # every 20th learner belongs to the compliance agency
 
 
 def nip(i: int) -> str:
@@ -114,7 +115,7 @@ def bulk(engine: Any, table: Any, rows: Iterable[dict[str, Any]]) -> None:
         _insert_rows(engine, table, rows)
 
 
-def fill_learners(engine: Any, agencies: Sequence[str], n: int) -> None:
+def fill_learners(engine: Any, agency_of: Callable[[int], str], n: int) -> None:
     from app.models import Learner
 
     now = datetime.now(UTC)
@@ -127,7 +128,7 @@ def fill_learners(engine: Any, agencies: Sequence[str], n: int) -> None:
             yield {
                 "id": f"lrn_{i:026d}",
                 "learner_key": key,
-                "agency_id": agencies[i % len(agencies)],
+                "agency_id": agency_of(i),
                 "asn_type": "pns",
                 "nip": key,
                 "name": name,
@@ -140,6 +141,12 @@ def fill_learners(engine: Any, agencies: Sequence[str], n: int) -> None:
             }
 
     bulk(engine, table, rows())
+
+
+def enrolment_of(j: int, n: int, m: int, cohorts: int) -> tuple[int, int]:
+    """Enrolment j: (cohort index, learner index)."""
+    c = j % cohorts
+    return c, (j // cohorts + c * 7919) % n if m > n else j
 
 
 def fill_enrollments(
@@ -156,8 +163,7 @@ def fill_enrollments(
 
     def enrolments() -> Iterable[dict[str, Any]]:
         for j in range(m):
-            c = j % len(cohorts)
-            learner = (j // len(cohorts) + c * 7919) % n if m > n else j
+            c, learner = enrolment_of(j, n, m, len(cohorts))
             per_cohort[c] += 1
             cohort_id, course_id, organiser = cohorts[c]
             yield {
@@ -362,7 +368,7 @@ def run_empty(url: str, repeat: int) -> dict[str, float]:
     from app.main import create_app
 
     engine, headers, home = _prepare(url)
-    fill_learners(engine, [home], WRITE_ROWS)
+    fill_learners(engine, lambda _: home, WRITE_ROWS)
     with TestClient(create_app(), raise_server_exceptions=True) as client:
         figures = measure_writes(client, engine, headers, repeat)
     engine.dispose()
@@ -377,6 +383,8 @@ def run_size(url: str, n: int, m: int, p: int | None, repeat: int, writes: int) 
     from app.main import create_app
     from app.models import Agency
     from app.services.learning.nip import check_nip
+    from app.services.sync.feed import encode as feed_cursor
+    from bench.scale_feed import admin_headers, fill_change_feed, fill_grants, measure_rss
     from tests.factories import make_open_cohort, make_published_course
 
     assert all(check_nip(nip(i), today=date.today()) for i in (0, n // 2, n - 1))
@@ -406,12 +414,28 @@ def run_size(url: str, n: int, m: int, p: int | None, repeat: int, writes: int) 
         for year in YEARS:
             made = make_open_cohort(client, headers, course["id"], year=year, capacity=None)
             cohorts.append((made["id"], course["id"], home))
-        fill_learners(engine, [home], n)  # the admin's agency: the list spans all of them
+
+        # the admin's agency holds all learners but every 20th, which belong to the
+        # compliance agency (50,000 at 1,000,000) and reach the admin's list as grants
+        def agency_of(i: int) -> str:
+            return others[0] if i % COMPLIANCE_EVERY == 0 else home
+
+        fill_learners(engine, agency_of, n)
         fill_enrollments(engine, cohorts, [home, *others], n, m)
+        figures["grants"] = fill_grants(engine)
         progress = p if p is not None else m * len(modules)
         fill_progress(engine, modules, m, progress)
         figures["progress_rows"] = min(progress, m * len(modules))
         figures["jp_rows"] = fill_jp_ledger(engine, n)
+
+        def enrolled() -> Iterable[tuple[str, str, str, str, str]]:
+            for j in range(m):
+                c, i = enrolment_of(j, n, m, len(cohorts))
+                yield f"enr_{j:026d}", home, course["id"], f"lrn_{i:026d}", agency_of(i)
+
+        learner_rows = ((f"lrn_{i:026d}", agency_of(i)) for i in range(n))
+        first_seq, last_seq = fill_change_feed(engine, bulk, learner_rows, enrolled())
+        figures["feed_rows"] = last_seq - first_seq + 1
         figures["fill_s"] = time.perf_counter() - started
         if engine.dialect.name == "postgresql":
             with engine.begin() as conn:
@@ -440,11 +464,22 @@ def run_size(url: str, n: int, m: int, p: int | None, repeat: int, writes: int) 
         figures["roster_rows"] = len(ordered)
         figures["roster_first"] = _median_ms(get(base), repeat)
         figures["roster_deep"] = _median_ms(get(f"{base}&cursor={middle}"), repeat)
-        figures["jp_year"] = _median_ms(get(f"/v1/learners/{nip(n // 2)}/jp?year=2025"), repeat)
+        jp_of = nip(n // 2 + 1)  # a learner of the admin's agency (its JP is the home's to read)
+        figures["jp_year"] = _median_ms(get(f"/v1/learners/{jp_of}/jp?year=2025"), repeat)
+        feed = "/v1/changes?limit=1000"
+        feed_deep = f"{feed}&after={feed_cursor(first_seq + (last_seq - first_seq) // 2)}"
+        feed_repeat = max(3, repeat // 3)
+        figures["feed_first"] = _median_ms(get(feed), feed_repeat)
+        figures["feed_deep"] = _median_ms(get(feed_deep), feed_repeat)
+        figures["compliance_learners"] = len(range(0, n, COMPLIANCE_EVERY))
+        audit = admin_headers(others[0])
+        summary = "/v1/reports/jp-compliance/summary?year=2025"
         figures["compliance"] = _median_ms(
-            get("/v1/reports/jp-compliance/summary?year=2025"), max(3, repeat // 10)
+            lambda: client.get(summary, headers=audit).raise_for_status(), max(3, repeat // 10)
         )
         figures.update(measure_writes(client, engine, headers, writes))
+    body = ("NIP,Nama\n" + "".join(f"{nip(i)},Peserta\n" for i in range(WRITE_ROWS))).encode()
+    figures.update(measure_rss(url, headers, body, [feed, feed_deep]))
     engine.dispose()
     return figures
 
@@ -508,7 +543,7 @@ def main() -> None:
             f"| {f['roster_deep'] / f['roster_first']:.2f}x |"
         )
     print(
-        "\n| learners | engine | learner's yearly JP | compliance summary (agency of all) "
+        "\n| learners | engine | learner's yearly JP | compliance summary (of learners) "
         "| bulk 10,000 (vs empty) | progress batch 10,000 (vs empty) |"
     )
     print("| ---: | --- | ---: | ---: | ---: | ---: |")
@@ -518,13 +553,28 @@ def main() -> None:
     )
     for n, _, f in results:
         print(
-            f"| {n:,} | {args.engine} | {f['jp_year']:.1f} ms | {f['compliance']:.0f} ms "
+            f"| {n:,} | {args.engine} | {f['jp_year']:.1f} ms "
+            f"| {f['compliance']:.0f} ms ({int(f['compliance_learners']):,}) "
             f"| {f['bulk_s']:.2f} s ({f['bulk_s'] / empty['bulk_s']:.2f}x) "
             f"| {f['batch_s']:.2f} s ({f['batch_s'] / empty['batch_s']:.2f}x) |"
+        )
+    print(
+        "\n| learners | engine | grants | feed entries | feed p1 (1,000) | feed deep | deep/p1 "
+        "| worker RSS: idle (start-up peak) | peak in bulk 10,000 | peak in feed pages |"
+    )
+    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for n, _, f in results:
+        print(
+            f"| {n:,} | {args.engine} | {int(f['grants']):,} | {int(f['feed_rows']):,} "
+            f"| {f['feed_first']:.0f} ms | {f['feed_deep']:.0f} ms "
+            f"| {f['feed_deep'] / f['feed_first']:.2f}x "
+            f"| {f['rss_base']:.0f} MB ({f['rss_start']:.0f} MB) "
+            f"| {f['rss_bulk']:.0f} MB | {f['rss_feed']:.0f} MB |"
         )
     if len(results) > 1:
         (n0, _, f0), (n1, _, f1) = results[0], results[-1]
         keys = ["learners_first", "learners_deep", "roster_first", "roster_deep", "jp_year"]
+        keys += ["feed_first", "feed_deep"]
         keys += ["compliance", "bulk_s", "batch_s"]
         grow = ", ".join(f"{k} x{f1[k] / f0[k]:.2f}" for k in keys)
         print(f"\nfrom {n0:,} to {n1:,} learners ({n1 / n0:.0f}x): {grow}")

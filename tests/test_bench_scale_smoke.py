@@ -47,7 +47,7 @@ def test_scale_benchmark_at_10000_learners_prints_every_row() -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.splitlines()
     sizes = [line for line in lines if line.startswith("| 10,000 |")]
-    assert len(sizes) == 2, done.stdout  # the list table and the JP / writes table
+    assert len(sizes) == 3, done.stdout  # the lists, the JP / writes, the feed / memory table
     assert any(line.startswith("| empty (10,000) |") for line in lines), done.stdout
     for row in sizes:
         cells = [c.strip() for c in row.strip("|").split("|")]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -189,19 +189,23 @@ def union_id_page(
     *,
     limit: int,
     cursor: str | None,
+    keys: Sequence[Any] | None = None,
 ) -> tuple[list[M], str | None]:
     """``id_page`` over the union of disjoint ``statements``: each runs as its own keyset
     query with its own limit (so each can use its own index, where one ``OR`` would make
-    the database collect and sort every visible row), and the pages merge in id order."""
-    if len(statements) == 1:
-        return id_page(session, statements[0], model, limit=limit, cursor=cursor)
+    the database collect and sort every visible row), and the pages merge in id order.
+    ``keys``: per statement, the column equal to the id that its index walks (a joined
+    table's), when not the model's id."""
     pk: Any = model.id  # type: ignore[attr-defined]
+    keys = list(keys) if keys is not None else [pk] * len(statements)
+    if len(statements) == 1 and keys[0] is pk:
+        return id_page(session, statements[0], model, limit=limit, cursor=cursor)
     position = decode_cursor(cursor, "id")
     rows: list[M] = []
-    for statement in statements:
+    for statement, key in zip(statements, keys, strict=True):
         if position is not None:
-            statement = statement.where(pk > position.id)
-        rows.extend(session.exec(statement.order_by(pk).limit(limit + 1)))
+            statement = statement.where(key > position.id)
+        rows.extend(session.exec(statement.order_by(key).limit(limit + 1)))
     rows.sort(key=lambda row: str(row.id))  # type: ignore[attr-defined]
     if len(rows) <= limit:
         return rows, None

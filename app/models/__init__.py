@@ -9,6 +9,7 @@ from app.models.cohort import Cohort, CohortSession, CohortSessionInstructor
 from app.models.course import Course
 from app.models.curriculum import Curriculum, CurriculumModule
 from app.models.enrollment import Enrollment, EnrollmentEvent
+from app.models.grant import LearnerGrant
 from app.models.idempotency import IdempotencyRecord
 from app.models.invitation import LearnerInvitation
 from app.models.jp import JPRecord
@@ -44,6 +45,7 @@ __all__ = [
     "IdempotencyRecord",
     "JPRecord",
     "Learner",
+    "LearnerGrant",
     "LearnerInvitation",
     "LoginAttempt",
     "ProgressRecord",

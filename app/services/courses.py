@@ -15,7 +15,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import Connection, Engine, exists, select
 from sqlmodel import Session, col
 
-from app.core.db import commit_or_409
+from app.core.db import commit_or_409, flush_or_409
 from app.core.errors import ProblemError, not_found
 from app.core.etag import check_if_match, resource_etag
 from app.core.security import Principal
@@ -32,6 +32,7 @@ from app.models.catalogue import (
 from app.models.course import CourseCreate, CoursePublic, CourseUpdate
 from app.services import catalogue_query as cq
 from app.services import course_list
+from app.services.learning import grants
 from app.services.tenancy import get_owned
 from app.services.validation import invalid, reject_nulls
 from app.services.visibility import course_visible
@@ -197,6 +198,7 @@ def update_course(
     reject_nulls(values, _REQUIRED)
     if "grade_bands" in values and data.grade_bands is not None:
         values["grade_bands"] = [b.model_dump() for b in data.grade_bands]
+    partners_before = set(course.partner_agency_ids)
     if "partner_agency_ids" in values:
         _check_partners(session, values["partner_agency_ids"])
     if "code" in values and values["code"] != course.code:
@@ -210,6 +212,10 @@ def update_course(
     _apply(course, values)
     refresh_doc(course)
     session.add(course)
+    changed = partners_before ^ set(course.partner_agency_ids)
+    if changed:  # who sees the enrolled learners follows the partners (learner_grant)
+        flush_or_409(session, _duplicate_code(course.code))
+        grants.refresh_course(session, course.id, agencies=changed)
     commit_or_409(session, _duplicate_code(course.code))
     return Doc(course.id, resource_etag(course.id, course.version), course.doc)
 

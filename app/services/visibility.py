@@ -50,7 +50,7 @@ from sqlalchemy import Text, and_, cast, false, or_, select, true
 from sqlmodel import Session
 
 from app.core.security import Principal
-from app.models import Cohort, Course, Curriculum, Enrollment, Learner
+from app.models import Cohort, Course, Curriculum, Enrollment, Learner, LearnerGrant
 from app.models.cohort import CohortStatus
 from app.models.course import CourseStatus
 from app.models.curriculum import CurriculumStatus
@@ -60,6 +60,7 @@ H = Cohort.__table__.c  # type: ignore[attr-defined]
 K = Curriculum.__table__.c  # type: ignore[attr-defined]
 L = Learner.__table__.c  # type: ignore[attr-defined]
 EN = Enrollment.__table__.c  # type: ignore[attr-defined]
+GR = LearnerGrant.__table__.c  # type: ignore[attr-defined]
 
 PUBLISHED = CourseStatus.published.value
 HIDDEN_COHORT_STATUSES = (CohortStatus.draft.value, CohortStatus.cancelled.value)
@@ -222,7 +223,9 @@ def curriculum_visible_sql(caller: Who, me: Any = None) -> Any:
 
 def learner_branches(caller: Who, me: Any = None, self_id: str | None = None) -> list[Any]:
     """Disjoint conditions on L whose union is the visible learners: the home agency's,
-    and others' enrolled in a cohort ``me`` organises or partners (read-only).
+    and others' enrolled in a cohort ``me`` organises or partners (read-only): those are
+    the learner_grant rows of ``me`` (app/services/learning/grants.py keeps them equal to
+    what ``enrolment_agencies`` computes from the enrolments).
     ``self_id``: a learner login's own learner (its ``who`` is anonymous)."""
     if self_id is not None:
         return [L.id == self_id]
@@ -230,12 +233,25 @@ def learner_branches(caller: Who, me: Any = None, self_id: str | None = None) ->
         return [false()]
     if caller is Who.platform:
         return [true()]
-    enrolled_with_me = (
-        select(EN.learner_id)
-        .select_from(Enrollment.__table__.join(Course.__table__, C.id == EN.course_id))  # type: ignore[attr-defined]
-        .where(or_(EN.agency_id == me, partner_sql(me)))
+    granted = select(GR.learner_id).where(GR.agency_id == me)
+    return [L.agency_id == me, and_(L.agency_id != me, L.id.in_(granted))]
+
+
+def learner_list_branches(
+    statement: Any, caller: Who, me: Any = None, self_id: str | None = None
+) -> list[tuple[Any, Any]]:
+    """``learner_branches`` as keyset statements over ``statement`` (a select of L), each
+    with the column its page is ordered and resumed by. The "enrolled with me" branch is a
+    join walking learner_grant's primary key (agency_id, learner_id) from the cursor: an
+    ``IN (grants)`` would read all of the caller's grants on every page (bench/scale.py:
+    the first page grew 9x for 10x the learners)."""
+    branches = learner_branches(caller, me, self_id)
+    if len(branches) == 1:
+        return [(statement.where(branches[0]), L.id)]
+    granted = statement.join(LearnerGrant.__table__, GR.learner_id == L.id).where(  # type: ignore[attr-defined]
+        GR.agency_id == me, L.agency_id != me
     )
-    return [L.agency_id == me, and_(L.agency_id != me, L.id.in_(enrolled_with_me))]
+    return [(statement.where(branches[0]), L.id), (granted, GR.learner_id)]
 
 
 def learner_visible_sql(caller: Who, me: Any = None, self_id: str | None = None) -> Any:

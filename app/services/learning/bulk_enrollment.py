@@ -44,6 +44,7 @@ from app.models.enrollment import (
 from app.models.learner import AsnType
 from app.services.cohorts import name_of
 from app.services.learning import enrollments as single
+from app.services.learning import grants
 from app.services.learning.roster_cells import ID_FIELDS, key_of
 from app.services.learning.roster_files import RosterRow, RowError
 from app.services.sync.changes import ChangeType, record_changes
@@ -245,6 +246,10 @@ def bulk_enrol(
         session.rollback()
         return answer
     _write(session, principal, new, again, now)
+    learner_ids = [item["learner_id"] for item in new]  # re-enrolled rows kept their grants
+    grants.grant_enrolled(
+        session, course_id=course.id, organiser=cohort.agency_id, learner_ids=learner_ids
+    )
     cohort.seats_taken, cohort.waitlist_length, cohort.waitlist_seq = seated, waiting, seq
     session.add(cohort)
     commit_or_409(session, single.duplicate_race())

@@ -19,7 +19,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import segno
-from fpdf import FPDF
 
 from app.core import i18n
 from app.core.config import get_settings
@@ -142,6 +141,10 @@ def qr_png(cert: Certificate, scale: int = 6) -> bytes:
 
 
 def pdf_bytes(cert: Certificate) -> bytes:
+    # imported here: fpdf2 (with fontTools) is ~30 MB of every worker's memory, and most
+    # workers never render a PDF (bench/scale.py measures a worker's peak RSS, target 150 MB)
+    from fpdf import FPDF
+
     files = font_files()
     pdf = FPDF(orientation="landscape", unit="mm", format="A4")
     pdf.set_title(f"{cert.number} {cert.holder_name}")

@@ -16,7 +16,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from app.core.db import commit_or_409
+from app.core.db import commit_or_409, flush_or_409
 from app.core.errors import ProblemError
 from app.core.etag import resource_etag
 from app.core.security import Principal
@@ -32,8 +32,8 @@ from app.models.enrollment import (
 )
 from app.models.learner import AsnType
 from app.services.cohorts import name_of
+from app.services.learning import grants, seats
 from app.services.learning import learners as core
-from app.services.learning import seats
 from app.services.learning.keys import parse_key
 from app.services.visibility import (
     cohort_visible,
@@ -329,6 +329,11 @@ def seat(
         session.add(enrollment)
         seats.record(session, enrollment, None, principal=principal, reason=None)
     session.add(cohort)
+    if withdrawn is None:  # a re-enrolment's row kept its grant
+        flush_or_409(session, duplicate_race())
+        grants.grant_enrolled(
+            session, course_id=course.id, organiser=cohort.agency_id, learner_ids=[learner.id]
+        )
     commit_or_409(session, duplicate_race())
     # a new waitlisted enrolment is last in line: no need to count
     waiting = cohort.waitlist_length if enrollment.status == E.waitlisted else None

@@ -34,6 +34,7 @@ from app.services.validation import invalid, reject_nulls
 from app.services.visibility import (
     enrolment_agencies,
     learner_branches,
+    learner_list_branches,
     learner_personal_visible,
     learner_self_id,
     learner_visible,
@@ -386,12 +387,19 @@ def list_learners(
         statement = statement.where(col(Learner.search).contains(needle, autoescape=True))
     # one keyset query per visibility branch (the home agency's learners; others' enrolled
     # with the caller), merged: an OR of the two sorts every visible learner on each page
-    branches = learner_branches(who(principal), principal.agency_id, learner_self_id(principal))
+    caller, me, self_id = who(principal), principal.agency_id, learner_self_id(principal)
     if updated_since is None:
+        pages = learner_list_branches(statement, caller, me, self_id)
         rows, next_cursor = union_id_page(
-            session, [statement.where(b) for b in branches], Learner, limit=limit, cursor=cursor
+            session,
+            [s for s, _ in pages],
+            Learner,
+            limit=limit,
+            cursor=cursor,
+            keys=[k for _, k in pages],
         )
     else:
+        branches = learner_branches(caller, me, self_id)
         rows, next_cursor = since_page(
             session,
             statement.where(or_(*branches)),

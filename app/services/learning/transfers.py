@@ -18,6 +18,7 @@ from app.models import Learner, User
 from app.models.base import utcnow
 from app.models.learner import AsnType, LearnerRelease, LearnerTransfer
 from app.services.auth import forget_account
+from app.services.learning import grants
 from app.services.learning import learners as core
 from app.services.learning.keys import parse_key
 from app.services.validation import invalid
@@ -112,7 +113,9 @@ def transfer_learner(
         login.agency_id = to
         login.updated_at = utcnow()  # the users list's updated_since must see the move
         session.add(login)
-    core.save(session, learner)
+    core.save(session, learner, commit=False)
+    grants.refresh(session, [learner.id])  # the old home now sees them only as organiser
+    session.commit()
     if login is not None:
         forget_account(login.id)
     return core.saved(learner, principal)
