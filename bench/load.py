@@ -160,7 +160,8 @@ def prepare(url: str, args: argparse.Namespace) -> Setup:
                 capacity=CAPACITY,
             )  # fmt: skip
             cohorts.append(made["id"])
-        fill_learners(engine, [ctx.vars["agency_id"]], args.learners)
+        agency_id = ctx.vars["agency_id"]
+        fill_learners(engine, lambda _i: agency_id, args.learners)
         for k, cohort_id in enumerate(cohorts):
             rows = range(k * args.enrolled, (k + 1) * args.enrolled)
             body = "NIP,Nama\n" + "".join(f"{nip(i)},Peserta Skala {i}\n" for i in rows)

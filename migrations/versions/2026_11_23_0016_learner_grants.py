@@ -1,7 +1,7 @@
 """learner_grant: the agencies that see another agency's learner through an enrolment
 
-Revision ID: 0014
-Revises: 0012
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-11-23 00:00:00
 
 Backfilled from the existing enrolments: the cohort's organiser and the course's partner
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = '0014'
-down_revision: str | None = '0012'
+revision: str = '0016'
+down_revision: str | None = '0015'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
