@@ -25,7 +25,7 @@ from tests.factories import (
     make_user,
 )
 
-MIGRATION = Path(__file__).parents[1] / "migrations/versions/2026_11_23_0014_learner_grants.py"
+MIGRATION = Path(__file__).parents[1] / "migrations/versions/2026_11_23_0016_learner_grants.py"
 
 
 def _grants(session: Session) -> set[tuple[str, str]]:
