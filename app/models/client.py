@@ -39,6 +39,11 @@ class Scope(StrEnum):
     certificates_read = "certificates:read"
     certificates_write = "certificates:write"
     webhooks_manage = "webhooks:manage"
+    # IMS OneRoster 1.2 (app/routers/oneroster.py): the binding's own scope names
+    or_roster = "https://purl.imsglobal.org/spec/or/v1p2/scope/roster.readonly"
+    or_roster_core = "https://purl.imsglobal.org/spec/or/v1p2/scope/roster-core.readonly"
+    or_gradebook_read = "https://purl.imsglobal.org/spec/or/v1p2/scope/gradebook.readonly"
+    or_gradebook_write = "https://purl.imsglobal.org/spec/or/v1p2/scope/gradebook.createput"
 
 
 SCOPE_DESCRIPTIONS: dict[str, str] = {
@@ -53,6 +58,11 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     "certificates:read": "Read certificates",
     "certificates:write": "Evaluate cohorts, issue and revoke certificates",
     "webhooks:manage": "Manage webhook subscriptions",
+    Scope.or_roster: "OneRoster 1.2: every rostering read (orgs, academic sessions, courses, "
+    "classes, users, enrollments)",
+    Scope.or_roster_core: "OneRoster 1.2: the core rostering reads (the same collections)",
+    Scope.or_gradebook_read: "OneRoster 1.2: read line items, results and categories",
+    Scope.or_gradebook_write: "OneRoster 1.2: PUT results (they become progress records)",
 }
 
 
