@@ -56,8 +56,10 @@ class View:
 
 
 def iso(value: datetime) -> str:
-    """DateTime in the W3C profile of ISO 8601, UTC, as the binding requires."""
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    """DateTime in the W3C profile of ISO 8601, UTC, as the binding requires; to the
+    microsecond stored, so ``dateLastModified>'<the latest seen>'`` misses nothing and
+    repeats nothing."""
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def day(value: date) -> str:
