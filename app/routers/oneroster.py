@@ -23,7 +23,7 @@ from sqlalchemy import false
 from sqlmodel import Session
 
 from app.core import i18n
-from app.core.errors import ProblemError, _field_errors
+from app.core.errors import DATABASE_UNAVAILABLE, ProblemError, _field_errors, database_unavailable
 from app.core.security import Principal
 from app.deps import CurrentPrincipal, SessionDep, insufficient_scope
 from app.models.client import Scope
@@ -49,10 +49,24 @@ class OneRosterRoute(APIRoute):
                 return await handler(request)
             except ProblemError as exc:
                 return _imsx(request, exc)
+            except DATABASE_UNAVAILABLE:
+                return _imsx(request, database_unavailable())
             except RequestValidationError as exc:
                 errors = _field_errors(exc.errors())
                 fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors[:5])
                 body = any(e["loc"][:1] == ["body"] for e in errors)
+                kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+                if any(e["loc"] == ["body"] for e in errors) and kind != "application/json":
+                    return _imsx(
+                        request,
+                        ProblemError(
+                            415,
+                            "invaliddata",
+                            "Send the result as JSON with 'Content-Type: application/json'.",
+                            detail_id="Kirim hasil sebagai JSON dengan "
+                            "'Content-Type: application/json'.",
+                        ),
+                    )
                 return _imsx(
                     request,
                     ProblemError(
@@ -151,13 +165,17 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         401: "No or a bad bearer token (unauthorisedrequest)",
         403: "The token lacks the scope, or is a learner's (forbidden)",
         404: "No such object for this client (unknownobject)",
+        415: "The body was not sent as application/json (invaliddata)",
         422: "The body is not a valid result (invaliddata)",
         429: "Rate limit of the client passed (server_busy)",
+        503: "The database is not available; see Retry-After (server_busy)",
     }
     return {s: {"model": StatusInfo, "description": text[s]} for s in statuses}
 
 
-_READ_ERRORS = _errors(400, 401, 403, 404, 429)
+# 422 as the binding's own file declares it on reads (a read has no body: bad
+# parameters are 400 here)
+_READ_ERRORS = _errors(400, 401, 403, 404, 422, 429, 503)
 _COLLECTION_HEADERS = {
     "X-Total-Count": {"description": "Records matching the filter", "schema": {"type": "integer"}},
     "Link": {"description": "RFC 8288 first, prev, next, last", "schema": {"type": "string"}},
@@ -470,7 +488,7 @@ for path, op, name, factory, what in _GRADEBOOK_ONES:
     responses={
         200: {"model": SINGLES["result"], "description": "The stored result"},
         201: {"model": SINGLES["result"], "description": "Created"},
-        **_errors(400, 401, 403, 404, 422, 429),
+        **_errors(400, 401, 403, 404, 415, 422, 429, 503),
     },
 )
 def put_result(
@@ -489,6 +507,15 @@ def put_result(
             "send the same, or leave it out.",
             detail_id=f"sourcedId di badan ({body.result.sourcedId}) tidak sama dengan di "
             f"path ({sourcedId}); kirim yang sama, atau hilangkan.",
+        )
+    if body.result.status == "tobedeleted":
+        raise ProblemError(
+            422,
+            "invaliddata",
+            "Bangkom keeps progress records: a result cannot be deleted; send status "
+            "'active' with scoreStatus 'not submitted' to reset it.",
+            detail_id="Bangkom menyimpan catatan kemajuan: hasil tidak dapat dihapus; kirim "
+            "status 'active' dengan scoreStatus 'not submitted' untuk mengulangnya.",
         )
     data["score"] = body.result.score
     row, outcome = gradebook.put_result(

@@ -173,8 +173,8 @@ class ResultIn(StrictInput):
     graded it: an older result never overwrites a newer one."""
 
     sourcedId: str | None = line(min_length=1, max_length=100, default=None)
-    status: Literal["active"] = PField(
-        default="active", description="Progress records are kept: tobedeleted is refused"
+    status: Status = PField(
+        default="active", description="Progress records are kept: tobedeleted is refused (422)"
     )
     dateLastModified: AwareDateTime
     metadata: dict[str, Any] | None = PField(default=None, max_length=50)
