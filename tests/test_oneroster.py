@@ -27,7 +27,9 @@ from tests.factories_oneroster import (
 )
 from tests.factories_progress import setup_progress
 
-FIXTURE = Path(__file__).parent / "fixtures" / "oneroster" / "onerosterv1p2rostersservice_schemas.json"
+FIXTURE = (
+    Path(__file__).parent / "fixtures" / "oneroster" / "onerosterv1p2rostersservice_schemas.json"
+)
 OFFICIAL = json.loads(FIXTURE.read_text())["components"]["schemas"]
 SETS = {
     "orgs": "OrgSetDType",
@@ -177,10 +179,10 @@ def test_paging_gives_total_count_and_links_and_stable_pages(
         assert page.status_code == 200
         assert page.headers["X-Total-Count"] == "5"
         seen += [u["sourcedId"] for u in page.json()["users"]]
-        links = dict(
-            (rel, target)
+        links = {
+            rel: target
             for target, rel in re.findall(r'<([^>]+)>; rel="(\w+)"', page.headers["Link"])
-        )
+        }
         assert "first" in links and "last" in links
         url = links.get("next", "").replace("http://testserver", "")
         pages += 1
@@ -195,9 +197,9 @@ def test_paging_gives_total_count_and_links_and_stable_pages(
 def test_sort_and_order_by(client: TestClient, session: Session) -> None:
     world = setup_oneroster(client, session, learners=3)
     up = client.get(f"{ROSTER}/students?sort=givenName", headers=world.token).json()["users"]
-    down = client.get(
-        f"{ROSTER}/students?sort=givenName&orderBy=desc", headers=world.token
-    ).json()["users"]
+    down = client.get(f"{ROSTER}/students?sort=givenName&orderBy=desc", headers=world.token).json()[
+        "users"
+    ]
     names = [u["givenName"] for u in up]
     assert names == sorted(names) and [u["givenName"] for u in down] == names[::-1]
     bad = client.get(f"{ROSTER}/students?sort=shoeSize", headers=world.token)
@@ -281,7 +283,12 @@ def test_another_agency_sees_nothing_of_this_one(
     for collection in ("orgs", "courses", "classes", "students", "enrollments", "terms"):
         got = client.get(f"{ROSTER}/{collection}", headers=theirs).json()
         ((_, items),) = got.items()
-        mine = {i["sourcedId"] for i in client.get(f"{ROSTER}/{collection}", headers=world.token).json()[next(iter(got))]}
+        mine = {
+            i["sourcedId"]
+            for i in client.get(f"{ROSTER}/{collection}", headers=world.token).json()[
+                next(iter(got))
+            ]
+        }
         assert mine and not mine & {i["sourcedId"] for i in items}, collection
     for path in (
         f"/classes/{world.progress.cohort_id}",
@@ -309,9 +316,7 @@ def test_a_learner_enrolled_from_another_agency_is_a_user_without_their_email(
 
 
 def test_scopes_decide_and_errors_are_imsx(client: TestClient, world: OneRosterSetup) -> None:
-    gradebook_only = client_headers(
-        client, world.progress.headers, [Scope.or_gradebook_read.value]
-    )
+    gradebook_only = client_headers(client, world.progress.headers, [Scope.or_gradebook_read.value])
     refused = client.get(f"{ROSTER}/users", headers=gradebook_only)
     assert refused.status_code == 403
     assert refused.headers["content-type"] == "application/json"

@@ -53,9 +53,7 @@ def test_each_operator(client: TestClient, world: OneRosterSetup) -> None:
         [s for s in everyone if s >= first]
     )
     assert _names(client, world, f"sourcedId<'{rest[0]}'") == [s for s in everyone if s < rest[0]]
-    assert _names(client, world, f"sourcedId<='{rest[0]}'") == [
-        s for s in everyone if s <= rest[0]
-    ]
+    assert _names(client, world, f"sourcedId<='{rest[0]}'") == [s for s in everyone if s <= rest[0]]
     # ~ is contains, case-insensitive
     assert _names(client, world, "givenName~'PESERTA'") == students
     assert _names(client, world, "givenName~'%'") == []  # wildcards are literal
@@ -69,9 +67,10 @@ def test_and_binds_tighter_than_or(client: TestClient, world: OneRosterSetup) ->
     assert _names(client, world, "role='student' OR role='teacher'") == sorted(
         [*students, world.instructor_id]
     )
-    assert _names(
-        client, world, f"role='teacher' AND sourcedId='{students[0]}' OR role='student'"
-    ) == students
+    assert (
+        _names(client, world, f"role='teacher' AND sourcedId='{students[0]}' OR role='student'")
+        == students
+    )
 
 
 def test_filter_on_nested_reference(client: TestClient, world: OneRosterSetup) -> None:

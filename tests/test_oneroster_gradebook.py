@@ -12,7 +12,13 @@ from sqlmodel import Session
 from starlette.testclient import TestClient
 
 from app.models.client import Scope
-from tests.factories_oneroster import GRADEBOOK, ROSTER, OneRosterSetup, client_headers, setup_oneroster
+from tests.factories_oneroster import (
+    GRADEBOOK,
+    ROSTER,
+    OneRosterSetup,
+    client_headers,
+    setup_oneroster,
+)
 from tests.factories_progress import setup_progress, stored
 from tests.parallel import race
 
@@ -128,19 +134,27 @@ def test_bad_results_are_refused_as_imsx(
     assert got.status_code == status, got.text
     body = got.json()
     assert body["imsx_codeMajor"] == "failure"
-    assert body["imsx_CodeMinor"]["imsx_codeMinorField"][0]["imsx_codeMinorFieldValue"] == "invaliddata"
+    assert (
+        body["imsx_CodeMinor"]["imsx_codeMinorField"][0]["imsx_codeMinorFieldValue"]
+        == "invaliddata"
+    )
 
 
 def test_unknown_or_unassessed_or_foreign_results_are_unknownobject(
     client: TestClient, session: Session, world: OneRosterSetup
 ) -> None:
     unassessed = client.put(
-        _url(world, module=world.progress.unassessed), json=_body(client, world), headers=world.token
+        _url(world, module=world.progress.unassessed),
+        json=_body(client, world),
+        headers=world.token,
     )
     assert unassessed.status_code == 404
-    assert client.put(
-        f"{GRADEBOOK}/results/nothing.here", json=_body(client, world), headers=world.token
-    ).status_code == 404
+    assert (
+        client.put(
+            f"{GRADEBOOK}/results/nothing.here", json=_body(client, world), headers=world.token
+        ).status_code
+        == 404
+    )
     other = setup_progress(client, session, learners=0)
     theirs = client_headers(client, other.headers, [Scope.or_gradebook_write.value])
     foreign = client.put(_url(world), json=_body(client, world), headers=theirs)

@@ -10,7 +10,7 @@ need the binding's scopes; people of the agency (not learners) may read too.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
@@ -41,7 +41,7 @@ MAX_LIMIT = 1000
 class OneRosterRoute(APIRoute):
     """Answers every error of the route as the binding's ``imsx_StatusInfo`` payload."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def route(request: Request) -> Response:
@@ -210,7 +210,12 @@ def _links(request: Request, limit: int, offset: int, total: int) -> str:
 
 
 def _page(
-    request: Request, session: Session, principal: Principal, view: View, name: str, q: CollectionQuery
+    request: Request,
+    session: Session,
+    principal: Principal,
+    view: View,
+    name: str,
+    q: CollectionQuery,
 ) -> Response:
     names = query.selected_fields(q.fields, view.names)
     got = collect(
@@ -224,7 +229,10 @@ def _page(
     )
     ctx = _ctx(request, principal)
     items = [query.project(view.render(row, ctx), names) for row in got.rows]
-    headers = {"X-Total-Count": str(got.total), "Link": _links(request, q.limit, q.offset, got.total)}
+    headers = {
+        "X-Total-Count": str(got.total),
+        "Link": _links(request, q.limit, q.offset, got.total),
+    }
     return _json({name: items}, headers=headers)
 
 
@@ -285,7 +293,9 @@ def _list_route(
     """A collection route; ``parents`` are the path parameters checked to exist (404),
     ``narrow`` the condition the parents put on the collection's view."""
 
-    def endpoint(request: Request, principal: Principal, session: SessionDep, q: Collection) -> Response:
+    def endpoint(
+        request: Request, principal: Principal, session: SessionDep, q: Collection
+    ) -> Response:
         agency = principal.agency_id
         ids = [request.path_params[param] for param, _, _ in parents]
         for (_, parent, what), ident in zip(parents, ids, strict=True):
@@ -332,7 +342,12 @@ def _one_route(
 R = ROSTERING.removeprefix("/ims/oneroster")
 G = GRADEBOOK.removeprefix("/ims/oneroster")
 ROSTER = _scoped(ROSTER_SCOPES)
-orgs, terms, courses, classes = rostering.orgs, rostering.terms, rostering.courses, rostering.classes
+orgs, terms, courses, classes = (
+    rostering.orgs,
+    rostering.terms,
+    rostering.courses,
+    rostering.classes,
+)
 enrollments = rostering.enrollments
 
 

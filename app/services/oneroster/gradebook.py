@@ -83,7 +83,7 @@ def categories(agency_id: str) -> View:
     return View(sq, fields, _category, names)
 
 
-def _category(row: Mapping[str, Any], ctx: Ctx) -> dict[str, Any]:
+def _category(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
     return {
         "sourcedId": row["sourcedId"],
         "status": row["status"],
@@ -129,7 +129,7 @@ def line_items(agency_id: str) -> View:
     return View(sq, fields, _line_item, names)
 
 
-def _line_item(row: Mapping[str, Any], ctx: Ctx) -> dict[str, Any]:
+def _line_item(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
     out = {
         "sourcedId": row["sourcedId"],
         "status": "tobedeleted" if row["cohort_status"] == CohortStatus.cancelled else "active",
@@ -185,7 +185,7 @@ def results(agency_id: str) -> View:
     return View(sq, fields, _result, names)
 
 
-def _result(row: Mapping[str, Any], ctx: Ctx) -> dict[str, Any]:
+def _result(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
     status = ProgressStatus(row["progress_status"])
     out = {
         "sourcedId": row["sourcedId"],
@@ -216,7 +216,7 @@ def put_result(
     sourced_id: str,
     result: dict[str, Any],
     agency_id: str,
-) -> tuple[Mapping[str, Any], ProgressOutcome]:
+) -> tuple[Mapping[Any, Any], ProgressOutcome]:
     """Write one pushed result as the enrolment's progress in the module; the stored
     result row and what happened (created, updated, unchanged, stale)."""
     parts = split(sourced_id)

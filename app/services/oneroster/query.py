@@ -136,7 +136,7 @@ def _condition(pred: Predicate, fields: Mapping[str, Field]) -> ColumnElement[bo
         "<": lambda c, v: c < v,
         "<=": lambda c, v: c <= v,
     }
-    return ops[pred.op](col, value)  # type: ignore[no-any-return]
+    return ops[pred.op](col, value)
 
 
 def filter_clause(text: str | None, fields: Mapping[str, Field]) -> ColumnElement[bool] | None:

@@ -80,7 +80,7 @@ def orgs(agency_id: str) -> View:
     return View(sq, fields, _org, names)
 
 
-def _org(row: Mapping[str, Any], ctx: Ctx) -> dict[str, Any]:
+def _org(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
     return {
         "sourcedId": row["sourcedId"],
         "status": row["status"],
@@ -120,7 +120,7 @@ def courses(agency_id: str) -> View:
     return View(sq, fields, _course, names)
 
 
-def _course(row: Mapping[str, Any], ctx: Ctx) -> dict[str, Any]:
+def _course(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
     return {
         "sourcedId": row["sourcedId"],
         "status": row["status"],
@@ -180,7 +180,7 @@ def classes(agency_id: str) -> View:
     return View(sq, fields, _class, names)
 
 
-def _class(row: Mapping[str, Any], ctx: Ctx) -> dict[str, Any]:
+def _class(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
     out = {
         "sourcedId": row["sourcedId"],
         "status": row["status"],
@@ -227,12 +227,15 @@ def terms(agency_id: str) -> View:
     return View(sq, fields, _term, names)
 
 
-def _term(row: Mapping[str, Any], ctx: Ctx) -> dict[str, Any]:
+def _term(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
     return {
         "sourcedId": row["sourcedId"],
         "status": row["status"],
         "dateLastModified": iso(row["dateLastModified"]),
-        "metadata": {"bangkom.class": row["cohort_id"], "bangkom.cohort": f"Angkatan {roman(row['number'])}"},
+        "metadata": {
+            "bangkom.class": row["cohort_id"],
+            "bangkom.cohort": f"Angkatan {roman(row['number'])}",
+        },
         "title": row["title"],
         "startDate": day(row["starts_on"]),
         "endDate": exclusive_end(row["ends_on"]),
@@ -252,9 +255,7 @@ def learner_ids_of(agency_id: str) -> Any:
 
 
 def instructor_filter(agency_id: str) -> Any:
-    return (col(User.agency_id) == agency_id) & cast(col(User.roles), String).like(
-        '%"instructor"%'
-    )
+    return (col(User.agency_id) == agency_id) & cast(col(User.roles), String).like('%"instructor"%')
 
 
 def users(agency_id: str, *, role: str | None = None) -> View:
@@ -304,7 +305,7 @@ def users(agency_id: str, *, role: str | None = None) -> View:
     return View(sq, fields, _user, names)
 
 
-def _user(row: Mapping[str, Any], ctx: Ctx) -> dict[str, Any]:
+def _user(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
     ids = []
     if row["nip"]:
         ids.append({"type": "NIP", "identifier": row["nip"]})
@@ -362,7 +363,7 @@ def enrollments(agency_id: str) -> View:
     return View(sq, fields, _enrollment, names)
 
 
-def _enrollment(row: Mapping[str, Any], ctx: Ctx) -> dict[str, Any]:
+def _enrollment(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
     return {
         "sourcedId": row["sourcedId"],
         "status": row["status"],
@@ -387,7 +388,10 @@ def cohorts_of_learner(learner_id: str) -> Any:
 def cohorts_of_instructor(user_id: str) -> Any:
     return (
         select(col(CohortSession.cohort_id))
-        .join(CohortSessionInstructor, col(CohortSessionInstructor.session_id) == col(CohortSession.id))
+        .join(
+            CohortSessionInstructor,
+            col(CohortSessionInstructor.session_id) == col(CohortSession.id),
+        )
         .where(col(CohortSessionInstructor.user_id) == user_id)
     )
 

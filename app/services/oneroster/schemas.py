@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, create_model
 from pydantic import Field as PField
 
 from app.models.types import AwareDateTime, Score, StrictInput, line, text
@@ -115,24 +115,22 @@ class Result(Base):
     lineItem: GUIDRef
     student: GUIDRef
     class_: GUIDRef | None = PField(default=None, alias="class")
-    scoreStatus: Literal[
-        "exempt", "fully graded", "not submitted", "partially graded", "submitted"
-    ]
+    scoreStatus: Literal["exempt", "fully graded", "not submitted", "partially graded", "submitted"]
     score: float | None = None
     scoreDate: str
     inProgress: Literal["true", "false"] | None = None
 
 
 def _set(name: str, item: type[BaseModel]) -> type[BaseModel]:
-    from pydantic import create_model
-
-    return create_model(f"{item.__name__}Set", **{name: (list[item], ...)})  # type: ignore[call-overload,no-any-return]
+    """The binding's collection envelope, e.g. ``{"users": [...]}``."""
+    fields: dict[str, Any] = {name: (list[item], ...)}  # type: ignore[valid-type]
+    return create_model(f"{item.__name__}Set", **fields)
 
 
 def _single(name: str, item: type[BaseModel]) -> type[BaseModel]:
-    from pydantic import create_model
-
-    return create_model(f"Single{item.__name__}", **{name: (item, ...)})  # type: ignore[call-overload,no-any-return]
+    """The binding's single-object envelope, e.g. ``{"user": {...}}``."""
+    fields: dict[str, Any] = {name: (item, ...)}
+    return create_model(f"Single{item.__name__}", **fields)
 
 
 class CodeMinorField(BaseModel):

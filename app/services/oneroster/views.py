@@ -36,20 +36,24 @@ class Ctx:
             "lineItem": "lineItems",
             "category": "categories",
         }[kind]
-        return {"href": f"{self.base_url}{service}/{path}/{sourced_id}", "sourcedId": sourced_id, "type": kind}
+        return {
+            "href": f"{self.base_url}{service}/{path}/{sourced_id}",
+            "sourcedId": sourced_id,
+            "type": kind,
+        }
 
 
 @dataclass(frozen=True)
 class View:
     sq: Subquery
     fields: dict[str, query.Field]
-    render: Callable[[Mapping[str, Any], Ctx], dict[str, Any]]
+    render: Callable[[Mapping[Any, Any], Ctx], dict[str, Any]]
     names: tuple[str, ...]  # top-level fields of the rendered object (for ``fields``)
     where: list[ColumnElement[bool]] = field(default_factory=list)
 
     @property
     def key(self) -> ColumnElement[Any]:
-        return self.sq.c.sourcedId  # type: ignore[no-any-return]
+        return self.sq.c.sourcedId
 
     def narrowed(self, *conditions: ColumnElement[bool]) -> View:
         return View(self.sq, self.fields, self.render, self.names, [*self.where, *conditions])
@@ -77,7 +81,7 @@ def jp_text(halves: int) -> str:
 
 @dataclass(frozen=True)
 class Collected:
-    rows: list[Mapping[str, Any]]
+    rows: list[Mapping[Any, Any]]
     total: int
 
 
@@ -108,7 +112,9 @@ def collect(
     order.append(view.key.desc() if descending and sort_col is None else view.key.asc())
     keys_stmt = select(view.key).where(*conditions).order_by(*order).limit(limit).offset(offset)
     keys = [k for (k,) in session.execute(keys_stmt)]
-    total = session.execute(select(func.count()).select_from(view.sq).where(*conditions)).scalar_one()
+    total = session.execute(
+        select(func.count()).select_from(view.sq).where(*conditions)
+    ).scalar_one()
     if not keys:
         return Collected([], int(total))
     rows = session.execute(select(view.sq).where(view.key.in_(keys))).mappings().all()
@@ -116,6 +122,6 @@ def collect(
     return Collected([by_key[k] for k in keys if k in by_key], int(total))
 
 
-def one(session: Session, view: View, sourced_id: str) -> Mapping[str, Any] | None:
+def one(session: Session, view: View, sourced_id: str) -> Mapping[Any, Any] | None:
     stmt = select(view.sq).where(*view.where, view.key == sourced_id)
     return session.execute(stmt).mappings().first()
