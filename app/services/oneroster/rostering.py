@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import String, case, cast, literal, or_, select, union_all
+from sqlalchemy import String, case, cast, literal, select, union_all
 from sqlmodel import col
 
 from app.models.agency import Agency, AgencyKind
@@ -247,11 +247,11 @@ def _term(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
 # --- users -----------------------------------------------------------------------------
 
 
-def learner_ids_of(agency_id: str) -> Any:
-    """The learners an agency's OneRoster clients see: its home learners and those
-    enrolled in its cohorts."""
+def guests_of(agency_id: str) -> Any:
+    """Learners of other home agencies enrolled in the agency's cohorts (served by
+    ``ix_enrollment_agency_learner``, in learner id order)."""
     enrolled = select(col(Enrollment.learner_id)).where(col(Enrollment.agency_id) == agency_id)
-    return or_(col(Learner.agency_id) == agency_id, col(Learner.id).in_(enrolled))
+    return (col(Learner.agency_id) != agency_id) & col(Learner.id).in_(enrolled)
 
 
 def instructor_filter(agency_id: str) -> Any:
@@ -259,20 +259,26 @@ def instructor_filter(agency_id: str) -> Any:
 
 
 def users(agency_id: str, *, role: str | None = None) -> View:
-    students = select(
-        col(Learner.id).label("sourcedId"),
-        literal("active").label("status"),
-        col(Learner.updated_at).label("dateLastModified"),
-        col(Learner.name).label("givenName"),
-        literal("").label("familyName"),
-        literal("student").label("role"),
-        case((col(Learner.agency_id) == agency_id, col(Learner.email)), else_=None).label("email"),
-        col(Learner.learner_key).label("identifier"),
-        col(Learner.agency_id).label("org_id"),
-        col(Learner.nip).label("nip"),
-        col(Learner.ni_pppk).label("ni_pppk"),
-        col(Learner.external_ref).label("external_ref"),
-    ).where(learner_ids_of(agency_id))
+    def students(home: bool) -> Any:
+        return select(
+            col(Learner.id).label("sourcedId"),
+            literal("active").label("status"),
+            col(Learner.updated_at).label("dateLastModified"),
+            col(Learner.name).label("givenName"),
+            literal("").label("familyName"),
+            literal("student").label("role"),
+            # a guest's email belongs to their home agency (as in /v1/learners)
+            (col(Learner.email) if home else literal(None, String)).label("email"),
+            col(Learner.learner_key).label("identifier"),
+            col(Learner.agency_id).label("org_id"),
+            col(Learner.nip).label("nip"),
+            col(Learner.ni_pppk).label("ni_pppk"),
+            col(Learner.external_ref).label("external_ref"),
+        ).where(col(Learner.agency_id) == agency_id if home else guests_of(agency_id))
+
+    # Disjoint parts, each read on its own index in id order (home: ix_learner_agency_id;
+    # guests: ix_enrollment_agency_learner then the primary key), merged by the database:
+    # one ``OR`` instead made it scan and sort every learner (2.8 s for a page of 150,000).
     teachers = select(
         col(User.id).label("sourcedId"),
         _status(col(User.is_active).is_(False)).label("status"),
@@ -288,11 +294,11 @@ def users(agency_id: str, *, role: str | None = None) -> View:
         literal(None, String).label("external_ref"),
     ).where(instructor_filter(agency_id))
     if role == "student":
-        sq = students.subquery("users")
+        sq = union_all(students(True), students(False)).subquery("users")
     elif role == "teacher":
         sq = teachers.subquery("users")
     else:
-        sq = union_all(students, teachers).subquery("users")
+        sq = union_all(students(True), students(False), teachers).subquery("users")
     fields = _fields(sq, **_base(sq), givenName="str", familyName="str", email="str",
                      identifier="str")  # fmt: skip
     fields["username"] = Field(sq.c.identifier)
