@@ -19,6 +19,7 @@ rows. X-Total-Count is a count over the same index.
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import tempfile
 import time
@@ -82,7 +83,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
-        url = scale._url(args.engine, work, "oneroster", None)
+        url = f"sqlite:///{work}/oneroster.db"
+        if args.engine == "postgresql":  # a database of its own, not scale.py's
+            script = ROOT / "scripts" / "postgres.sh"
+            url = subprocess.check_output([str(script), "bangkom_oneroster_bench"], text=True)
+            url = url.strip()
         got = run(url, args.learners, args.offset, args.repeat)
     print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {args.learners:,} learners and enrolments, "
           f"{args.engine}, fill {got['fill_s']:.1f} s, median of {args.repeat}")  # fmt: skip

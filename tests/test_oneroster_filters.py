@@ -116,3 +116,12 @@ def test_unknown_query_parameter_is_a_400(client: TestClient, world: OneRosterSe
     got = client.get(ROSTER + "/users", params={"filtr": "status='active'"}, headers=world.token)
     assert got.status_code == 400
     assert "filtr" in got.json()["imsx_description"]
+
+
+@pytest.mark.parametrize("param", ["filter", "fields", "sort"])
+def test_control_characters_are_refused_before_the_database(
+    client: TestClient, world: OneRosterSetup, param: str
+) -> None:
+    got = client.get(ROSTER + "/users", params={param: "status='\x00'"}, headers=world.token)
+    assert got.status_code == 400
+    assert got.json()["imsx_codeMajor"] == "failure"

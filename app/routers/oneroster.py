@@ -27,6 +27,7 @@ from app.core.errors import DATABASE_UNAVAILABLE, ProblemError, _field_errors, d
 from app.core.security import Principal
 from app.deps import CurrentPrincipal, SessionDep, insufficient_scope
 from app.models.client import Scope
+from app.models.types import line
 from app.services.oneroster import errors as or_errors
 from app.services.oneroster import gradebook, query, rostering
 from app.services.oneroster.schemas import SETS, SINGLES, ResultPut, StatusInfo
@@ -132,12 +133,12 @@ class CollectionQuery(BaseModel):
         description="A field to sort by; sourcedId breaks ties",
     )  # fmt: skip
     orderBy: Literal["asc", "desc"] = "asc"
-    filter: str | None = PField(
+    filter: str | None = line(
         default=None, min_length=1, max_length=query.MAX_FILTER_LENGTH,
         description="e.g. status='active' AND dateLastModified>'2025-01-01T00:00:00Z'; "
         "operators = != > >= < <= ~ (contains), joined by AND / OR",
     )  # fmt: skip
-    fields: str | None = PField(
+    fields: str | None = line(
         default=None, min_length=1, max_length=1000, description="Comma-separated fields"
     )
 
@@ -145,7 +146,7 @@ class CollectionQuery(BaseModel):
 class FieldsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    fields: str | None = PField(
+    fields: str | None = line(
         default=None, min_length=1, max_length=1000, description="Comma-separated fields"
     )
 
