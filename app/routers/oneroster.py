@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, create_model
 from pydantic import Field as PField
 from sqlalchemy import false
 from sqlmodel import Session
@@ -68,11 +68,19 @@ class OneRosterRoute(APIRoute):
                             "'Content-Type: application/json'.",
                         ),
                     )
+                named = {e["loc"][1] for e in errors if e["loc"][:1] == ["query"] and e["loc"][1:]}
+                code = (
+                    "invalid_selection_field"
+                    if "fields" in named
+                    else "invalid_filter_field"
+                    if "filter" in named
+                    else "invaliddata"
+                )
                 return _imsx(
                     request,
                     ProblemError(
                         422 if body else 400,
-                        "invaliddata",
+                        code,
                         f"Invalid or missing: {fields}.",
                         detail_id=f"Tidak valid atau kosong: {fields}.",
                         errors=errors,
@@ -153,6 +161,38 @@ class FieldsQuery(BaseModel):
 
 Collection = Annotated[CollectionQuery, Query()]
 Fields = Annotated[FieldsQuery, Query()]
+_MODELS: dict[tuple[str, bool], Any] = {}
+
+
+def _query_model(name: str, view: View, *, collection: bool) -> Any:
+    """The route's query model, stating what the view accepts: ``sort`` one of its
+    sortable fields, ``fields`` a comma-separated list of its members (the ``filter``
+    grammar is beyond a schema; app/services/oneroster/query.py checks it)."""
+    key = (name, collection)
+    if key not in _MODELS:
+        members = "|".join(view.names)
+        fields_type = Annotated[
+            str | None,
+            PField(
+                default=None,
+                max_length=1000,
+                pattern=rf"^({members})(,({members}))*$",
+                description=f"Comma-separated, of: {', '.join(view.names)}",
+            ),
+        ]
+        values: dict[str, Any] = {"fields": (fields_type, None)}
+        if collection:
+            sortable = Literal[tuple(view.fields)]  # type: ignore[valid-type]
+            values["sort"] = (
+                sortable | None,
+                PField(default=None, description="A field to sort by; sourcedId breaks ties"),
+            )
+        base = CollectionQuery if collection else FieldsQuery
+        title = name[0].upper() + name[1:] + ("Query" if collection else "FieldsQuery")
+        _MODELS[key] = Annotated[create_model(title, __base__=base, **values), Query()]
+    return _MODELS[key]
+
+
 SourcedId = Annotated[
     str,
     Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$", description="sourcedId"),
@@ -307,6 +347,7 @@ def _list_route(
         return _page(request, session, principal, view, name, q)
 
     endpoint.__annotations__["principal"] = Annotated[Principal, scope]
+    endpoint.__annotations__["q"] = _query_model(name, factory("x"), collection=True)
     router.add_api_route(
         path,
         endpoint,
@@ -328,6 +369,7 @@ def _one_route(
         return _single(request, session, principal, view, name, sourcedId, q.fields, what)
 
     endpoint.__annotations__["principal"] = Annotated[Principal, scope]
+    endpoint.__annotations__["q"] = _query_model(name, factory("x"), collection=False)
     router.add_api_route(
         path,
         endpoint,
@@ -515,15 +557,6 @@ def put_result(
     session: SessionDep,
 ) -> Response:
     data = body.result.model_dump(by_alias=True)
-    if body.result.sourcedId is not None and body.result.sourcedId != sourcedId:
-        raise ProblemError(
-            422,
-            "invaliddata",
-            f"The body's sourcedId {body.result.sourcedId} is not the path's {sourcedId}; "
-            "send the same, or leave it out.",
-            detail_id=f"sourcedId di badan ({body.result.sourcedId}) tidak sama dengan di "
-            f"path ({sourcedId}); kirim yang sama, atau hilangkan.",
-        )
     if body.result.status == "tobedeleted":
         raise ProblemError(
             422,

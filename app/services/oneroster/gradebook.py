@@ -227,6 +227,16 @@ def put_result(
     module = session.get(CurriculumModule, module_id)
     if module is None or not module.assessed:
         raise unknown("result", "hasil", sourced_id)
+    body_id = result.get("sourcedId")
+    if body_id is not None and body_id != sourced_id:
+        raise ProblemError(
+            422,
+            "invaliddata",
+            f"The body's sourcedId {body_id} is not the path's {sourced_id}; send the same, "
+            "or leave it out.",
+            detail_id=f"sourcedId di badan ({body_id}) tidak sama dengan di path "
+            f"({sourced_id}); kirim yang sama, atau hilangkan.",
+        )
     expected_line_item = f"{enrollment.cohort_id}{SEP}{module_id}"
     line_item = result["lineItem"]["sourcedId"]
     student = result["student"]["sourcedId"]
