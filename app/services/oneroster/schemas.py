@@ -23,7 +23,16 @@ class GUIDRef(BaseModel):
     type: str
 
 
+def _selectable(schema: dict[str, Any]) -> None:
+    """``fields`` may select any members, so none is required in the document (the
+    binding's own required lists hold for a full object: tests/test_oneroster.py checks
+    them against 1EdTech's schemas)."""
+    schema.pop("required", None)
+
+
 class Base(BaseModel):
+    model_config = ConfigDict(json_schema_extra=_selectable)
+
     sourcedId: str
     status: Status
     dateLastModified: str = PField(description="UTC, ISO 8601")
