@@ -36,6 +36,7 @@ from app.routers import (
     jp,
     learners,
     me,
+    oneroster,
     progress,
     reports,
     users,
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(well_known.router)
     app.include_router(verify.router, dependencies=strict_query)
     xapi.install(app, strict_query)  # /xapi/... (xAPI's own parameter rules) and /activities
+    app.include_router(oneroster.router, dependencies=strict_query)
     install_openapi(app)
 
     if settings.cors_origins:

@@ -51,6 +51,14 @@ def _merge_security(operation: dict[str, Any]) -> None:
     operation["security"] = [{name: scopes} for name, scopes in merged.items()]
 
 
+def _own_error_format(response: dict[str, Any]) -> bool:
+    """An error a route declares with a model of its own: a standard's error payload on
+    that standard's routes (OneRoster's ``imsx_StatusInfo``), kept as declared."""
+    declared = response.get("content", {}).get("application/json", {}).get("schema", {})
+    ref = str(declared.get("$ref", ""))
+    return bool(ref) and not ref.endswith(("/HTTPValidationError", "/Problem"))
+
+
 def _problemize(schema: dict[str, Any]) -> dict[str, Any]:
     """Every error response is problem+json with the Problem schema.
 
@@ -100,6 +108,8 @@ def _problemize(schema: dict[str, Any]) -> dict[str, Any]:
                 )
             for status, response in responses.items():
                 if not status.isdigit() or int(status) < 400:
+                    continue
+                if _own_error_format(response):
                     continue
                 response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": _PROBLEM_REF}}
     components = schema.get("components", {}).get("schemas", {})

@@ -50,6 +50,11 @@ class Scope(StrEnum):
     # xAPI's own scope names (xAPI 2.0 Communication 4.2), for /xapi/statements
     xapi_statements_read = "statements/read"
     xapi_statements_write = "statements/write"
+    # IMS OneRoster 1.2 (app/routers/oneroster.py): the binding's own scope names
+    or_roster = "https://purl.imsglobal.org/spec/or/v1p2/scope/roster.readonly"
+    or_roster_core = "https://purl.imsglobal.org/spec/or/v1p2/scope/roster-core.readonly"
+    or_gradebook_read = "https://purl.imsglobal.org/spec/or/v1p2/scope/gradebook.readonly"
+    or_gradebook_write = "https://purl.imsglobal.org/spec/or/v1p2/scope/gradebook.createput"
 
 
 SCOPE_DESCRIPTIONS: dict[str, str] = {
@@ -67,6 +72,11 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     "statements/read": "xAPI: read the agency's statements (GET /xapi/statements)",
     "statements/write": "xAPI: send statements (POST/PUT /xapi/statements); progress verbs "
     "on modules update progress",
+    Scope.or_roster: "OneRoster 1.2: every rostering read (orgs, academic sessions, courses, "
+    "classes, users, enrollments)",
+    Scope.or_roster_core: "OneRoster 1.2: the core rostering reads (the same collections)",
+    Scope.or_gradebook_read: "OneRoster 1.2: read line items, results and categories",
+    Scope.or_gradebook_write: "OneRoster 1.2: PUT results (they become progress records)",
 }
 
 

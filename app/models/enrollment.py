@@ -138,6 +138,9 @@ class Enrollment(SQLModel, table=True):
         Index("ix_enrollment_cohort_id", "cohort_id", "id"),
         Index("ix_enrollment_cohort_queue", "cohort_id", "status", "queue_no"),
         Index("ix_enrollment_learner_id", "learner_id", "id"),
+        # the organiser's enrolments in id order, and its enrolled learners (OneRoster)
+        Index("ix_enrollment_agency_id", "agency_id", "id"),
+        Index("ix_enrollment_agency_learner", "agency_id", "learner_id"),
     )
 
     id: str = id_field("enr")
