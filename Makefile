@@ -41,6 +41,7 @@ test: $(VENV)/.installed-dev  ## the whole suite on SQLite (installs Chromium fo
 	@./scripts/chromium.sh || echo "could not install chromium; the browser test will say so"
 	@./scripts/fonts.sh || echo "could not install the DejaVu fonts; the certificate PDF tests will fail"
 	@./scripts/redis.sh >/dev/null || echo "could not install Redis; the Redis rate-limit test will skip"
+	@$(BIN)/python -c "from bench.wrk import ensure_wrk; ensure_wrk()" >/dev/null || echo "could not install wrk; the load smoke test will skip"
 	BANGKOM_DEMO_DATA=false $(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 test-pg: $(VENV)/.installed-dev  ## the same suite on a real PostgreSQL server (installed if missing)

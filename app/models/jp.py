@@ -49,7 +49,16 @@ class JPRecord(SQLModel, table=True):
         UniqueConstraint(
             "learner_id", "organiser", "certificate_number", name="uq_jp_record_external"
         ),
-        Index("ix_jp_record_learner_year", "learner_id", "year", "id"),
+        # covering on PostgreSQL (INCLUDE jp_halves): an agency's compliance report probes
+        # each learner's year with index-only scans instead of hashing every record of the
+        # year (1,000,000 learners: 5.2 s -> 0.5 s, README "Scale")
+        Index(
+            "ix_jp_record_learner_year",
+            "learner_id",
+            "year",
+            "id",
+            postgresql_include=["jp_halves"],
+        ),
         Index("ix_jp_record_year_learner", "year", "learner_id"),
     )
 
