@@ -125,13 +125,20 @@ _STATEMENT_BODY: dict[str, Any] = {
     "content": {
         "application/json": {
             "schema": {
-                "description": "One xAPI statement, or (POST) a list of them",
+                "description": "One xAPI statement, or a list of them",
                 "oneOf": [
                     {"type": "object"},
                     {"type": "array", "items": {"type": "object"}, "maxItems": 1000},
                 ],
             }
         }
+    },
+}
+# PUT stores exactly one statement: its body is the object alone
+_ONE_STATEMENT_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": {"description": "One xAPI statement", "type": "object"}}
     },
 }
 _XAPI_ERRORS = error_responses(400, 401, 403, 409)
@@ -224,7 +231,7 @@ def post_statements(
     description="204 when stored, or when the same statement is already stored; 409 when "
     "another statement holds the id.",
     openapi_extra={
-        "requestBody": _STATEMENT_BODY,
+        "requestBody": _ONE_STATEMENT_BODY,
         "parameters": [
             VERSION_PARAM,
             {
