@@ -168,3 +168,16 @@ def test_writing_needs_gradebook_createput(client: TestClient, world: OneRosterS
     refused = client.put(_url(world), json=_body(client, world), headers=reader)
     assert refused.status_code == 403
     assert client.get(f"{GRADEBOOK}/categories", headers=reader).status_code == 200
+
+
+@pytest.mark.parametrize("signed_in", [True, False])
+def test_a_body_that_is_no_json_is_refused_as_imsx(
+    client: TestClient, world: OneRosterSetup, signed_in: bool
+) -> None:
+    headers = {**(world.token if signed_in else {}), "Content-Type": "application/json"}
+    got = client.put(_url(world), content=b"s\xff\xfe{not json", headers=headers)
+    assert got.status_code == 400, got.text
+    assert got.headers["content-type"].startswith("application/json")
+    body = got.json()
+    assert body["imsx_codeMajor"] == "failure"
+    assert "JSON" in body["imsx_description"]

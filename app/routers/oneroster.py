@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, create_model
 from pydantic import Field as PField
 from sqlalchemy import false
 from sqlmodel import Session
+from starlette.exceptions import HTTPException
 
 from app.core import i18n
 from app.core.errors import DATABASE_UNAVAILABLE, ProblemError, _field_errors, database_unavailable
@@ -52,6 +53,19 @@ class OneRosterRoute(APIRoute):
                 return _imsx(request, exc)
             except DATABASE_UNAVAILABLE:
                 return _imsx(request, database_unavailable())
+            except HTTPException as exc:  # FastAPI's own: a body that is no JSON at all
+                if exc.status_code != 400:
+                    raise
+                return _imsx(
+                    request,
+                    ProblemError(
+                        400,
+                        "invaliddata",
+                        "The body is not valid JSON; send the result as one JSON object.",
+                        detail_id="Isi permintaan bukan JSON yang sah; kirim hasil sebagai "
+                        "satu objek JSON.",
+                    ),
+                )
             except RequestValidationError as exc:
                 errors = _field_errors(exc.errors())
                 fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors[:5])
