@@ -36,41 +36,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.inprocess import bench_nip, fresh_database, timed  # noqa: E402  (after the path above)
+from bench.inprocess import fresh_database, insert_learners, timed  # noqa: E402  (after the path above)
 
 os.environ.setdefault("BANGKOM_SECRET_KEY", "bench-secret-key-" + "x" * 32)
 os.environ.setdefault("BANGKOM_ACCESS_LOG", "false")
 
 
 def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str]:
-    from sqlalchemy import insert
     from starlette.testclient import TestClient
 
     from app.main import create_app
-    from app.models import Learner
     from tests.factories import make_open_cohort, make_published_course
 
     engine, ctx = fresh_database(url)
     total = args.rows + args.single
-    keys = [bench_nip(i) for i in range(total)]
+    keys = insert_learners(engine, ctx.vars["agency_id"], total)
     assert len(set(keys)) == total
-    with engine.begin() as conn:
-        conn.execute(
-            insert(Learner.__table__),  # type: ignore[attr-defined]
-            [
-                {
-                    "id": f"lrn_bench{i:021d}",
-                    "learner_key": k,
-                    "agency_id": ctx.vars["agency_id"],
-                    "asn_type": "pns",
-                    "nip": k,
-                    "name": f"Peserta Massal {i}",
-                    "search": f"peserta massal {i} {k}",
-                    "version": 1,
-                }
-                for i, k in enumerate(keys)
-            ],
-        )
     headers = {"Authorization": f"Bearer {ctx.vars['token']}"}
     body = ("\ufeffNIP;Nama\r\n" + "".join(f"{k};Peserta\r\n" for k in keys[: args.rows])).encode()
     lines: list[str] = []

@@ -1,6 +1,6 @@
-"""What the in-process benches share (bulk_enrol, progress_batch, evaluate, jp_ledger,
+"""What the in-process benches share (bulk_enrol, progress_batch, evaluate, jp_ledger, xapi_statements,
 changes, scale): a fresh migrated database on each engine with the bench admin, the
-engines' URLs, a timer, and the machine-load line printed under every table."""
+engines' URLs, the bench learners, a timer, and the machine-load line under every table."""
 
 from __future__ import annotations
 
@@ -53,6 +53,27 @@ def bench_nip(i: int) -> str:
     """The i-th valid NIP of the in-process benches: birth 1980-MM-01, CPNS start 2005-2016,
     sequence 001-999 (distinct for i below 143,856)."""
     return f"1980{1 + i // 11_988 % 12:02d}01{2005 + i // 999 % 12}011{i % 999 + 1:03d}"
+
+
+def insert_learners(engine: Any, agency_id: str, count: int) -> list[str]:
+    """``count`` PNS learners of ``agency_id`` (ids ``lrn_bench...``, NIPs ``bench_nip(i)``)
+    in one Core insert; their keys, in order."""
+    from sqlalchemy import insert
+
+    from app.models import Learner
+
+    keys = [bench_nip(i) for i in range(count)]
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Learner.__table__),  # type: ignore[attr-defined]
+            [
+                {"id": f"lrn_bench{i:021d}", "learner_key": k, "agency_id": agency_id,
+                 "asn_type": "pns", "nip": k, "name": f"Peserta Massal {i}",
+                 "search": f"peserta massal {i} {k}", "version": 1}
+                for i, k in enumerate(keys)
+            ],
+        )  # fmt: skip
+    return keys
 
 
 def timed(call: Callable[[], object], repeat: int) -> list[float]:

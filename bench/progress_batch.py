@@ -40,40 +40,22 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.inprocess import bench_nip, fresh_database  # noqa: E402  (after the path above)
+from bench.inprocess import fresh_database, insert_learners  # noqa: E402  (after the path above)
 
 os.environ.setdefault("BANGKOM_SECRET_KEY", "bench-secret-key-" + "x" * 32)
 os.environ.setdefault("BANGKOM_ACCESS_LOG", "false")
 
 
 def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str]:
-    from sqlalchemy import delete, insert
+    from sqlalchemy import delete
     from starlette.testclient import TestClient
 
     from app.main import create_app
-    from app.models import Learner
     from app.models.progress import ProgressRecord
     from tests.factories import make_open_cohort
 
     engine, ctx = fresh_database(url)
-    keys = [bench_nip(i) for i in range(args.learners)]
-    with engine.begin() as conn:
-        conn.execute(
-            insert(Learner.__table__),  # type: ignore[attr-defined]
-            [
-                {
-                    "id": f"lrn_bench{i:021d}",
-                    "learner_key": k,
-                    "agency_id": ctx.vars["agency_id"],
-                    "asn_type": "pns",
-                    "nip": k,
-                    "name": f"Peserta Massal {i}",
-                    "search": f"peserta massal {i} {k}",
-                    "version": 1,
-                }
-                for i, k in enumerate(keys)
-            ],
-        )
+    keys = insert_learners(engine, ctx.vars["agency_id"], args.learners)
     headers = {"Authorization": f"Bearer {ctx.vars['token']}"}
     lines: list[str] = []
     with TestClient(create_app(), raise_server_exceptions=True) as client:
