@@ -23,29 +23,12 @@ export BANGKOM_ACCESS_LOG=false
 export BANGKOM_LOGIN_MAX_FAILURES_PER_ACCOUNT=${BANGKOM_LOGIN_MAX_FAILURES_PER_ACCOUNT:-100000}
 export BANGKOM_LOGIN_MAX_FAILURES_PER_ADDRESS=${BANGKOM_LOGIN_MAX_FAILURES_PER_ADDRESS:-100000}
 export BANGKOM_LOGIN_MAX_FAILURES_PER_ACCOUNT_ADDRESS=${BANGKOM_LOGIN_MAX_FAILURES_PER_ACCOUNT_ADDRESS:-100000}
-SERVER_PID=""
+# shellcheck source=scripts/demo_server.sh
+. "$ROOT/scripts/demo_server.sh"
 
-stop() {
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill "$SERVER_PID" && wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  rm -rf "$WORK"
-}
-trap stop EXIT
+start_demo_server
 
-"$BIN/bangkom" migrate >/dev/null
-"$BIN/bangkom" seed-demo >/dev/null
-"$BIN/bangkom" serve --host 127.0.0.1 --port "$PORT" --workers 1 >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 100); do
-  curl -fsS "$BASE/health/live" >/dev/null 2>&1 && break
-  sleep 0.2
-done
-curl -fsS "$BASE/health/live" >/dev/null || { cat "$WORK/server.log"; exit 1; }
-
-TOKEN=$(curl -fsS -X POST "$BASE/v1/auth/token" \
-  -d grant_type=password -d username=admin@bkpsdm-kab-tangerang.example -d password=bangkom-demo \
-  | "$BIN/python" -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')
+TOKEN=$(demo_admin_token)
 
 SELF_ID=$(curl -fsS -H "Authorization: Bearer ${TOKEN}" "$BASE/v1/me" \
   | "$BIN/python" -c 'import json, sys; print(json.load(sys.stdin)["user"]["id"])')

@@ -28,33 +28,16 @@ export BANGKOM_DEMO_DATA=true
 export BANGKOM_ACCESS_LOG=false
 export BANGKOM_PUBLIC_URL="$BASE"
 export BANGKOM_RATE_LIMIT_DEFAULT_PER_MINUTE=${BANGKOM_RATE_LIMIT_DEFAULT_PER_MINUTE:-1000000}
-SERVER_PID=""
-
-stop() {
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill "$SERVER_PID" && wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
-}
-trap stop EXIT
+# shellcheck source=scripts/demo_server.sh
+. "$ROOT/scripts/demo_server.sh"
 
 if [ ! -d "$SUITE/node_modules" ]; then
   (cd "$SUITE" && npm install --no-audit --no-fund >/dev/null)
 fi
 
-"$BIN/bangkom" migrate >/dev/null
-"$BIN/bangkom" seed-demo >/dev/null
-"$BIN/bangkom" serve --host 127.0.0.1 --port "$PORT" --workers 1 >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 100); do
-  curl -fsS "$BASE/health/live" >/dev/null 2>&1 && break
-  sleep 0.2
-done
-curl -fsS "$BASE/health/live" >/dev/null || { cat "$WORK/server.log"; exit 1; }
+start_demo_server
 
-TOKEN=$(curl -fsS -X POST "$BASE/v1/auth/token" \
-  -d grant_type=password -d username=admin@bkpsdm-kab-tangerang.example -d password=bangkom-demo \
-  | "$BIN/python" -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')
+TOKEN=$(demo_admin_token)
 CLIENT=$(curl -fsS -X POST "$BASE/v1/clients" -H "Authorization: Bearer ${TOKEN}" \
   -H 'Content-Type: application/json' \
   -d '{"name": "ADL LRS conformance", "scopes": ["statements/read", "statements/write"]}')
