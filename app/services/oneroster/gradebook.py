@@ -33,7 +33,7 @@ from app.services.learning import progress as progress_service
 from app.services.oneroster.errors import unknown
 from app.services.oneroster.query import DATETIME, Field
 from app.services.oneroster.rostering import TERM_PREFIX
-from app.services.oneroster.views import GRADEBOOK, Ctx, View, day, iso, jp_text
+from app.services.oneroster.views import GRADEBOOK, Ctx, View, day, head, iso, jp_text
 
 SEP = "."
 MODE_PREFIX = "mode-"
@@ -85,9 +85,7 @@ def categories(agency_id: str) -> View:
 
 def _category(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
     return {
-        "sourcedId": row["sourcedId"],
-        "status": row["status"],
-        "dateLastModified": iso(row["dateLastModified"]),
+        **head(row),
         "metadata": {"bangkom.learningMode": row["sourcedId"].removeprefix(MODE_PREFIX)},
         "title": row["title"],
     }

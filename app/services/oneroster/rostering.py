@@ -30,7 +30,7 @@ from app.models.enrollment import Enrollment, EnrollmentStatus
 from app.models.learner import Learner
 from app.models.user import User
 from app.services.oneroster.query import DATE, DATETIME, Field
-from app.services.oneroster.views import Ctx, View, day, exclusive_end, iso, jp_text
+from app.services.oneroster.views import Ctx, View, day, exclusive_end, head, jp_text
 
 TERM_PREFIX = "term-"
 ORG_TYPES = {
@@ -82,9 +82,7 @@ def orgs(agency_id: str) -> View:
 
 def _org(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
     return {
-        "sourcedId": row["sourcedId"],
-        "status": row["status"],
-        "dateLastModified": iso(row["dateLastModified"]),
+        **head(row),
         "metadata": {"bangkom.kind": "agency"},
         "name": row["name"],
         "type": row["type"],
@@ -122,9 +120,7 @@ def courses(agency_id: str) -> View:
 
 def _course(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
     return {
-        "sourcedId": row["sourcedId"],
-        "status": row["status"],
-        "dateLastModified": iso(row["dateLastModified"]),
+        **head(row),
         "metadata": {
             "bangkom.kind": str(row["kind"]),
             "bangkom.delivery": str(row["delivery"]),
@@ -182,9 +178,7 @@ def classes(agency_id: str) -> View:
 
 def _class(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
     out = {
-        "sourcedId": row["sourcedId"],
-        "status": row["status"],
-        "dateLastModified": iso(row["dateLastModified"]),
+        **head(row),
         "metadata": {
             "bangkom.jp": jp_text(row["jp_halves"]),
             "bangkom.cohortStatus": str(row["cohort_status"]),
@@ -229,9 +223,7 @@ def terms(agency_id: str) -> View:
 
 def _term(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
     return {
-        "sourcedId": row["sourcedId"],
-        "status": row["status"],
-        "dateLastModified": iso(row["dateLastModified"]),
+        **head(row),
         "metadata": {
             "bangkom.class": row["cohort_id"],
             "bangkom.cohort": f"Angkatan {roman(row['number'])}",
@@ -321,9 +313,7 @@ def _user(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
         ids.append({"type": "external_ref", "identifier": row["external_ref"]})
     org = ctx.ref("org", row["org_id"])
     out = {
-        "sourcedId": row["sourcedId"],
-        "status": row["status"],
-        "dateLastModified": iso(row["dateLastModified"]),
+        **head(row),
         "metadata": {"bangkom.kind": "learner" if row["role"] == "student" else "instructor"},
         "username": row["identifier"],
         "userIds": ids,
@@ -371,9 +361,7 @@ def enrollments(agency_id: str) -> View:
 
 def _enrollment(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
     return {
-        "sourcedId": row["sourcedId"],
-        "status": row["status"],
-        "dateLastModified": iso(row["dateLastModified"]),
+        **head(row),
         "metadata": {"bangkom.status": str(row["enrollment_status"])},
         "user": ctx.ref("user", row["user_id"]),
         "class": ctx.ref("class", row["class_id"]),

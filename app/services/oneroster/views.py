@@ -67,6 +67,15 @@ def iso(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def head(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """The members every OneRoster object starts with (the views select them by name)."""
+    return {
+        "sourcedId": row["sourcedId"],
+        "status": row["status"],
+        "dateLastModified": iso(row["dateLastModified"]),
+    }
+
+
 def day(value: date) -> str:
     return value.isoformat()
 
