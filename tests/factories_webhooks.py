@@ -5,10 +5,8 @@ built in parallel), a real HTTP receiver on 127.0.0.1 that checks every signatur
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import os
-import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +23,7 @@ from app.core.config import get_settings
 from app.models import Agency
 from app.models.webhook import WebhookEventType, WebhookSubscription
 from app.services.webhooks import fanout
+from app.services.webhooks.subscriptions import new_secret
 from app.services.webhooks.worker import Stats, Worker
 
 ALL_EVENTS = [e.value for e in WebhookEventType]
@@ -54,10 +53,6 @@ def webhook_settings(**extra: str) -> Iterator[None]:
             else:
                 os.environ[key] = value
         get_settings.cache_clear()
-
-
-def new_secret() -> str:
-    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def make_subscription(
