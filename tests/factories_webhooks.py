@@ -81,6 +81,12 @@ class Received:
     headers: dict[str, str]
 
 
+class _Server(ThreadingHTTPServer):
+    # listen(5) by default: two workers opening 16 connections at once had some reset
+    # (ReadError), and their retries (up to a minute away) outlived the test's deadline
+    request_queue_size = 128
+
+
 @dataclass
 class Receiver:
     """Answers POSTs on 127.0.0.1; ``answers[path]`` lists statuses to give in turn (then
@@ -97,7 +103,7 @@ class Receiver:
     delay: float = 0.0  # seconds before each answer
     arrived: threading.Event = field(default_factory=threading.Event)
     port: int = 0
-    _server: ThreadingHTTPServer | None = None
+    _server: _Server | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def url(self, path: str = "/hook") -> str:
@@ -131,7 +137,7 @@ class Receiver:
                 except OSError:
                     pass  # the worker is gone (killed, timed out): nobody reads the answer
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server = _Server(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
