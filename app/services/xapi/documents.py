@@ -135,6 +135,26 @@ def _failed(en: str, id_: str) -> ProblemError:
     )
 
 
+def _unconditional(target: Target, *, exists: bool) -> ProblemError:
+    if exists:
+        return ProblemError(
+            409,
+            "xapi_document_conflict",
+            f"This {target.label} document already exists. Read it (GET) to check its "
+            "current content, then PUT again with If-Match set to its ETag.",
+            detail_id=f"Dokumen {target.label} ini sudah ada. Baca dokumen (GET) untuk "
+            "memeriksa isinya sekarang, lalu kirim PUT lagi dengan If-Match berisi ETag-nya.",
+        )
+    return ProblemError(
+        400,
+        "xapi_bad_request",
+        f"A PUT to the {target.label} resource needs If-None-Match: * (to create the "
+        "document) or If-Match with the ETag you read (to replace it).",
+        detail_id=f"PUT ke sumber {target.label} memerlukan If-None-Match: * (untuk membuat "
+        "dokumen) atau If-Match berisi ETag yang Anda baca (untuk menggantinya).",
+    )
+
+
 def _json_object(raw: bytes, where: str) -> dict[str, Any]:
     try:
         value = json.loads(raw)
@@ -211,17 +231,11 @@ def _write_once(
         merged = {**_json_object(doc.content, "stored"), **posted}
         content = json.dumps(merged, ensure_ascii=False, separators=(",", ":")).encode()
         content_type = JSON
-    elif doc is not None and target.kind != "state" and if_match is None and if_none_match is None:
-        raise ProblemError(
-            409,
-            "xapi_document_conflict",
-            f"This {target.label} document already exists. Read it (GET) to check its "
-            "current content, then PUT again with If-Match set to its ETag (or "
-            "If-None-Match: * to create only).",
-            detail_id=f"Dokumen {target.label} ini sudah ada. Baca dokumen (GET) untuk "
-            "memeriksa isinya sekarang, lalu kirim PUT lagi dengan If-Match berisi ETag-nya "
-            "(atau If-None-Match: * untuk hanya membuat).",
-        )
+    elif target.kind != "state" and not merge and if_match is None and if_none_match is None:
+        # a client MUST send one of them on a profile PUT (Communication 3.1): 409 over a
+        # document (as the LRS requirements say), 400 where there is none yet (as the ADL
+        # 1.0.3 requirements test it, XAPI-00273 / XAPI-00287)
+        raise _unconditional(target, exists=doc is not None)
     if doc is None:
         doc = XapiDocument(
             agency_id=agency_id,
