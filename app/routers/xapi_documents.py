@@ -25,6 +25,7 @@ from app.routers.xapi_http import VERSION_PARAM, Reader, Writer, xapi_router
 from app.services.xapi import canonical, documents
 from app.services.xapi.document_params import (
     KINDS,
+    MAX_AGENT,
     MAX_DOCUMENT_ID,
     activity_iri,
     agent_param,
@@ -49,8 +50,13 @@ _AGENT = {
     "required": True,
     "description": 'An Agent with one identifier, as JSON: {"mbox": "mailto:..."}, '
     '{"mbox_sha1sum": "..."}, {"openid": "..."} or {"account": {"homePage": "...", '
-    '"name": "..."}}',
-    "content": {"application/json": {"schema": {"type": "object"}}},
+    '"name": "..."}} (objectType Agent and name allowed; not a Group)',
+    "schema": {
+        "type": "string",
+        "maxLength": MAX_AGENT,
+        "contentMediaType": "application/json",
+        "example": '{"mbox":"mailto:ani@example.go.id"}',
+    },
 }
 _PARAMS: dict[str, dict[str, Any]] = {
     "activityId": _param("activityId", _IRI, needed=True),
@@ -63,7 +69,12 @@ _PARAMS: dict[str, dict[str, Any]] = {
 _ID = {"type": "string", "minLength": 1, "maxLength": MAX_DOCUMENT_ID}
 _SINCE = _param(
     "since",
-    {"type": "string", "format": "date-time", "maxLength": 40, "pattern": r"^(19|2[01])\d\d-"},
+    {
+        "type": "string",
+        "format": "date-time",
+        "maxLength": 40,
+        "pattern": r"^(19[0-9][0-9]|2[01][0-9][0-9]|2200)-",
+    },
 )
 _IF_MATCH = {
     "name": "If-Match",
@@ -76,8 +87,8 @@ _IF_NONE_MATCH = {
     "name": "If-None-Match",
     "in": "header",
     "required": False,
-    "description": "* : write only if the document does not exist yet (else 412)",
-    "schema": {"type": "string", "enum": ["*"]},
+    "description": "*: write only if the document does not exist yet (else 412)",
+    "schema": {"type": "string", "maxLength": 200},
 }
 _BODY: dict[str, Any] = {
     "required": True,

@@ -22,6 +22,7 @@ from app.services.xapi.statements import agent_keys
 from app.services.xapi.validate import IRI, MAX_IRI, agent, timestamp, uuid
 
 MAX_DOCUMENT_ID = 2048  # characters of a stateId or profileId
+MAX_AGENT = 8192  # characters of the agent parameter (JSON)
 # kind -> (label in messages, the document id parameter, the context parameters)
 KINDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "state": ("State", "stateId", ("activityId", "agent", "registration")),
@@ -72,14 +73,18 @@ def activity_iri(raw: str) -> str:
 def agent_param(raw: str) -> tuple[dict[str, Any], str]:
     """An Agent given as JSON (not a Group, Communication 2.6) and its key."""
     try:
+        if len(raw) > MAX_AGENT:
+            raise ValueError("too long")
         value = json.loads(raw)
         agent(value, "agent", group=False)
     except (ValueError, RecursionError, ProblemError):
         raise bad(
-            'agent must be an Agent as JSON with exactly one identifier, e.g. {"mbox": '
+            f"agent must be an Agent as JSON (at most {MAX_AGENT} characters) with exactly "
+            'one identifier, e.g. {"mbox": '
             '"mailto:ani@example.go.id"} or {"account": {"homePage": "https://lms.example.go.id", '
             '"name": "199001012015031001"}}.',
-            "agent harus berupa Agent dalam JSON dengan tepat satu pengenal, misalnya "
+            f"agent harus berupa Agent dalam JSON (paling panjang {MAX_AGENT} karakter) dengan "
+            "tepat satu pengenal, misalnya "
             '{"mbox": "mailto:ani@example.go.id"} atau {"account": {"homePage": '
             '"https://lms.example.go.id", "name": "199001012015031001"}}.',
         ) from None
@@ -127,9 +132,9 @@ def parse(
     except ProblemError as exc:
         raise bad(exc.detail or "", exc.detail_id or "") from None
     document_id = required(params, id_param) if one else params.get(id_param)
-    if document_id is not None and len(document_id) > MAX_DOCUMENT_ID:
+    if document_id is not None and not 0 < len(document_id) <= MAX_DOCUMENT_ID:
         raise bad(
-            f"{id_param} must be at most {MAX_DOCUMENT_ID} characters.",
-            f"{id_param} paling panjang {MAX_DOCUMENT_ID} karakter.",
+            f"{id_param} must be 1 to {MAX_DOCUMENT_ID} characters.",
+            f"{id_param} harus 1 sampai {MAX_DOCUMENT_ID} karakter.",
         )
     return Target(kind, activity_id, agent_key, registration, document_id, since)
