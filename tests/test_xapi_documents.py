@@ -264,3 +264,23 @@ def test_a_document_over_one_mebibyte_is_413(client: TestClient, session: Sessio
     assert client.get(STATE, params=state(), headers=headers).status_code == 404
     exact = b"x" * (1024 * 1024)
     assert client.put(STATE, params=state(), content=exact, headers=headers).status_code == 204
+
+
+def test_hostile_bodies_and_parameters_are_400_not_500(
+    client: TestClient, session: Session
+) -> None:
+    headers = lrs(client, session)
+    json_type = {**headers, "Content-Type": "application/json"}
+    for body in (b"[" * 100_000 + b"]" * 100_000, b"\xff\xfe{}", b'{"a": NaN'):
+        answer = client.post(STATE, params=state("hostile"), content=body, headers=json_type)
+        assert answer.status_code == 400, body[:20]
+    long_iri = {**state(), "activityId": "http://example.com/" + "a" * 10_000}
+    assert client.put(STATE, params=long_iri, json={}, headers=headers).status_code == 400
+    long_agent = {**state(), "agent": json.dumps({**AGENT, "name": "n" * 10_000})}
+    assert client.get(STATE, params=long_agent, headers=headers).status_code == 400
+    empty_id = {**state(), "stateId": ""}
+    assert client.put(STATE, params=empty_id, json={}, headers=headers).status_code == 400
+    # ids of any other length and character are the client's to choose
+    odd = state("ruang kelas/Angkatan II?&#ü" + "x" * 2000)
+    assert client.put(STATE, params=odd, json={"ok": 1}, headers=headers).status_code == 204
+    assert client.get(STATE, params=odd, headers=headers).json() == {"ok": 1}

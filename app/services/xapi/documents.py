@@ -6,8 +6,9 @@ A document is opaque bytes with the Content-Type it was sent with; PUT replaces 
 merges the top-level properties of two JSON objects (or stores a new document), DELETE
 removes one (or, on the State resource, every document of the context). Concurrency
 (Communication 3.1): ``If-Match`` and ``If-None-Match`` are honoured on every write (412
-when they do not hold); a PUT to an existing Activity or Agent Profile document with
-neither header is 409 (the State resource permits it, as the specification says).
+when they do not hold); a PUT to an Activity or Agent Profile document must carry one of
+them: 409 over an existing document, 400 where there is none yet (the State resource
+permits PUT without them, as the specification says).
 
 Writes take the document's row lock (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's
 single writer), so two writers never both act on what they read; two creating the same
