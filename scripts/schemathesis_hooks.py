@@ -35,6 +35,9 @@ rule (each is listed in the README):
   used, replaced or expired);
 - ``xapi_invalid_statement`` (400): a generated JSON object that is no valid xAPI
   statement (xAPI's rules across properties).
+- ``xapi_invalid_agent`` (400): a generated ``agent`` query parameter that is no xAPI
+  Agent in JSON (a string parameter holding JSON with exactly one of four identifier
+  shapes; the contract gives an example and the rule in words).
 - OneRoster (``imsx_StatusInfo`` bodies): ``invalid_filter_field`` (400), a filter the
   binding's grammar refuses; ``invaliddata`` (422) on PUT results, a result whose
   lineItem, student or sourcedId are not the ones its path names.
@@ -76,6 +79,9 @@ TOLERATED_CODES = {
     # xAPI's rules across properties, e.g. one identifier per agent, are checked by
     # app/services/xapi/validate.py and answered 400 as xAPI requires)
     "xapi_invalid_statement",
+    # the xAPI document resources' agent parameter: JSON in a query string whose shape
+    # (one identifier of four kinds) a string schema cannot state
+    "xapi_invalid_agent",
     # webhooks: a URL whose host does not resolve to public addresses only (decided after
     # DNS, beyond any schema); redelivery or ping of a subscription turned off (its state)
     "destination_refused",

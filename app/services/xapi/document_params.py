@@ -16,11 +16,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from app.core import i18n
 from app.core.errors import ProblemError
 from app.services.xapi.query import bad
 from app.services.xapi.statements import agent_keys
 from app.services.xapi.validate import IRI, MAX_IRI, agent, timestamp, uuid
 
+i18n.MESSAGES.update(
+    {
+        "xapi_invalid_agent": {
+            "en": ("Invalid agent parameter", "Send an Agent as JSON with one identifier."),
+            "id": ("Parameter agent tidak sah", "Kirim Agent dalam JSON dengan satu pengenal."),
+        }
+    }
+)
 MAX_DOCUMENT_ID = 2048  # characters of a stateId or profileId
 MAX_AGENT = 8192  # characters of the agent parameter (JSON)
 # kind -> (label in messages, the document id parameter, the context parameters)
@@ -78,14 +87,15 @@ def agent_param(raw: str) -> tuple[dict[str, Any], str]:
         value = json.loads(raw)
         agent(value, "agent", group=False)
     except (ValueError, RecursionError, ProblemError):
-        raise bad(
+        raise ProblemError(
+            400,
+            "xapi_invalid_agent",
             f"agent must be an Agent as JSON (at most {MAX_AGENT} characters) with exactly "
-            'one identifier, e.g. {"mbox": '
-            '"mailto:ani@example.go.id"} or {"account": {"homePage": "https://lms.example.go.id", '
-            '"name": "199001012015031001"}}.',
-            f"agent harus berupa Agent dalam JSON (paling panjang {MAX_AGENT} karakter) dengan "
-            "tepat satu pengenal, misalnya "
-            '{"mbox": "mailto:ani@example.go.id"} atau {"account": {"homePage": '
+            'one identifier, e.g. {"mbox": "mailto:ani@example.go.id"} or {"account": '
+            '{"homePage": "https://lms.example.go.id", "name": "199001012015031001"}}.',
+            detail_id=f"agent harus berupa Agent dalam JSON (paling panjang {MAX_AGENT} "
+            'karakter) dengan tepat satu pengenal, misalnya {"mbox": '
+            '"mailto:ani@example.go.id"} atau {"account": {"homePage": '
             '"https://lms.example.go.id", "name": "199001012015031001"}}.',
         ) from None
     return value, next(agent_keys(value))
