@@ -141,6 +141,21 @@ def _imsx_minor(problem: dict[str, Any]) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _head_with_bad_agent(case: Any) -> bool:
+    """A HEAD answer has no body to name its code: the xAPI agent parameter is checked
+    here by the service's own rule (app/services/xapi/document_params.py)."""
+    raw = (case.query or {}).get("agent")
+    if case.method.upper() != "HEAD" or raw is None:
+        return False
+    from app.services.xapi.document_params import agent_param
+
+    try:
+        agent_param(raw if isinstance(raw, str) else json.dumps(raw))
+    except Exception:
+        return True
+    return False
+
+
 @schemathesis.hook
 def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool:
     if getattr(failure, "code", "") != "ST202":
@@ -155,7 +170,7 @@ def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool
         put_result = case.method.upper() == "PUT" and minor == "invaliddata"
         return not (minor == "invalid_filter_field" or put_result)
     code = problem.get("code")
-    if code in TOLERATED_CODES:
+    if code in TOLERATED_CODES or _head_with_bad_agent(case):
         return False
     if code == "validation_error":
         kinds = {e.get("type") for e in problem.get("errors") or []}
