@@ -83,13 +83,6 @@ _IF_MATCH = {
     "description": "The document's ETag as last read: the write is refused (412) if it changed",
     "schema": {"type": "string", "maxLength": 200},
 }
-_IF_NONE_MATCH = {
-    "name": "If-None-Match",
-    "in": "header",
-    "required": False,
-    "description": "*: write only if the document does not exist yet (else 412)",
-    "schema": {"type": "string", "maxLength": 200},
-}
 _BODY: dict[str, Any] = {
     "required": True,
     "description": f"The document: any content type, at most {MAX_DOCUMENT_BYTES} bytes",
@@ -98,7 +91,12 @@ _BODY: dict[str, Any] = {
         "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
     },
 }
-_CONDITIONS = [_IF_MATCH, _IF_NONE_MATCH]
+# If-None-Match: * (create only) is described, not declared: a declared If-None-Match
+# means a conditional read (304) in this contract (tests/test_openapi.py)
+_CREATE_ONLY = (
+    " Concurrency (xAPI Communication 3.1): If-Match with the ETag read replaces only that "
+    "version, If-None-Match: * only creates; either failing is 412."
+)
 _READS: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "With the id: the document as stored (its Content-Type, ETag, "
@@ -109,6 +107,20 @@ _READS: dict[int | str, dict[str, Any]] = {
         },
     },
     **error_responses(400, 401, 403, 404),
+}
+_DESCRIPTIONS = {
+    "GET": "With the document id: the document as stored (its Content-Type, an ETag that is "
+    "the SHA-1 of its content, Last-Modified); without: the ids of the context's "
+    "documents, those changed after since only if given. 404 when the document is absent.",
+    "HEAD": "As GET, headers only.",
+    "PUT": f"Stores the body (any content type, at most {MAX_DOCUMENT_BYTES} bytes) as the "
+    "document. On the Activity and Agent Profile resources a PUT must carry If-Match or "
+    "If-None-Match: 409 over an existing document, 400 where there is none yet; the State "
+    "resource replaces without them.",
+    "POST": "Stores a new document, or merges a JSON object into an existing JSON one (its "
+    "top-level properties replace the stored ones). 400 when either is not a JSON object.",
+    "DELETE": "Deletes the document (204 also when there is none); on the State resource "
+    "without stateId, every document of the context (of the registration if given).",
 }
 _DONE: dict[int | str, dict[str, Any]] = {204: {"description": "Done"}}
 _WRITES = {
@@ -238,8 +250,8 @@ def _document_routes(path: str, kind: str) -> None:
     ]
     for method, handler, summary, parameters in routes:
         reading = method in ("GET", "HEAD")
-        headers = {"PUT": _CONDITIONS, "POST": _CONDITIONS, "DELETE": [_IF_MATCH]}
-        openapi: dict[str, Any] = {"parameters": [*parameters, *headers.get(method, [])]}
+        writing = method in ("PUT", "POST", "DELETE")
+        openapi: dict[str, Any] = {"parameters": [*parameters, *([_IF_MATCH] * writing)]}
         if method in ("PUT", "POST"):
             openapi["requestBody"] = _BODY
         router.add_api_route(
@@ -248,6 +260,7 @@ def _document_routes(path: str, kind: str) -> None:
             methods=[method],
             name=f"{name}-{method.lower()}",
             summary=summary + " (xAPI)",
+            description=_DESCRIPTIONS[method] + (_CREATE_ONLY if method != "DELETE" else ""),
             status_code=200 if reading else 204,
             openapi_extra=openapi,
             responses=_READS if reading else _WRITES[method],
