@@ -22,7 +22,7 @@ from app.models.webhook import (
     WebhookFanout,
     WebhookSubscription,
 )
-from app.models.xapi import XapiAttachment, XapiStatement, XapiStatementRef
+from app.models.xapi import XapiAttachment, XapiDocument, XapiStatement, XapiStatementRef
 
 __all__ = [
     "Agency",
@@ -56,6 +56,7 @@ __all__ = [
     "WebhookFanout",
     "WebhookSubscription",
     "XapiAttachment",
+    "XapiDocument",
     "XapiStatement",
     "XapiStatementRef",
 ]

@@ -93,6 +93,39 @@ class XapiAttachment(SQLModel, table=True):
     content: bytes = Field(sa_type=LargeBinary)
 
 
+class XapiDocument(SQLModel, table=True):
+    """A document of the xAPI document resources (Communication 2.2): a State (activity,
+    agent, registration), an Activity Profile or an Agent Profile document, kept per agency
+    as the bytes and Content-Type it was sent with.
+
+    ``scope`` is the SHA-256 of the document's context (kind, activity IRI, agent key,
+    registration) and ``key`` of the context plus the document id: both fixed-length, so
+    the unique key and the lookup index stay small whatever the length of an IRI or id.
+    ``etag`` is the SHA-1 of the content (Communication 3.1, as 1.0.3 requires it).
+    """
+
+    __tablename__ = "xapi_document"
+    __table_args__ = (
+        UniqueConstraint("agency_id", "key", name="uq_xapi_document_key"),
+        # ids of one context (GET without stateId/profileId, ``since``; DELETE of all state)
+        Index("ix_xapi_document_scope", "agency_id", "scope", "updated"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: str = Field(foreign_key="agency.id", max_length=40)
+    kind: str = Field(max_length=8)  # state | activity | agent
+    scope: str = Field(max_length=64)
+    key: str = Field(max_length=64)
+    activity_id: str | None = Field(default=None, sa_type=Text)
+    agent: str | None = Field(default=None, sa_type=Text)  # the agent's index key
+    registration: str | None = Field(default=None, max_length=36)
+    document_id: str = Field(sa_type=Text)
+    content_type: str = Field(max_length=255)
+    content: bytes = Field(sa_type=LargeBinary)
+    etag: str = Field(max_length=40)
+    updated: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
 # --- Bangkom's own view of the statements that did not land as progress ----------------
 
 
