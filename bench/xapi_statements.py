@@ -30,6 +30,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -93,19 +94,21 @@ def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str
         statements, records = [], []
         for i, (key, enrolment) in enumerate(zip(keys, enrolments, strict=True)):
             for m in module_ids:
+                j = len(statements)  # each its own time and duration, as an LMS sends them
+                at = f"2025-05-15T{8 + j // 3600 % 10:02d}:{j // 60 % 60:02d}:{j % 60:02d}+07:00"
                 statements.append({
                     "id": str(uuid.uuid4()),
                     "actor": {"name": f"Peserta {i}", "account": {
                         "homePage": "https://lms.example.go.id", "name": key}},
                     "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
                     "object": {"id": prefix + m, "objectType": "Activity"},
-                    "result": {"score": {"scaled": 0.8125}, "duration": "PT1H30M"},
-                    "timestamp": "2025-05-15T08:00:00+07:00",
+                    "result": {"score": {"scaled": 0.8125}, "duration": f"PT1H{j * 7 % 60}M"},
+                    "timestamp": at,
                 })  # fmt: skip
                 records.append({
                     "enrollment_id": enrolment, "module_id": m, "status": "completed",
-                    "score": 81.25, "time_spent_minutes": 90,
-                    "occurred_at": "2025-05-15T08:00:00+07:00", "source": "moodle",
+                    "score": 81.25, "time_spent_minutes": 60 + j * 7 % 60,
+                    "occurred_at": at, "source": "moodle",
                     "external_id": f"cmc-{i}-{m}",
                 })  # fmt: skip
         size = args.batch
@@ -123,38 +126,50 @@ def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str
                 for model in (XapiStatementRef, XapiStatement, ProgressRecord):
                     conn.execute(delete(model.__table__))  # type: ignore[union-attr]
 
-        def send_xapi() -> float:
-            started = time.perf_counter()
-            for data in xapi_bodies:
-                got = client.post("/xapi/statements", content=data, headers=basic)
-                assert got.status_code == 200, got.text[:300]
+        cpu: list[float] = []
+
+        def send(
+            path: str, bodies: list[bytes], send_headers: dict[str, str], status: int
+        ) -> float:
+            started, used = time.perf_counter(), time.process_time()
+            for data in bodies:
+                got = client.post(path, content=data, headers=send_headers)
+                assert got.status_code == status, got.text[:300]
+            cpu.append(time.process_time() - used)
             return time.perf_counter() - started
 
+        json_headers = headers | {"Content-Type": "application/json"}
+
+        def send_xapi() -> float:
+            return send("/xapi/statements", xapi_bodies, basic, 200)
+
         def send_batches() -> float:
-            started = time.perf_counter()
-            json_headers = headers | {"Content-Type": "application/json"}
-            for data in batch_bodies:
-                got = client.post("/v1/progress/batch", content=data, headers=json_headers)
-                assert got.status_code == 201, got.text[:300]
-            return time.perf_counter() - started
+            return send("/v1/progress/batch", batch_bodies, json_headers, 201)
 
         empty()
         send_xapi()  # warm-up
+        if os.environ.get("PROFILE"):
+            _profile(empty, xapi_bodies, made["client_id"], made["client_secret"])
         times: dict[str, list[float]] = {"xAPI created": [], "xAPI replayed": [], "progress": []}
+        cpus: dict[str, list[float]] = {name: [] for name in times}
         for _ in range(args.repeat):
             empty()
-            times["xAPI created"].append(send_xapi())
-            times["xAPI replayed"].append(send_xapi())
+            for name, call in (("xAPI created", send_xapi), ("xAPI replayed", send_xapi)):
+                times[name].append(call())
+                cpus[name].append(cpu[-1])
             empty()
             times["progress"].append(send_batches())
+            cpus["progress"].append(cpu[-1])
         with engine.connect() as conn:
             from sqlalchemy import func, select
 
             progress_table = ProgressRecord.__table__  # type: ignore[attr-defined]
             landed = conn.execute(select(func.count()).select_from(progress_table)).scalar()
         base = statistics.median(times["progress"])
+        base_cpu = statistics.median(cpus["progress"])
         for name, taken in times.items():
             best, median = min(taken), statistics.median(taken)
+            used = statistics.median(cpus[name])
             label = (
                 f"POST /v1/progress/batch, {count:,} records"
                 if name == "progress"
@@ -163,11 +178,44 @@ def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str
             lines.append(
                 f"| {label} in batches of {size} | {engine_name} | {best * 1000:.0f} ms "
                 f"| {median * 1000:.0f} ms | {count / median:,.0f} /s "
-                f"| {median / base:.2f}x the progress batch |"
+                f"| {median / base:.2f}x | {used * 1000:.0f} ms, {used / base_cpu:.2f}x |"
             )
         assert landed == count, landed
     engine.dispose()
     return lines
+
+
+def _profile(empty: Any, bodies: list[bytes], client_id: str, secret: str) -> None:
+    """Where the statements' time goes without the HTTP layers (PROFILE=1: CPU seconds of
+    parsing and storing a created and a replayed round; PROFILE=cprofile: their profile)."""
+    import cProfile
+    import pstats
+
+    from app.core.db import new_session, session_scope
+    from app.services.xapi import auth, statements
+
+    with session_scope() as session:
+        principal, _ = auth.basic_principal(session, client_id, secret, None)
+    for round_ in ("created", "replayed"):
+        if round_ == "created":
+            empty()
+        prof = cProfile.Profile()
+        started = time.process_time()
+        if os.environ.get("PROFILE") == "cprofile":
+            prof.enable()
+        for data in bodies:
+            with new_session(write=True) as session:
+                statements.store(
+                    session=session, principal=principal, sent=json.loads(data), version="2.0.0"
+                )
+        prof.disable()
+        print(f"CPU s, {round_}: {time.process_time() - started:.3f}")
+        if os.environ.get("PROFILE") == "cprofile":
+            pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+            pstats.Stats(prof).sort_stats("cumulative").print_stats(40)
+            pstats.Stats(prof).sort_stats("cumulative").print_callees(
+                "_store_once|apply|_before_commit"
+            )
 
 
 def main() -> None:
@@ -179,8 +227,9 @@ def main() -> None:
     parser.add_argument("--engines", default="sqlite,postgresql")
     args = parser.parse_args()
     rows = [
-        "| row | engine | best | median | throughput (median) | vs progress batch |",
-        "| --- | --- | ---: | ---: | ---: | --- |",
+        "| row | engine | best | median | throughput (median) | vs progress batch "
+        "| process CPU (median), vs progress batch |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     from bench.inprocess import engine_urls, load_line
 

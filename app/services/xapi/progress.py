@@ -100,13 +100,13 @@ def _learner_ref(actor: dict[str, Any]) -> str | None:
     return None
 
 
-def _addressed(statement: dict[str, Any]) -> tuple[str, str] | None:
+def _addressed(statement: dict[str, Any], prefix: str | None = None) -> tuple[str, str] | None:
     """(verb kind, module id) when the statement is about a module's progress."""
     kind = VERBS.get(statement["verb"]["id"])
     obj = statement["object"]
     if kind is None or obj.get("objectType", "Activity") != "Activity":
         return None
-    prefix = module_prefix()
+    prefix = prefix or module_prefix()
     if not obj["id"].startswith(prefix):
         return None
     return kind, obj["id"][len(prefix) :]
@@ -229,11 +229,19 @@ def apply(
     did. Does not commit."""
     matches = [Match() for _ in statements]
     wanted: list[tuple[int, str, str, str]] = []  # index, kind, module, learner ref
+    prefix = module_prefix()
+    named: dict[tuple[Any, ...], str | None] = {}  # an LMS sends a learner's together
     for n, statement in enumerate(statements):
-        addressed = _addressed(statement)
+        addressed = _addressed(statement, prefix)
         if addressed is None:
             continue
-        ref = _learner_ref(statement["actor"])
+        actor = statement["actor"]
+        account = actor.get("account") or {}
+        said = (actor.get("objectType"), account.get("homePage"), account.get("name"))
+        said += (actor.get("mbox"),)
+        if said not in named:
+            named[said] = _learner_ref(actor)
+        ref = named[said]
         matches[n].learner_ref = ref
         matches[n].module_id = addressed[1]
         if ref is None:
