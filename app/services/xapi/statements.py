@@ -183,7 +183,8 @@ def _complete(
     """The statement as kept: with its id, timestamp, ``stored`` (``stamp``), authority
     (``vouching``) and version."""
     body = dict(sent)
-    body.setdefault("id", str(uuidlib.uuid4()))
+    if "id" not in body:
+        body["id"] = str(uuidlib.uuid4())
     body.setdefault("timestamp", stamp)
     body["stored"] = stamp
     body["authority"] = vouching
