@@ -188,3 +188,47 @@ def test_a_long_timestamp_is_read_like_a_short_one(client: TestClient, session: 
                               result={"duration": "PT" + "0" * 70 + "90M"})  # fmt: skip
     assert post(client, lrs, long_duration).status_code == 200
     assert progress_of(client, lrs)[lrs.setup.unassessed]["time_spent_minutes"] == 90
+
+
+def test_values_postgresql_text_cannot_hold_are_kept_and_found(
+    client: TestClient, session: Session
+) -> None:
+    """A NUL character (valid in a JSON string), an e-mail longer than any learner's, an
+    activity id under the module prefix longer than any module id: the statements are
+    kept and found, never a 500."""
+    lrs = make_lrs(client, session, learners=1)
+    key = lrs.setup.keys[0]
+    nul_account = statement(key, "experienced", lrs.setup.unassessed)
+    nul_account["actor"] = {"account": {"homePage": "https://lms.example.go.id", "name": "a\0b"}}
+    nul_verb = statement(key, "experienced", lrs.setup.unassessed)
+    nul_verb["verb"] = {"id": "http://lms.example.go.id/verb/a\0b"}
+    long_mail = statement(key, "completed", lrs.setup.unassessed)
+    long_mail["actor"] = {"mbox": "mailto:" + "a" * 500 + "@example.go.id"}
+    nul_mail = statement(key, "completed", lrs.setup.unassessed)
+    nul_mail["actor"] = {"mbox": "mailto:a\0b@example.go.id"}
+    long_module = statement(key, "completed", lrs.setup.unassessed)
+    long_module["object"]["id"] += "x" * 100
+    foreign = statement(key, "completed", lrs.setup.unassessed + "x" * 100)
+    foreign["actor"]["account"] = {"homePage": "https://lms.example.go.id", "name": "budi"}
+    batch = [nul_account, nul_verb, long_mail, nul_mail, long_module, foreign]
+    answer = post(client, lrs, batch)
+    assert answer.status_code == 200, answer.text
+    for body in batch:
+        got = client.get("/xapi/statements", params={"statementId": body["id"]}, headers=lrs.basic)
+        assert got.status_code == 200 and got.json()["actor"] == body["actor"], got.text
+    for params, wanted in (
+        ({"agent": json.dumps(nul_account["actor"])}, nul_account),
+        ({"verb": nul_verb["verb"]["id"]}, nul_verb),
+        ({"agent": json.dumps(long_mail["actor"])}, long_mail),
+    ):
+        found = client.get("/xapi/statements", params=params, headers=lrs.basic)
+        assert found.status_code == 200, found.text
+        assert [s["id"] for s in found.json()["statements"]] == [wanted["id"]]
+    unmatched = client.get("/v1/xapi/unmatched", headers=lrs.setup.headers).json()["items"]
+    assert {i["statement_id"]: i["reason"] for i in unmatched} == {
+        long_mail["id"]: "learner_unknown",
+        nul_mail["id"]: "learner_unknown",
+        long_module["id"]: "module_unknown",
+        foreign["id"]: "learner_unknown",
+    }
+    assert progress_of(client, lrs)[lrs.setup.unassessed]["status"] == "not_started"

@@ -62,6 +62,8 @@ H = Cohort.__table__.c  # type: ignore[attr-defined]
 L = Learner.__table__.c  # type: ignore[attr-defined]
 M = CurriculumModule.__table__.c  # type: ignore[attr-defined]
 CENT = Decimal("0.01")
+MAX_EMAIL = 254  # learner.email
+MAX_MODULE_ID = 40  # xapi_statement.module_id
 
 
 def module_prefix() -> str:
@@ -96,7 +98,10 @@ def _learner_ref(actor: dict[str, Any]) -> str | None:
         except ProblemError:
             return None
     if "mbox" in actor:
-        return "mbox:" + actor["mbox"][len("mailto:") :].lower()
+        mail = actor["mbox"][len("mailto:") :].lower()
+        # no learner's e-mail is longer or holds a control character (nor may the column)
+        if len(mail) <= MAX_EMAIL and mail.isprintable():
+            return "mbox:" + mail
     return None
 
 
@@ -240,7 +245,8 @@ def apply(
             read[said] = _learner_ref(actor)
         ref = read[said]
         matches[n].learner_ref = ref
-        matches[n].module_id = addressed[1]
+        # an id longer than any module's is no module (nor does it fit the column)
+        matches[n].module_id = addressed[1] if len(addressed[1]) <= MAX_MODULE_ID else None
         if ref is None:
             matches[n].unmatched, matches[n].note = True, "learner_unknown"
             continue

@@ -119,8 +119,10 @@ def agent_keys(value: dict[str, Any]) -> Iterator[str]:
 
 def index_key(key: str) -> str:
     """A key as the index holds it: long ones (an IRI may run to 2048 characters, a
-    UTF-8 character to 4 bytes) by their SHA-256, under PostgreSQL's B-tree entry limit."""
-    if len(key.encode()) <= 512:
+    UTF-8 character to 4 bytes) by their SHA-256, under PostgreSQL's B-tree entry limit;
+    so are keys with a NUL character, which PostgreSQL's text cannot hold (an account
+    name is any string)."""
+    if len(key.encode()) <= 512 and "\x00" not in key:
         return key
     return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
