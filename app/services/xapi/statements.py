@@ -122,7 +122,7 @@ def index_key(key: str) -> str:
     UTF-8 character to 4 bytes) by their SHA-256, under PostgreSQL's B-tree entry limit;
     so are keys with a NUL character, which PostgreSQL's text cannot hold (an account
     name is any string)."""
-    if len(key.encode()) <= 512 and "\x00" not in key:
+    if "\x00" not in key and (len(key) <= 128 or len(key.encode()) <= 512):
         return key
     return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
@@ -132,51 +132,58 @@ def agent_query_key(value: dict[str, Any]) -> str | None:
     return None if key is None else index_key(key)
 
 
-def _refs(body: dict[str, Any]) -> Iterator[tuple[str, str, bool]]:
-    """(kind, key, direct) of every agent and activity the statement names."""
-
-    def agents(value: Any, direct: bool) -> Iterator[tuple[str, str, bool]]:
-        if not isinstance(value, dict):
-            return
-        for key in agent_keys(value):
-            yield "agent", key, direct
-        for member in value.get("member") or []:
-            for key in agent_keys(member):
-                yield "agent", key, False
-
-    def of(s: dict[str, Any], top: bool) -> Iterator[tuple[str, str, bool]]:
-        yield from agents(s.get("actor"), top)
-        obj = s.get("object") or {}
-        kind = obj.get("objectType", "Activity")
-        if kind == "Activity":
-            yield "activity", obj["id"], top
-        elif kind in ("Agent", "Group"):
-            yield from agents(obj, top)
-        elif kind == "SubStatement":
-            yield from of(obj, False)
-        context = s.get("context") or {}
-        yield from agents(context.get("instructor"), False)
-        yield from agents(context.get("team"), False)
-        for entry in context.get("contextAgents") or []:
-            yield from agents(entry.get("agent"), False)
-        for entry in context.get("contextGroups") or []:
-            yield from agents(entry.get("group"), False)
-        for acts in (context.get("contextActivities") or {}).values():
-            for act in acts if isinstance(acts, list) else [acts]:
-                yield "activity", act["id"], False
-
-    yield from of(body, True)
-    yield from agents(body.get("authority"), False)
+Found = dict[tuple[str, str], bool]
 
 
-def _ref_rows(body: dict[str, Any]) -> Iterator[tuple[tuple[str, str], bool]]:
-    """Each agent and activity of the statement once, as the index holds it: direct when
-    any mention of it is."""
-    seen: dict[tuple[str, str], bool] = {}
-    for kind, key, direct in _refs(body):
-        pair = (kind, index_key(key))
-        seen[pair] = seen.get(pair, False) or direct
-    return iter(seen.items())
+def _refs(body: dict[str, Any]) -> Found:
+    """Each agent and activity the statement names, once, as the index holds it
+    ((kind, key) -> direct: whether the actor or object names it). Module-level functions
+    filling one dict, not nested generators or closures (a recursive closure is a
+    reference cycle per statement, left to the garbage collector)."""
+    found: Found = {}
+    _statement_refs(found, body, True)
+    _agent_refs(found, body.get("authority"), False)
+    return found
+
+
+def _agent_refs(found: Found, value: Any, direct: bool) -> None:
+    if not isinstance(value, dict):
+        return
+    for key in agent_keys(value):
+        pair = ("agent", index_key(key))
+        found[pair] = found.get(pair, False) or direct
+    for member in value.get("member") or ():
+        for key in agent_keys(member):
+            found.setdefault(("agent", index_key(key)), False)
+
+
+def _activity_ref(found: Found, ident: str, direct: bool) -> None:
+    pair = ("activity", index_key(ident))
+    found[pair] = found.get(pair, False) or direct
+
+
+def _statement_refs(found: Found, s: dict[str, Any], top: bool) -> None:
+    _agent_refs(found, s.get("actor"), top)
+    obj = s.get("object") or {}
+    kind = obj.get("objectType", "Activity")
+    if kind == "Activity":
+        _activity_ref(found, obj["id"], top)
+    elif kind in ("Agent", "Group"):
+        _agent_refs(found, obj, top)
+    elif kind == "SubStatement":
+        _statement_refs(found, obj, False)
+    context = s.get("context")
+    if not context:
+        return
+    _agent_refs(found, context.get("instructor"), False)
+    _agent_refs(found, context.get("team"), False)
+    for entry in context.get("contextAgents") or ():
+        _agent_refs(found, entry.get("agent"), False)
+    for entry in context.get("contextGroups") or ():
+        _agent_refs(found, entry.get("group"), False)
+    for acts in (context.get("contextActivities") or {}).values():
+        for act in acts if isinstance(acts, list) else (acts,):
+            _activity_ref(found, act["id"], False)
 
 
 def _complete(
@@ -305,7 +312,7 @@ def _store_once(
                 match.learner_ref,
             )
         )
-        refs += [(pk, agency_id, kind, key, direct) for (kind, key), direct in _ref_rows(body)]
+        refs += [(pk, agency_id, kind, key, direct) for (kind, key), direct in _refs(body).items()]
     connection = session.connection()
     table_rows.insert(connection, STATEMENT, STATEMENT_COLUMNS, rows)
     table_rows.insert(connection, REF, REF_COLUMNS, refs)
