@@ -91,7 +91,8 @@ def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str
         basic = {"Authorization": f"Basic {raw}", "X-Experience-API-Version": "2.0.0",
                  "Content-Type": "application/json"}  # fmt: skip
         prefix = get_settings().public_url.rstrip("/") + "/activities/modules/"
-        statements, records = [], []
+        statements: list[dict[str, Any]] = []
+        records: list[dict[str, Any]] = []
         for i, (key, enrolment) in enumerate(zip(keys, enrolments, strict=True)):
             for m in module_ids:
                 j = len(statements)  # each its own time and duration, as an LMS sends them
