@@ -15,12 +15,12 @@ import hashlib
 import json
 import uuid as uuidlib
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from pydantic_core import to_json
+from sqlalchemy import Table, update
 from sqlalchemy import select as sa_select
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -28,9 +28,11 @@ from app.core import i18n
 from app.core.config import get_settings
 from app.core.errors import ProblemError
 from app.core.security import Principal
-from app.models.base import new_id, utcnow
+from app.models.base import utcnow
 from app.models.xapi import XapiStatement, XapiStatementRef
+from app.services.learning import progress_store
 from app.services.xapi import attachments, progress
+from app.services.xapi import rows as table_rows
 from app.services.xapi.validate import VOIDED, invalid, statement, timestamp
 
 i18n.MESSAGES.update(
@@ -48,7 +50,31 @@ i18n.MESSAGES.update(
         },
     }
 )
-S = XapiStatement.__table__.c  # type: ignore[attr-defined]
+STATEMENT: Table = XapiStatement.__table__  # type: ignore[attr-defined]
+REF: Table = XapiStatementRef.__table__  # type: ignore[attr-defined]
+S = STATEMENT.c
+STATEMENT_COLUMNS = (
+    "id",
+    "agency_id",
+    "statement_id",
+    "verb_id",
+    "registration",
+    "timestamp",
+    "stored",
+    "voids",
+    "target",
+    "voided",
+    "body",
+    "signature",
+    "enrollment_id",
+    "module_id",
+    "progress",
+    "unmatched",
+    "note",
+    "learner_ref",
+)
+REF_COLUMNS = ("statement_pk", "agency_id", "kind", "value", "direct")
+NO_MATCH = progress.Match()
 LRS_SET = ("stored", "authority", "version")
 SIGNATURE_DROPS = (*LRS_SET, "id")
 
@@ -93,8 +119,10 @@ def agent_keys(value: dict[str, Any]) -> Iterator[str]:
 
 def index_key(key: str) -> str:
     """A key as the index holds it: long ones (an IRI may run to 2048 characters, a
-    UTF-8 character to 4 bytes) by their SHA-256, under PostgreSQL's B-tree entry limit."""
-    if len(key.encode()) <= 512:
+    UTF-8 character to 4 bytes) by their SHA-256, under PostgreSQL's B-tree entry limit;
+    so are keys with a NUL character, which PostgreSQL's text cannot hold (an account
+    name is any string)."""
+    if "\x00" not in key and (len(key) <= 128 or len(key.encode()) <= 512):
         return key
     return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
@@ -104,52 +132,71 @@ def agent_query_key(value: dict[str, Any]) -> str | None:
     return None if key is None else index_key(key)
 
 
-def _refs(body: dict[str, Any]) -> Iterator[tuple[str, str, bool]]:
-    """(kind, key, direct) of every agent and activity the statement names."""
+Found = dict[tuple[str, str], bool]
 
-    def agents(value: Any, direct: bool) -> Iterator[tuple[str, str, bool]]:
-        if not isinstance(value, dict):
-            return
-        for key in agent_keys(value):
-            yield "agent", key, direct
-        for member in value.get("member") or []:
-            for key in agent_keys(member):
-                yield "agent", key, False
 
-    def of(s: dict[str, Any], top: bool) -> Iterator[tuple[str, str, bool]]:
-        yield from agents(s.get("actor"), top)
-        obj = s.get("object") or {}
-        kind = obj.get("objectType", "Activity")
-        if kind == "Activity":
-            yield "activity", obj["id"], top
-        elif kind in ("Agent", "Group"):
-            yield from agents(obj, top)
-        elif kind == "SubStatement":
-            yield from of(obj, False)
-        context = s.get("context") or {}
-        yield from agents(context.get("instructor"), False)
-        yield from agents(context.get("team"), False)
-        for entry in context.get("contextAgents") or []:
-            yield from agents(entry.get("agent"), False)
-        for entry in context.get("contextGroups") or []:
-            yield from agents(entry.get("group"), False)
-        for acts in (context.get("contextActivities") or {}).values():
-            for act in acts if isinstance(acts, list) else [acts]:
-                yield "activity", act["id"], False
+def _refs(body: dict[str, Any]) -> Found:
+    """Each agent and activity the statement names, once, as the index holds it
+    ((kind, key) -> direct: whether the actor or object names it). Module-level functions
+    filling one dict, not nested generators or closures (a recursive closure is a
+    reference cycle per statement, left to the garbage collector)."""
+    found: Found = {}
+    _statement_refs(found, body, True)
+    _agent_refs(found, body.get("authority"), False)
+    return found
 
-    yield from of(body, True)
-    yield from agents(body.get("authority"), False)
+
+def _agent_refs(found: Found, value: Any, direct: bool) -> None:
+    if not isinstance(value, dict):
+        return
+    for key in agent_keys(value):
+        pair = ("agent", index_key(key))
+        found[pair] = found.get(pair, False) or direct
+    for member in value.get("member") or ():
+        for key in agent_keys(member):
+            found.setdefault(("agent", index_key(key)), False)
+
+
+def _activity_ref(found: Found, ident: str, direct: bool) -> None:
+    pair = ("activity", index_key(ident))
+    found[pair] = found.get(pair, False) or direct
+
+
+def _statement_refs(found: Found, s: dict[str, Any], top: bool) -> None:
+    _agent_refs(found, s.get("actor"), top)
+    obj = s.get("object") or {}
+    kind = obj.get("objectType", "Activity")
+    if kind == "Activity":
+        _activity_ref(found, obj["id"], top)
+    elif kind in ("Agent", "Group"):
+        _agent_refs(found, obj, top)
+    elif kind == "SubStatement":
+        _statement_refs(found, obj, False)
+    context = s.get("context")
+    if not context:
+        return
+    _agent_refs(found, context.get("instructor"), False)
+    _agent_refs(found, context.get("team"), False)
+    for entry in context.get("contextAgents") or ():
+        _agent_refs(found, entry.get("agent"), False)
+    for entry in context.get("contextGroups") or ():
+        _agent_refs(found, entry.get("group"), False)
+    for acts in (context.get("contextActivities") or {}).values():
+        for act in acts if isinstance(acts, list) else (acts,):
+            _activity_ref(found, act["id"], False)
 
 
 def _complete(
-    sent: dict[str, Any], principal: Principal, stored: datetime, version: str
+    sent: dict[str, Any], vouching: dict[str, Any], stamp: str, version: str
 ) -> dict[str, Any]:
+    """The statement as kept: with its id, timestamp, ``stored`` (``stamp``), authority
+    (``vouching``) and version."""
     body = dict(sent)
-    body.setdefault("id", str(uuidlib.uuid4()))
-    stamp = stored.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if "id" not in body:
+        body["id"] = str(uuidlib.uuid4())
     body.setdefault("timestamp", stamp)
     body["stored"] = stamp
-    body["authority"] = authority(principal)
+    body["authority"] = vouching
     body.setdefault("version", version)
     _arrays(body)
     if body["object"].get("objectType") == "SubStatement":
@@ -206,7 +253,9 @@ def _store_once(
     agency_id = principal.agency_id
     now = utcnow()  # to the millisecond, as ``stored`` is shown: since/until compare alike
     stored = now.replace(microsecond=now.microsecond // 1000 * 1000)
-    bodies = [_complete(s, principal, stored, version) for s in sent]
+    stamp_text = stored.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    vouching = authority(principal)
+    bodies = [_complete(s, vouching, stamp_text, version) for s in sent]
     for body in bodies:
         body["id"] = body["id"].lower()
     found = session.execute(
@@ -214,7 +263,7 @@ def _store_once(
             S.agency_id == agency_id, S.statement_id.in_([b["id"] for b in bodies])
         )
     )
-    existing = dict(found.tuples().all())
+    existing: dict[str, str] = dict(found.all())
     new: list[tuple[dict[str, Any], str]] = []
     for one, body in zip(sent, bodies, strict=True):
         sig = signature({**one, "id": body["id"]})
@@ -229,57 +278,46 @@ def _store_once(
     matches = dict(
         zip((id(b) for b in plain), progress.apply(session, principal, plain), strict=True)
     )
-    rows = []
-    refs = []
-    for body, sig in new:
-        pk = new_id("xst")
-        match = matches.get(id(body)) or progress.Match()
+    stamp = progress_store.stamp_for(session.get_bind().dialect.name)
+    stored_at = stamp(stored)
+    rows: list[tuple[Any, ...]] = []
+    refs: list[tuple[Any, ...]] = []
+    voids: list[str] = []
+    for (body, sig), pk in zip(new, progress_store.new_ids("xst", len(new)), strict=True):
+        match = matches.get(id(body)) or NO_MATCH
         context = body.get("context") or {}
+        obj = body["object"]
+        voided_id = obj["id"].lower() if body["verb"]["id"] == VOIDED else None
+        if voided_id is not None:
+            voids.append(voided_id)
         rows.append(
-            {
-                "id": pk,
-                "agency_id": agency_id,
-                "statement_id": body["id"],
-                "verb_id": index_key(body["verb"]["id"]),
-                "registration": (context.get("registration") or "").lower() or None,
-                "timestamp": timestamp(body["timestamp"], "timestamp"),
-                "stored": stored,
-                "voids": body["object"]["id"].lower() if body["verb"]["id"] == VOIDED else None,
-                "target": body["object"]["id"].lower()
-                if body["object"].get("objectType") == "StatementRef"
-                else None,
-                "voided": False,
-                "body": to_json(body).decode(),
-                "signature": sig,
-                "enrollment_id": match.enrollment_id,
-                "module_id": match.module_id,
-                "progress": match.outcome,
-                "unmatched": match.unmatched,
-                "note": match.note,
-                "learner_ref": match.learner_ref,
-            }
-        )
-        seen: set[tuple[str, str]] = set()
-        for kind, key, direct in sorted(_refs(body), key=lambda r: not r[2]):
-            if (kind, key) in seen:
-                continue
-            seen.add((kind, key))
-            refs.append(
-                {
-                    "statement_pk": pk,
-                    "agency_id": agency_id,
-                    "kind": kind,
-                    "value": index_key(key),
-                    "direct": direct,
-                }
+            (
+                pk,
+                agency_id,
+                body["id"],
+                index_key(body["verb"]["id"]),
+                (context.get("registration") or "").lower() or None,
+                stamp(timestamp(body["timestamp"], "timestamp")),
+                stored_at,
+                voided_id,
+                obj["id"].lower() if obj.get("objectType") == "StatementRef" else None,
+                False,
+                to_json(body).decode(),
+                sig,
+                match.enrollment_id,
+                match.module_id,
+                match.outcome,
+                match.unmatched,
+                match.note,
+                match.learner_ref,
             )
-    # Core inserts: the ORM's bulk path cost ~3x as much Python per batch of 100
+        )
+        refs += [(pk, agency_id, kind, key, direct) for (kind, key), direct in _refs(body).items()]
     connection = session.connection()
-    connection.execute(XapiStatement.__table__.insert(), rows)  # type: ignore[attr-defined]
-    if refs:
-        connection.execute(XapiStatementRef.__table__.insert(), refs)  # type: ignore[attr-defined]
+    table_rows.insert(connection, STATEMENT, STATEMENT_COLUMNS, rows)
+    table_rows.insert(connection, REF, REF_COLUMNS, refs)
     attachments.keep(session, agency_id, parts)
-    _void(session, principal, agency_id, [r["voids"] for r in rows if r["voids"]])
+    _void(session, principal, agency_id, voids)
     session.commit()
     return [b["id"] for b in bodies]
 
