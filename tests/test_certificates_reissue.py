@@ -3,13 +3,15 @@ a new numbered, signed certificate and credits the JP again, once."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 from starlette.testclient import TestClient
 
+from app.core import migrations
 from app.models import JPRecord
 from app.models.change import Change
 from app.models.enrollment import EnrollmentStatus
@@ -301,3 +303,27 @@ def test_a_credit_left_by_an_older_revocation_is_taken_over_not_doubled(
     new = _reissue(client, admin, cert["id"]).json()
     assert _ledger(session, cert["enrollment_id"]) == [(20, new["number"])]
     assert _year(client, admin, cert)["total_jp"] == 10
+
+
+def test_the_migration_withdraws_the_credits_of_certificates_revoked_before_it(
+    client: TestClient, session: Session, engine: Engine, admin: dict[str, str]
+) -> None:
+    """Revision 0019 on a database with data: the credit a revoked certificate kept under
+    0018 is withdrawn, a valid certificate's stays, and re-issue works afterwards."""
+    made = evaluated_cohort(client, session, admin, passed=2)
+    kept, gone = issued(client, admin, made.cohort["id"])
+    try:
+        migrations.downgrade(engine, "0018")
+        with engine.begin() as conn:  # what 0018 allowed: revoked, its credit still there
+            conn.execute(
+                text("UPDATE certificate SET revoked_at = :now WHERE id = :id"),
+                {"now": datetime.now(UTC), "id": gone["id"]},
+            )
+    finally:
+        migrations.upgrade(engine, "head")
+    assert _ledger(session, kept["enrollment_id"]) == [(20, kept["number"])]
+    assert _ledger(session, gone["enrollment_id"]) == []
+    session.expire_all()
+    new = _reissue(client, admin, gone["id"])
+    assert new.status_code == 201, new.text
+    assert _ledger(session, gone["enrollment_id"]) == [(20, new.json()["number"])]
