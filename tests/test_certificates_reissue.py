@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from starlette.testclient import TestClient
 
 from app.core import migrations
-from app.models import JPRecord
+from app.models import Certificate, JPRecord
 from app.models.change import Change
 from app.models.enrollment import EnrollmentStatus
 from app.models.jp import JPSource
@@ -327,3 +327,25 @@ def test_the_migration_withdraws_the_credits_of_certificates_revoked_before_it(
     new = _reissue(client, admin, gone["id"])
     assert new.status_code == 201, new.text
     assert _ledger(session, gone["enrollment_id"]) == [(20, new.json()["number"])]
+
+
+def test_an_enrolment_with_another_valid_certificate_gets_no_second_one(
+    client: TestClient, session: Session, admin: dict[str, str]
+) -> None:
+    """Should a valid certificate sit beside a revoked one without being its successor
+    (none of today's paths makes one), re-issue names it instead of adding a second."""
+    cert = _one(client, session, admin)
+    assert _revoke(client, admin, cert["id"]).status_code == 200
+    row = session.get(Certificate, cert["id"])
+    assert row is not None
+    twin = Certificate.model_validate(
+        row.model_dump(exclude={"id", "revoked_at", "revoke_reason", "revoked_by"})
+        | {"number": "LAIN/2025", "verification_code": "twin-code"}
+    )
+    session.add(twin)
+    session.commit()
+    refused = _reissue(client, {**admin, "Accept-Language": "id"}, cert["id"])
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "certificate_valid_exists"
+    assert refused.headers["Location"] == f"/v1/certificates/{twin.id}"
+    assert "LAIN/2025" in refused.json()["detail"]
