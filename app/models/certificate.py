@@ -9,6 +9,11 @@ facts are signed as a compact JWS (ES256, ``kid`` in the header; public keys at
 Numbers come from the course's ``certificate_number_pattern``; ``{seq}`` counts per issuing
 agency and cohort year (``certificate_sequence``, taken under a row lock), so a number is
 unique within the agency (``uq_certificate_agency_number`` backs that up).
+
+An enrolment has at most one certificate that is not revoked (a partial unique index on
+``enrollment_id`` where ``revoked_at`` is null, on both engines); a revoked one may be
+replaced by a re-issue, which links the two both ways (``replaces_id`` on the new one, unique,
+and ``replaced_by_id`` on the old one).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel
 from pydantic import Field as PField
 from pydantic_core import PydanticCustomError
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.core import i18n
@@ -117,7 +122,15 @@ def render_number(pattern: str, **values: Any) -> str:
 
 class Certificate(SQLModel, table=True):
     __table_args__ = (
-        UniqueConstraint("enrollment_id", name="uq_certificate_enrollment"),
+        # one valid certificate per enrolment; revoked ones stay beside their replacement
+        Index(
+            "uq_certificate_enrollment_valid",
+            "enrollment_id",
+            unique=True,
+            sqlite_where=text("revoked_at IS NULL"),
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
+        UniqueConstraint("replaces_id", name="uq_certificate_replaces"),
         UniqueConstraint("agency_id", "number", name="uq_certificate_agency_number"),
         UniqueConstraint("verification_code", name="uq_certificate_verification_code"),
         Index("ix_certificate_cohort", "cohort_id", "id"),
@@ -158,6 +171,9 @@ class Certificate(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoke_reason: str | None = Field(default=None, max_length=500)
     revoked_by: str | None = Field(default=None, max_length=40)
+    # a re-issue: the revoked certificate this one replaces, and on that one, this one
+    replaces_id: str | None = Field(default=None, foreign_key="certificate.id", max_length=40)
+    replaced_by_id: str | None = Field(default=None, foreign_key="certificate.id", max_length=40)
     version: int = 1
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
@@ -243,6 +259,12 @@ class CertificatePublic(CertificateFacts):
     jws: str = PField(
         description="Compact JWS (ES256) of the facts; keys at /.well-known/jwks.json"
     )
+    replaces_id: str | None = PField(
+        description="A re-issue: the revoked certificate this one replaces"
+    )
+    replaced_by_id: str | None = PField(
+        description="Revoked and re-issued: the certificate that replaces this one"
+    )
     version: int
     created_at: datetime
     updated_at: datetime
@@ -255,6 +277,13 @@ class CertificateVerification(CertificateFacts):
     verification_url: str
     jws: str
     jwks_url: str
+    replaces: str | None = PField(
+        description="A re-issue: the number of the revoked certificate this one replaces"
+    )
+    replaced_by: str | None = PField(
+        description="Revoked and re-issued: the number of the certificate that replaces this "
+        "one (its number only: its verification code stays with its holder)"
+    )
 
 
 class CertificatePage(BaseModel):

@@ -1,4 +1,4 @@
-"""Certificates: issue a cohort's, list them, read one (JSON, PDF, QR), revoke one."""
+"""Certificates: issue a cohort's, list them, read one (JSON, PDF, QR), revoke and re-issue one."""
 
 from __future__ import annotations
 
@@ -27,7 +27,12 @@ from app.models.certificate import (
     IssueResult,
 )
 from app.routers.params import IdPath
-from app.services.learning import certificate_pdf, certificate_reads, certificates
+from app.services.learning import (
+    certificate_pdf,
+    certificate_reads,
+    certificates,
+    certificates_reissue,
+)
 
 router = APIRouter(tags=["certificates"])
 _DOC: dict[int | str, dict[str, Any]] = {
@@ -55,7 +60,8 @@ def _page(request: Request, items: list[CertificatePublic], next_cursor: str | N
     "none was missing, 201 when some were). Numbers follow the course's "
     "`certificate_number_pattern`; each certificate is signed (ES256 JWS, keys at "
     "`/.well-known/jwks.json`) and its number goes into the learner's JP ledger. Sets the "
-    "cohort's `certificates_issued_at`: the evaluation is final from then on.",
+    "cohort's `certificates_issued_at`: the evaluation is final from then on. An enrolment "
+    "whose certificate was revoked gets no new one here: re-issue that certificate.",
     status_code=201,
     responses={
         200: {"model": IssueResult, "description": "Nothing was missing; nothing issued."},
@@ -211,8 +217,10 @@ def get_certificate(
     name="certificates-revoke",
     dependencies=[require_scope("certificates:write")],
     summary="Revoke a certificate, with the reason the verify page shows (the issuer's admins)",
-    description="Final: a revoked certificate is 409 `certificate_revoked`. Partners and the "
-    "home agency may read the certificate but not revoke it (403).",
+    description="Final: a revoked certificate is 409 `certificate_revoked`. The JP it credited "
+    "leave the learner's yearly total (`/v1/learners/{key}/jp`, the compliance report) in the "
+    "same transaction; a re-issue (`POST /v1/certificates/{id}/reissue`) credits them again. "
+    "Partners and the home agency may read the certificate but not revoke it (403).",
     responses={**_DOC, **error_responses(401, 403, 404, 409, 412, 422)},
 )
 def revoke_certificate(
@@ -222,11 +230,50 @@ def revoke_certificate(
     session: SessionDep,
     if_match: IfMatch = None,
 ) -> Response:
-    cert = certificates.revoke(
+    cert, etag = certificates_reissue.revoke(
         session=session,
         principal=principal,
         certificate_id=certificate_id,
         data=data,
         if_match=if_match,
     )
-    return _one(certificate_reads.public_of(cert), certificate_reads.etag_of(cert))
+    return _one(cert, etag)
+
+
+@router.post(
+    "/certificates/{certificate_id}/reissue",
+    name="certificates-reissue",
+    dependencies=[require_scope("certificates:write")],
+    summary="Issue a new certificate in place of a revoked one (the issuer's admins)",
+    description="For a revoked certificate whose enrolment is still `passed`: a new number "
+    "from the agency's sequence, a new verification code, QR code and signature, the "
+    "learner's and course's facts as they are now, and the JP of the old one credited again "
+    "(once). The old certificate stays revoked; its `replaced_by_id` and its verify page "
+    "name the successor. 409: `certificate_not_revoked` (revoke it first), "
+    "`certificate_replaced` (re-issued already; `Location`: the successor), "
+    "`enrollment_not_passed`. `If-Match`: the old certificate's ETag.",
+    status_code=201,
+    responses={
+        201: {
+            "model": CertificatePublic,
+            "description": "The new certificate; Location: its URL; ETag header set.",
+        },
+        **error_responses(401, 403, 404, 409, 412, 422),
+    },
+)
+@idempotent
+def reissue_certificate(
+    certificate_id: IdPath,
+    principal: AgencyAdmin,
+    session: SessionDep,
+    if_match: IfMatch = None,
+) -> Response:
+    cert, etag = certificates_reissue.reissue(
+        session=session, principal=principal, certificate_id=certificate_id, if_match=if_match
+    )
+    return json_response(
+        cert.model_dump_json(),
+        etag,
+        status_code=201,
+        headers={"Location": certificates_reissue.url_of(cert.id)},
+    )

@@ -48,7 +48,8 @@ def wants_html(accept: str) -> bool:
     summary="Check a certificate by its verification code (public): valid or revoked",
     description="What the certificate prints (the NIP with all but its last four digits "
     "hidden; never a birth date, email or phone), whether it is valid, when and why it was "
-    "revoked, and its signed form (compact JWS, ES256; keys at `/.well-known/jwks.json`). "
+    "revoked (once re-issued: its successor's number), and its signed form (compact JWS, "
+    "ES256; keys at `/.well-known/jwks.json`). "
     "Browsers (`Accept: text/html`) get a self-contained page instead of JSON.",
     responses={
         200: {
@@ -84,7 +85,7 @@ def verify_certificate(
     etag = certificate_reads.etag_of(cert)[:-1] + ('-h"' if html else '-j"')
     if none_match(if_none_match, etag):
         return Response(status_code=304, headers={**headers, "ETag": etag})
-    found = certificate_reads.verification_of(cert, get_settings().public_url)
+    found = certificate_reads.verification_of(session, cert, get_settings().public_url)
     headers["ETag"] = etag
     if html:
         headers["Content-Security-Policy"] = certificate_page.CSP

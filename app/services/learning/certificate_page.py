@@ -3,7 +3,8 @@
 One self-contained HTML document (inline CSS, no script, no external asset; the route sends
 a Content-Security-Policy that allows nothing else), in Indonesian with English beside it.
 It shows what the public JSON shows: the printed facts with the NIP masked, whether the
-certificate is valid, and since when and why it was revoked. Every value is escaped.
+certificate is valid, since when and why it was revoked, and the numbers of the certificate
+it replaces or that replaced it (a re-issue). Every value is escaped.
 """
 
 from __future__ import annotations
@@ -79,6 +80,12 @@ def render(found: CertificateVerification) -> str:
             f"Dicabut pada {when}; sertifikat ini tidak berlaku lagi. "
             f"<span>This certificate was revoked on {when}: it is no longer valid.</span>"
         )
+        if found.replaced_by:
+            successor = escape(found.replaced_by)
+            sub += (
+                f" Penggantinya: sertifikat nomor {successor}. "
+                f"<span>It was replaced by certificate number {successor}.</span>"
+            )
     holder = found.holder
     period = _day(found.starts_on)
     if found.ends_on != found.starts_on:
@@ -109,6 +116,8 @@ def render(found: CertificateVerification) -> str:
     if found.revocation is not None:
         rows += _row("Dicabut", "Revoked", _day(found.revocation.revoked_at))
         rows += _row("Alasan", "Reason", found.revocation.reason)
+    rows += _row("Diganti dengan", "Replaced by", found.replaced_by)
+    rows += _row("Menggantikan", "Replaces", found.replaces)
     body = (
         f'<header class="{state}"><h1>{heading}</h1><p>{sub}</p></header>'
         f"<section><dl>{rows}</dl></section>"

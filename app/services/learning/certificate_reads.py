@@ -114,18 +114,34 @@ def public_of(cert: Certificate) -> CertificatePublic:
         pdf_url=f"{base}.pdf",
         qr_url=f"{base}/qr",
         jws=cert.jws,
+        replaces_id=cert.replaces_id,
+        replaced_by_id=cert.replaced_by_id,
         version=cert.version,
         created_at=cert.created_at,
         updated_at=cert.updated_at,
     )
 
 
-def verification_of(cert: Certificate, base_url: str) -> CertificateVerification:
+def verification_of(session: Session, cert: Certificate, base_url: str) -> CertificateVerification:
+    """The public facts, and the numbers (never the codes) of the certificate this one
+    replaces and of the one that replaced it: a revoked paper's holder learns that a
+    successor exists, not how to open its page."""
+    numbers = {}
+    links = [i for i in (cert.replaces_id, cert.replaced_by_id) if i is not None]
+    if links:
+        found = session.exec(
+            select(col(Certificate.id), col(Certificate.number)).where(
+                col(Certificate.id).in_(links)
+            )
+        ).all()
+        numbers = dict(found)
     return CertificateVerification(
         **_facts(cert, public=True),
         verification_url=cert.verification_url,
         jws=cert.jws,
         jwks_url=base_url.rstrip("/") + JWKS_PATH,
+        replaces=numbers.get(cert.replaces_id or ""),
+        replaced_by=numbers.get(cert.replaced_by_id or ""),
     )
 
 

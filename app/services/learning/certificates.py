@@ -1,4 +1,4 @@
-"""Certificates: issuing a cohort's, reading, revoking, and the public verification.
+"""Certificates: issuing a cohort's (revoking and re-issuing one: certificates_reissue.py).
 
 Issuing (the organiser's admins) is allowed once the cohort is in ``evaluation`` or
 ``completed``: outcomes exist from evaluation on, and a completed cohort may still get the
@@ -27,14 +27,12 @@ from app.core import i18n
 from app.core.config import get_settings
 from app.core.db import commit_or_409
 from app.core.errors import ProblemError
-from app.core.etag import check_if_match
 from app.core.security import Principal, sign_certificate
 from app.models import Agency, Cohort, Course, Enrollment, JPRecord, Learner
 from app.models.base import utcnow
 from app.models.catalogue import roman
 from app.models.certificate import (
     Certificate,
-    CertificateRevoke,
     CertificateSequence,
     IssueResult,
     render_number,
@@ -44,9 +42,8 @@ from app.models.enrollment import EnrollmentStatus
 from app.services.cohorts import name_of
 from app.services.learning import certificate_keys, jp_ledger
 from app.services.learning import learners as core
-from app.services.learning.certificate_reads import claims_of, etag_of, visible
+from app.services.learning.certificate_reads import claims_of
 from app.services.tenancy import get_owned
-from app.services.visibility import owns
 
 ISSUABLE = (CohortStatus.evaluation, CohortStatus.completed)
 
@@ -59,10 +56,6 @@ i18n.MESSAGES.update(
         "no_passed_enrollments": {
             "en": ("No passed enrolment", "No enrolment of this cohort has passed."),
             "id": ("Tidak ada peserta lulus", "Belum ada peserta angkatan ini yang lulus."),
-        },
-        "certificate_revoked": {
-            "en": ("Certificate already revoked", "This certificate is revoked already."),
-            "id": ("Sertifikat sudah dicabut", "Sertifikat ini sudah dicabut."),
         },
         "certificate_number_taken": {
             "en": ("Certificate number taken", "Another certificate has this number."),
@@ -95,7 +88,7 @@ def _lock_cohort(session: Session, principal: Principal, cohort_id: str) -> Coho
     return cohort
 
 
-def _draw_seqs(session: Session, agency_id: str, year: int, count: int) -> int:
+def draw_seqs(session: Session, agency_id: str, year: int, count: int) -> int:
     """Reserve ``count`` sequence numbers of the agency's year under its row lock; the first."""
 
     def locked() -> CertificateSequence | None:
@@ -163,11 +156,11 @@ def issue(*, session: Session, principal: Principal, cohort_id: str) -> IssueRes
         certificates_issued_at=cohort.certificates_issued_at,
         certificates_url=f"/v1/cohorts/{cohort.id}/certificates",
     )
-    commit_or_409(session, _number_taken())
+    commit_or_409(session, number_taken())
     return result
 
 
-def _number_taken() -> ProblemError:
+def number_taken() -> ProblemError:
     return ProblemError(
         409,
         "certificate_number_taken",
@@ -187,30 +180,66 @@ def _issue_all(
     missing: list[Enrollment],
     now: datetime,
 ) -> None:
-    signer = certificate_keys.signer(session)
-    seq = _draw_seqs(session, cohort.agency_id, cohort.year, len(missing))
-    ids = [e.learner_id for e in missing]
-    learners = {r.id: r for r in session.exec(select(Learner).where(col(Learner.id).in_(ids)))}
-    home_ids = {r.agency_id for r in learners.values()}
-    homes = {r.id: r.name for r in session.exec(select(Agency).where(col(Agency.id).in_(home_ids)))}
+    seq = draw_seqs(session, cohort.agency_id, cohort.year, len(missing))
     credits = {
         r.enrollment_id: r
         for r in session.exec(
             select(JPRecord).where(col(JPRecord.enrollment_id).in_([e.id for e in missing]))
         )
     }
+    writer = Writer(session, cohort, course, organiser, [e.learner_id for e in missing])
     for offset, enrollment in enumerate(missing):
-        learner = learners[enrollment.learner_id]
+        credit = credits.get(enrollment.id)
+        writer.write(
+            enrollment,
+            seq=seq + offset,
+            jp_halves=credit.jp_halves if credit is not None else course.total_jp_halves,
+            source=credit.source if credit is not None else jp_ledger.JPSource.course,
+            now=now,
+        )
+
+
+class Writer:
+    """Writes certificates of one cohort (a cohort's issue, or one re-issue): the snapshot of
+    the learner, course and cohort as they are now, the signature, and the JP credit that
+    carries the certificate's number, all in the caller's transaction."""
+
+    def __init__(
+        self,
+        session: Session,
+        cohort: Cohort,
+        course: Course,
+        organiser: Agency,
+        learner_ids: list[str],
+    ) -> None:
+        self.session, self.cohort, self.course, self.organiser = session, cohort, course, organiser
+        self.signer = certificate_keys.signer(session)
+        found = session.exec(select(Learner).where(col(Learner.id).in_(learner_ids)))
+        self.learners = {r.id: r for r in found}
+        home_ids = {r.agency_id for r in self.learners.values()}
+        homes = session.exec(select(Agency).where(col(Agency.id).in_(home_ids)))
+        self.homes = {r.id: r.name for r in homes}
+
+    def write(
+        self,
+        enrollment: Enrollment,
+        *,
+        seq: int,
+        jp_halves: int,
+        source: jp_ledger.JPSource,
+        now: datetime,
+        replaces_id: str | None = None,
+    ) -> Certificate:
+        cohort, course = self.cohort, self.course
+        learner = self.learners[enrollment.learner_id]
         number = render_number(
             course.certificate_number_pattern,
-            seq=seq + offset,
+            seq=seq,
             course_code=course.code,
             cohort_roman=roman(cohort.number),
             cohort_number=cohort.number,
             year=cohort.year,
         )
-        credit = credits.get(enrollment.id)
-        jp_halves = credit.jp_halves if credit is not None else course.total_jp_halves
         code = secrets.token_urlsafe(24)  # 192 random bits
         cert = Certificate(
             enrollment_id=enrollment.id,
@@ -225,7 +254,7 @@ def _issue_all(
             holder_id_number=learner.nip or learner.ni_pppk,
             holder_rank=learner.rank,
             holder_position=learner.position_title,
-            holder_agency_name=homes.get(learner.agency_id, ""),
+            holder_agency_name=self.homes.get(learner.agency_id, ""),
             course_title=course.title,
             course_code=course.code,
             course_kind=course.kind.value,
@@ -237,65 +266,22 @@ def _issue_all(
             jp_halves=jp_halves,
             score_centi=enrollment.final_score_centi,
             grade=enrollment.grade,
-            issuer_name=organiser.name,
+            issuer_name=self.organiser.name,
             verification_url=verify_url(code),
             jws="",
-            kid=signer.kid,
+            kid=self.signer.kid,
             issued_at=now,
+            replaces_id=replaces_id,
         )
-        cert.jws = sign_certificate(claims_of(cert), signer)
-        session.add(cert)
+        cert.jws = sign_certificate(claims_of(cert), self.signer)
+        self.session.add(cert)
         jp_ledger.credit_enrollment(
-            session,
+            self.session,
             enrollment=enrollment,
             cohort=cohort,
             course=course,
-            source=credit.source if credit is not None else jp_ledger.JPSource.course,
+            source=source,
             jp_halves=jp_halves,
             certificate_number=number,
         )
-
-
-# --- revoking --------------------------------------------------------------------------
-
-
-def revoke(
-    *,
-    session: Session,
-    principal: Principal,
-    certificate_id: str,
-    data: CertificateRevoke,
-    if_match: str | None,
-) -> Certificate:
-    visible(session, principal, certificate_id)
-    cert = session.exec(
-        select(Certificate)
-        .where(col(Certificate.id) == certificate_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
-    if not owns(principal, cert.agency_id):
-        raise ProblemError(
-            403,
-            "forbidden",
-            "Only the issuing (organising) agency may revoke a certificate.",
-            detail_id="Hanya instansi penerbit (penyelenggara) yang dapat mencabut sertifikat.",
-        )
-    check_if_match(if_match, etag_of(cert))
-    if cert.revoked_at is not None:
-        raise ProblemError(
-            409,
-            "certificate_revoked",
-            f"Certificate {cert.number} was revoked already on {cert.revoked_at.isoformat()}; "
-            "a revocation cannot be repeated or changed.",
-            detail_id=f"Sertifikat {cert.number} sudah dicabut pada "
-            f"{cert.revoked_at.isoformat()}; pencabutan tidak dapat diulang atau diubah.",
-        )
-    cert.revoked_at = utcnow()
-    cert.revoke_reason = data.reason
-    cert.revoked_by = principal.subject
-    cert.version += 1
-    cert.updated_at = cert.revoked_at
-    session.add(cert)
-    session.commit()
-    return cert
+        return cert
