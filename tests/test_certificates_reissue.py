@@ -280,7 +280,7 @@ def test_the_change_log_announces_the_revocation_and_the_new_certificate(
 def test_a_credit_left_by_an_older_revocation_is_taken_over_not_doubled(
     client: TestClient, session: Session, admin: dict[str, str]
 ) -> None:
-    """Before revocations withdrew JP (migration 0019 withdraws those credits), a revoked
+    """Before revocations withdrew JP (migration 0020 withdraws those credits), a revoked
     certificate's credit stayed: a re-issue must update it, never add a second."""
     cert = _one(client, session, admin)
     assert _revoke(client, admin, cert["id"]).status_code == 200
@@ -308,13 +308,13 @@ def test_a_credit_left_by_an_older_revocation_is_taken_over_not_doubled(
 def test_the_migration_withdraws_the_credits_of_certificates_revoked_before_it(
     client: TestClient, session: Session, engine: Engine, admin: dict[str, str]
 ) -> None:
-    """Revision 0019 on a database with data: the credit a revoked certificate kept under
-    0018 is withdrawn, a valid certificate's stays, and re-issue works afterwards."""
+    """Revision 0020 on a database with data: the credit a revoked certificate kept under
+    0019 is withdrawn, a valid certificate's stays, and re-issue works afterwards."""
     made = evaluated_cohort(client, session, admin, passed=2)
     kept, gone = issued(client, admin, made.cohort["id"])
     try:
-        migrations.downgrade(engine, "0018")
-        with engine.begin() as conn:  # what 0018 allowed: revoked, its credit still there
+        migrations.downgrade(engine, "0019")
+        with engine.begin() as conn:  # what 0019 allowed: revoked, its credit still there
             conn.execute(
                 text("UPDATE certificate SET revoked_at = :now WHERE id = :id"),
                 {"now": datetime.now(UTC), "id": gone["id"]},

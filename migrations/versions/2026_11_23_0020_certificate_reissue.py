@@ -1,7 +1,7 @@
 """certificate re-issue: one valid certificate per enrolment, successors linked both ways
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-11-23 03:00:00
 
 ``uq_certificate_enrollment`` (one certificate per enrolment, revoked or not) becomes the
@@ -26,8 +26,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0019"
-down_revision: str | None = "0018"
+revision: str = "0020"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
