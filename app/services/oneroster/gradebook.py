@@ -180,10 +180,10 @@ def results(agency_id: str) -> View:
     }
     names = ("sourcedId", "status", "dateLastModified", "metadata", "lineItem", "student",
              "class", "scoreStatus", "score", "scoreDate", "inProgress")  # fmt: skip
-    return View(sq, fields, _result, names)
+    return View(sq, fields, render_result, names)
 
 
-def _result(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
+def render_result(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
     status = ProgressStatus(row["progress_status"])
     out = {
         "sourcedId": row["sourcedId"],
