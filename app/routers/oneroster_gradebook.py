@@ -24,6 +24,7 @@ from app.routers.oneroster_collections import (
     json_response,
     list_route,
     one_route,
+    within,
 )  # fmt: skip
 from app.routers.oneroster_http import GRADEBOOK_READ, GRADEBOOK_WRITE, OneRosterRoute, scoped
 from app.routers.oneroster_rostering import classes, students
@@ -39,6 +40,8 @@ _GRADEBOOK_LISTS: list[tuple[Any, ...]] = [
     ("/categories", "getAllCategories", "categories", gradebook.categories, ()),
     ("/lineItems", "getAllLineItems", "lineItems", gradebook.line_items, ()),
     ("/results", "getAllResults", "results", gradebook.results, ()),
+    ("/classes/{classSourcedId}/categories", "getCategoriesForClass", "categories",
+     gradebook.categories, (_CLASS,), within("sourcedId", gradebook.modes_of_class)),
     ("/classes/{classSourcedId}/lineItems", "getLineItemsForClass", "lineItems",
      gradebook.line_items, (_CLASS,), eq("class_id")),
     ("/classes/{classSourcedId}/results", "getResultsForClass", "results", gradebook.results,

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import String, case, cast, literal, select
+from sqlalchemy import String, case, cast, false, literal, select
 from sqlmodel import col
 
 from app.models.agency import Agency, AgencyKind
@@ -235,3 +235,26 @@ def _term(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
         "type": "term",
         "schoolYear": row["schoolYear"],
     }
+
+
+# --- demographics ----------------------------------------------------------------------
+
+
+def no_demographics(agency_id: str) -> View:
+    """Bangkom keeps no demographics (the binding's race and ethnicity flags have no
+    Indonesian meaning; birth date and sex, which a NIP encodes, are the home agency's
+    personal data): the binding's collection, always empty, so a client that asks for it
+    gets what the binding's schema allows (``{"demographics": []}``, X-Total-Count 0) and
+    every sourcedId is 404 ``unknownobject``."""
+    sq = (
+        select(
+            literal("").label("sourcedId"),
+            literal("active").label("status"),
+            col(Agency.updated_at).label("dateLastModified"),
+        )
+        .where(false())
+        .subquery("demographics")
+    )
+    fields = fields_of(sq, **base_kinds())
+    names = ("sourcedId", "status", "dateLastModified", "metadata", "birthDate", "sex")
+    return View(sq, fields, lambda row, ctx: head(row), names)
