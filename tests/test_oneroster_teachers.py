@@ -207,3 +207,26 @@ def test_users_are_the_learners_the_learner_list_shows_organiser_and_partner_ali
     partner_sees = client.get(f"{ROSTER}/students", headers=partner_token).json()["users"]
     assert {u["sourcedId"] for u in partner_sees} == {guests[0]["id"], guests[1]["id"], own["id"]}
     assert all("email" not in u for u in partner_sees)
+
+
+def test_enrollment_pages_cross_from_students_to_teachers_in_either_order(
+    client: TestClient, session: Session
+) -> None:
+    world = setup_oneroster(client, session, learners=3)
+    _teach(client, world, _viewer(session, world), 16)
+    whole = [e["sourcedId"] for e in _get(client, world, "/enrollments")["enrollments"]]
+    assert len(whole) == 5 and whole == sorted(whole)
+    for order, expected in (("asc", whole), ("desc", whole[::-1])):
+        for limit in (1, 2, 4):
+            seen = []
+            for offset in range(0, 6, limit):
+                page = client.get(
+                    f"{ROSTER}/enrollments",
+                    params={"limit": limit, "offset": offset, "orderBy": order},
+                    headers=world.token,
+                )
+                assert page.headers["X-Total-Count"] == "5"
+                seen += [e["sourcedId"] for e in page.json()["enrollments"]]
+            assert seen == expected, (order, limit)
+    teachers_only = _get(client, world, "/enrollments", filter="role='teacher'", offset="1")
+    assert [e["sourcedId"] for e in teachers_only["enrollments"]] == whole[4:]

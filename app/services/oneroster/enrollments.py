@@ -107,7 +107,8 @@ def enrollments(agency_id: str, *, role: str | None = None) -> View:
     fields["school.sourcedId"] = Field(sq.c.school_id)
     names = ("sourcedId", "status", "dateLastModified", "metadata", "user", "class", "school",
              "role", "beginDate", "endDate")  # fmt: skip
-    return View(sq, fields, _enrollment, names)
+    # enrolment ids start "enr_", teaching ones "teach-": every student key sorts first
+    return View(sq, fields, _enrollment, names, disjoint=True)
 
 
 def _enrollment(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
