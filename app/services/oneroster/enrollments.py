@@ -95,12 +95,13 @@ def _teachers(agency_id: str) -> Any:
 
 
 def enrollments(agency_id: str, *, role: str | None = None) -> View:
-    parts = []
+    parts: list[Any] = []
     if role in (None, "student"):
         parts.append(_students(agency_id))
     if role in (None, "teacher"):
         parts.append(_teachers(agency_id))
-    sq = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("enrollments")
+    merged: Any = parts[0] if len(parts) == 1 else union_all(*parts)
+    sq = merged.subquery("enrollments")
     fields = fields_of(sq, **base_kinds(), role="str", beginDate=DATE)
     fields["user.sourcedId"] = Field(sq.c.user_id)
     fields["class.sourcedId"] = Field(sq.c.class_id)
