@@ -83,6 +83,16 @@ def categories(agency_id: str) -> View:
     return View(sq, fields, _category, names)
 
 
+def modes_of_class(cohort_id: str) -> Any:
+    """The categories of a class: the learning modes of its curriculum's assessed modules."""
+    M = CurriculumModule
+    return (
+        select(literal(MODE_PREFIX) + col(M.mode))
+        .join(Cohort, col(Cohort.curriculum_id) == col(M.curriculum_id))
+        .where(col(Cohort.id) == cohort_id, col(M.assessed).is_(True))
+    )
+
+
 def _category(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
     return {
         **head(row),
@@ -180,10 +190,10 @@ def results(agency_id: str) -> View:
     }
     names = ("sourcedId", "status", "dateLastModified", "metadata", "lineItem", "student",
              "class", "scoreStatus", "score", "scoreDate", "inProgress")  # fmt: skip
-    return View(sq, fields, _result, names)
+    return View(sq, fields, render_result, names)
 
 
-def _result(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
+def render_result(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
     status = ProgressStatus(row["progress_status"])
     out = {
         "sourcedId": row["sourcedId"],

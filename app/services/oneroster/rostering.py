@@ -1,17 +1,20 @@
-"""Rostering views: Bangkom's agencies, courses, cohorts, learners, instructors and
-enrolments as OneRoster orgs, courses, classes + terms, users and enrollments.
+"""Rostering views: Bangkom's agencies, courses and cohorts as OneRoster orgs, courses,
+classes + terms (learners and instructors as users: people.py; enrolments and teaching
+assignments as enrollments: enrollments.py).
 
 Mapping (README has the table): agency -> org (and the "school" where learning happens);
 cohort -> class (classType scheduled, classCode "Angkatan II") and its run -> an
 academicSession of type term (sourcedId ``term-<cohort id>``, schoolYear = the cohort's
 year); course -> course; learner -> user with role student (NIP / NI PPPK as userIds);
-an agency user with the instructor role -> user with role teacher; enrolment ->
-enrollment (role student). Soft deletes: cancelled cohorts, archived courses,
+an agency user with the instructor role or teaching a session of the agency's cohorts ->
+user with role teacher; enrolment -> enrollment (role student); an instructor teaching a
+session of a cohort -> enrollment (role teacher) in its class. Soft deletes: cancelled cohorts, archived courses,
 withdrawn or waitlisted enrolments and deactivated accounts are ``tobedeleted``.
 
 Every view holds only the caller's agency: its own org, courses and cohorts, the
-enrolments of its cohorts, its home learners and the learners enrolled in its cohorts,
-its instructors. Another agency's object is 404 ``unknownobject``.
+enrolments and teachers of its cohorts, its home learners and the learners it sees
+through ``learner_grant`` (enrolled in a cohort it organises or partners), its
+instructors. Another agency's object is 404 ``unknownobject``.
 """
 
 from __future__ import annotations
@@ -19,16 +22,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import String, case, cast, literal, select, union_all
+from sqlalchemy import String, case, cast, false, literal, select
 from sqlmodel import col
 
 from app.models.agency import Agency, AgencyKind
 from app.models.catalogue import roman
-from app.models.cohort import Cohort, CohortSession, CohortSessionInstructor, CohortStatus
+from app.models.cohort import Cohort, CohortStatus
 from app.models.course import Course, CourseStatus
-from app.models.enrollment import Enrollment, EnrollmentStatus
-from app.models.learner import Learner
-from app.models.user import User
 from app.services.oneroster.query import DATE, DATETIME, Field
 from app.services.oneroster.views import Ctx, View, day, exclusive_end, head, jp_text
 
@@ -40,18 +40,17 @@ ORG_TYPES = {
     AgencyKind.police: "department",
     AgencyKind.other: "department",
 }
-_GONE_ENROLMENT = (EnrollmentStatus.withdrawn, EnrollmentStatus.waitlisted)
 
 
-def _status(gone: Any) -> Any:
+def soft_status(gone: Any) -> Any:
     return case((gone, literal("tobedeleted")), else_=literal("active"))
 
 
-def _fields(sq: Any, **kinds: str) -> dict[str, Field]:
+def fields_of(sq: Any, **kinds: str) -> dict[str, Field]:
     return {name: Field(sq.c[name], kind) for name, kind in kinds.items()}
 
 
-def _base(sq: Any) -> dict[str, str]:
+def base_kinds() -> dict[str, str]:
     return {"sourcedId": "str", "status": "str", "dateLastModified": DATETIME}
 
 
@@ -66,7 +65,7 @@ def orgs(agency_id: str) -> View:
     sq = (
         select(
             col(Agency.id).label("sourcedId"),
-            _status(col(Agency.is_active).is_(False)).label("status"),
+            soft_status(col(Agency.is_active).is_(False)).label("status"),
             col(Agency.updated_at).label("dateLastModified"),
             col(Agency.name).label("name"),
             kind.label("type"),
@@ -75,7 +74,7 @@ def orgs(agency_id: str) -> View:
         .where(col(Agency.id) == agency_id)
         .subquery("orgs")
     )
-    fields = _fields(sq, **_base(sq), name="str", type="str", identifier="str")
+    fields = fields_of(sq, **base_kinds(), name="str", type="str", identifier="str")
     names = ("sourcedId", "status", "dateLastModified", "metadata", "name", "type", "identifier")
     return View(sq, fields, _org, names)
 
@@ -97,7 +96,7 @@ def courses(agency_id: str) -> View:
     sq = (
         select(
             col(Course.id).label("sourcedId"),
-            _status(col(Course.status) == CourseStatus.archived).label("status"),
+            soft_status(col(Course.status) == CourseStatus.archived).label("status"),
             col(Course.updated_at).label("dateLastModified"),
             col(Course.title).label("title"),
             col(Course.code).label("courseCode"),
@@ -111,7 +110,7 @@ def courses(agency_id: str) -> View:
         .where(col(Course.agency_id) == agency_id)
         .subquery("courses")
     )
-    fields = _fields(sq, **_base(sq), title="str", courseCode="str")
+    fields = fields_of(sq, **base_kinds(), title="str", courseCode="str")
     fields["org.sourcedId"] = Field(sq.c.org_id)
     names = ("sourcedId", "status", "dateLastModified", "metadata", "title", "courseCode",
              "subjects", "org")  # fmt: skip
@@ -157,7 +156,7 @@ def classes(agency_id: str) -> View:
     sq = (
         select(
             col(Cohort.id).label("sourcedId"),
-            _status(col(Cohort.status) == CohortStatus.cancelled).label("status"),
+            soft_status(col(Cohort.status) == CohortStatus.cancelled).label("status"),
             col(Cohort.updated_at).label("dateLastModified"),
             col(Course.title).label("title"),
             literal("scheduled").label("classType"),
@@ -167,7 +166,7 @@ def classes(agency_id: str) -> View:
         .where(col(Cohort.agency_id) == agency_id)
         .subquery("classes")
     )
-    fields = _fields(sq, **_base(sq), title="str", classType="str")
+    fields = fields_of(sq, **base_kinds(), title="str", classType="str")
     fields["location"] = Field(sq.c.venue)
     fields["course.sourcedId"] = Field(sq.c.course_id)
     fields["school.sourcedId"] = Field(sq.c.school_id)
@@ -202,7 +201,7 @@ def terms(agency_id: str) -> View:
     sq = (
         select(
             (literal(TERM_PREFIX) + col(Cohort.id)).label("sourcedId"),
-            _status(col(Cohort.status) == CohortStatus.cancelled).label("status"),
+            soft_status(col(Cohort.status) == CohortStatus.cancelled).label("status"),
             col(Cohort.updated_at).label("dateLastModified"),
             (col(Course.title) + literal(" ") + cast(col(Cohort.year), String)).label("title"),
             literal("term").label("type"),
@@ -215,7 +214,9 @@ def terms(agency_id: str) -> View:
         .where(col(Cohort.agency_id) == agency_id)
         .subquery("terms")
     )
-    fields = _fields(sq, **_base(sq), title="str", type="str", schoolYear="str", startDate=DATE)
+    fields = fields_of(
+        sq, **base_kinds(), title="str", type="str", schoolYear="str", startDate=DATE
+    )
     names = ("sourcedId", "status", "dateLastModified", "metadata", "title", "startDate",
              "endDate", "type", "schoolYear")  # fmt: skip
     return View(sq, fields, _term, names)
@@ -236,167 +237,24 @@ def _term(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
     }
 
 
-# --- users -----------------------------------------------------------------------------
+# --- demographics ----------------------------------------------------------------------
 
 
-def guests_of(agency_id: str) -> Any:
-    """Learners of other home agencies enrolled in the agency's cohorts (served by
-    ``ix_enrollment_agency_learner``, in learner id order)."""
-    enrolled = select(col(Enrollment.learner_id)).where(col(Enrollment.agency_id) == agency_id)
-    return (col(Learner.agency_id) != agency_id) & col(Learner.id).in_(enrolled)
-
-
-def instructor_filter(agency_id: str) -> Any:
-    return (col(User.agency_id) == agency_id) & cast(col(User.roles), String).like('%"instructor"%')
-
-
-def users(agency_id: str, *, role: str | None = None) -> View:
-    def students(home: bool) -> Any:
-        return select(
-            col(Learner.id).label("sourcedId"),
-            literal("active").label("status"),
-            col(Learner.updated_at).label("dateLastModified"),
-            col(Learner.name).label("givenName"),
-            literal("").label("familyName"),
-            literal("student").label("role"),
-            # a guest's email belongs to their home agency (as in /v1/learners)
-            (col(Learner.email) if home else literal(None, String)).label("email"),
-            col(Learner.learner_key).label("identifier"),
-            col(Learner.agency_id).label("org_id"),
-            col(Learner.nip).label("nip"),
-            col(Learner.ni_pppk).label("ni_pppk"),
-            col(Learner.external_ref).label("external_ref"),
-        ).where(col(Learner.agency_id) == agency_id if home else guests_of(agency_id))
-
-    # Disjoint parts, each read on its own index in id order (home: ix_learner_agency_id;
-    # guests: ix_enrollment_agency_learner then the primary key), merged by the database:
-    # one ``OR`` instead made it scan and sort every learner (2.8 s for a page of 150,000).
-    teachers = select(
-        col(User.id).label("sourcedId"),
-        _status(col(User.is_active).is_(False)).label("status"),
-        col(User.updated_at).label("dateLastModified"),
-        col(User.full_name).label("givenName"),
-        literal("").label("familyName"),
-        literal("teacher").label("role"),
-        col(User.email).label("email"),
-        col(User.email).label("identifier"),
-        col(User.agency_id).label("org_id"),
-        literal(None, String).label("nip"),
-        literal(None, String).label("ni_pppk"),
-        literal(None, String).label("external_ref"),
-    ).where(instructor_filter(agency_id))
-    if role == "student":
-        sq = union_all(students(True), students(False)).subquery("users")
-    elif role == "teacher":
-        sq = teachers.subquery("users")
-    else:
-        sq = union_all(students(True), students(False), teachers).subquery("users")
-    fields = _fields(sq, **_base(sq), givenName="str", familyName="str", email="str",
-                     identifier="str")  # fmt: skip
-    fields["username"] = Field(sq.c.identifier)
-    fields["role"] = Field(sq.c.role)
-    fields["roles.role"] = Field(sq.c.role)
-    fields["primaryOrg.sourcedId"] = Field(sq.c.org_id)
-    names = ("sourcedId", "status", "dateLastModified", "metadata", "username", "userIds",
-             "enabledUser", "givenName", "familyName", "roles", "primaryOrg", "identifier",
-             "email")  # fmt: skip
-    return View(sq, fields, _user, names)
-
-
-def _user(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
-    ids = []
-    if row["nip"]:
-        ids.append({"type": "NIP", "identifier": row["nip"]})
-    if row["ni_pppk"]:
-        ids.append({"type": "NI PPPK", "identifier": row["ni_pppk"]})
-    if row["external_ref"]:
-        ids.append({"type": "external_ref", "identifier": row["external_ref"]})
-    org = ctx.ref("org", row["org_id"])
-    out = {
-        **head(row),
-        "metadata": {"bangkom.kind": "learner" if row["role"] == "student" else "instructor"},
-        "username": row["identifier"],
-        "userIds": ids,
-        "enabledUser": "true" if row["status"] == "active" else "false",
-        "givenName": row["givenName"],
-        "familyName": row["familyName"],
-        "roles": [{"roleType": "primary", "role": row["role"], "org": org}],
-        "primaryOrg": org,
-        "identifier": row["identifier"],
-    }
-    if row["email"]:
-        out["email"] = row["email"]
-    return out
-
-
-# --- enrollments -----------------------------------------------------------------------
-
-
-def enrollments(agency_id: str) -> View:
+def no_demographics(agency_id: str) -> View:
+    """Bangkom keeps no demographics (the binding's race and ethnicity flags have no
+    Indonesian meaning; birth date and sex, which a NIP encodes, are the home agency's
+    personal data): the binding's collection, always empty, so a client that asks for it
+    gets what the binding's schema allows (``{"demographics": []}``, X-Total-Count 0) and
+    every sourcedId is 404 ``unknownobject``."""
     sq = (
         select(
-            col(Enrollment.id).label("sourcedId"),
-            _status(col(Enrollment.status).in_(_GONE_ENROLMENT)).label("status"),
-            col(Enrollment.updated_at).label("dateLastModified"),
-            literal("student").label("role"),
-            col(Enrollment.learner_id).label("user_id"),
-            col(Enrollment.cohort_id).label("class_id"),
-            col(Enrollment.agency_id).label("school_id"),
-            col(Enrollment.status).label("enrollment_status"),
-            col(Cohort.starts_on).label("beginDate"),
-            col(Cohort.ends_on).label("ends_on"),
+            literal("").label("sourcedId"),
+            literal("active").label("status"),
+            col(Agency.updated_at).label("dateLastModified"),
         )
-        .join(Cohort, col(Cohort.id) == col(Enrollment.cohort_id))
-        .where(col(Enrollment.agency_id) == agency_id)
-        .subquery("enrollments")
+        .where(false())
+        .subquery("demographics")
     )
-    fields = _fields(sq, **_base(sq), role="str", beginDate=DATE)
-    fields["user.sourcedId"] = Field(sq.c.user_id)
-    fields["class.sourcedId"] = Field(sq.c.class_id)
-    fields["school.sourcedId"] = Field(sq.c.school_id)
-    names = ("sourcedId", "status", "dateLastModified", "metadata", "user", "class", "school",
-             "role", "beginDate", "endDate")  # fmt: skip
-    return View(sq, fields, _enrollment, names)
-
-
-def _enrollment(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
-    return {
-        **head(row),
-        "metadata": {"bangkom.status": str(row["enrollment_status"])},
-        "user": ctx.ref("user", row["user_id"]),
-        "class": ctx.ref("class", row["class_id"]),
-        "school": ctx.ref("org", row["school_id"]),
-        "role": "student",
-        "beginDate": day(row["beginDate"]),
-        "endDate": exclusive_end(row["ends_on"]),
-    }
-
-
-# --- relations for the nested collections ----------------------------------------------
-
-
-def cohorts_of_learner(learner_id: str) -> Any:
-    return select(col(Enrollment.cohort_id)).where(col(Enrollment.learner_id) == learner_id)
-
-
-def cohorts_of_instructor(user_id: str) -> Any:
-    return (
-        select(col(CohortSession.cohort_id))
-        .join(
-            CohortSessionInstructor,
-            col(CohortSessionInstructor.session_id) == col(CohortSession.id),
-        )
-        .where(col(CohortSessionInstructor.user_id) == user_id)
-    )
-
-
-def learners_of_cohort(cohort_id: str) -> Any:
-    return select(col(Enrollment.learner_id)).where(col(Enrollment.cohort_id) == cohort_id)
-
-
-def instructors_of_cohort(cohort_id: str) -> Any:
-    return (
-        select(col(CohortSessionInstructor.user_id))
-        .join(CohortSession, col(CohortSessionInstructor.session_id) == col(CohortSession.id))
-        .where(col(CohortSession.cohort_id) == cohort_id)
-    )
+    fields = fields_of(sq, **base_kinds())
+    names = ("sourcedId", "status", "dateLastModified", "metadata", "birthDate", "sex")
+    return View(sq, fields, lambda row, ctx: head(row), names)

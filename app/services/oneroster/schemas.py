@@ -94,6 +94,14 @@ class User(Base):
     email: str | None = None
 
 
+class Demographics(Base):
+    """Bangkom keeps no demographics: the collection is always empty (the members are
+    the binding's, for the document)."""
+
+    birthDate: str | None = None
+    sex: str | None = None
+
+
 class Enrollment(Base):
     user: GUIDRef
     class_: GUIDRef = PField(alias="class")
@@ -213,6 +221,7 @@ SETS = {
     "classes": _set("classes", Class),
     "users": _set("users", User),
     "enrollments": _set("enrollments", Enrollment),
+    "demographics": _set("demographics", Demographics),
     "categories": _set("categories", Category),
     "lineItems": _set("lineItems", LineItem),
     "results": _set("results", Result),
@@ -224,6 +233,7 @@ SINGLES = {
     "class": _single("class", Class),
     "user": _single("user", User),
     "enrollment": _single("enrollment", Enrollment),
+    "demographics": _single("demographics", Demographics),
     "category": _single("category", Category),
     "lineItem": _single("lineItem", LineItem),
     "result": _single("result", Result),

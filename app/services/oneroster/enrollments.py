@@ -1,0 +1,155 @@
+"""Enrollments: a learner's enrolment in a cohort (role ``student``) and an instructor
+teaching sessions of a cohort (role ``teacher``), and the relations the nested
+collections narrow by.
+
+Student enrollments are the enrolments of the agency's cohorts (sourcedId the enrolment
+id; withdrawn and waitlisted are ``tobedeleted``). A teacher enrollment is one per
+(cohort, instructor) pair of ``cohort_session_instructor`` (sourcedId
+``teach-<cohort id>.<user id>``; ``tobedeleted`` when the cohort is cancelled or the
+account deactivated; ``dateLastModified`` the latest of the cohort's and the sessions'
+the instructor teaches). An instructor taken off every session of a cohort leaves no
+row behind: a delta sync does not see that removal, a full sync does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import case, func, literal, select, union_all
+from sqlmodel import col
+
+from app.models.cohort import Cohort, CohortSession, CohortSessionInstructor, CohortStatus
+from app.models.enrollment import Enrollment, EnrollmentStatus
+from app.models.user import User
+from app.services.oneroster.query import DATE, Field
+from app.services.oneroster.rostering import base_kinds, fields_of, soft_status
+from app.services.oneroster.views import Ctx, View, day, exclusive_end, head
+
+TEACHING_PREFIX = "teach-"
+SEP = "."
+_GONE_ENROLMENT = (EnrollmentStatus.withdrawn, EnrollmentStatus.waitlisted)
+
+
+def _of_cohort(column: Any) -> Any:
+    """A column of the enrolment's cohort as a correlated subquery: the page's keys and
+    the count then read the enrolment index alone (joining the cohort made every skipped
+    row of a deep offset a cohort lookup: bench/oneroster.py, 1.6-1.85x the first page)."""
+    return select(column).where(col(Cohort.id) == col(Enrollment.cohort_id)).scalar_subquery()
+
+
+def _students(agency_id: str) -> Any:
+    return select(
+        col(Enrollment.id).label("sourcedId"),
+        soft_status(col(Enrollment.status).in_(_GONE_ENROLMENT)).label("status"),
+        col(Enrollment.updated_at).label("dateLastModified"),
+        literal("student").label("role"),
+        col(Enrollment.learner_id).label("user_id"),
+        col(Enrollment.cohort_id).label("class_id"),
+        col(Enrollment.agency_id).label("school_id"),
+        col(Enrollment.status).label("enrollment_status"),
+        _of_cohort(col(Cohort.starts_on)).label("beginDate"),
+        _of_cohort(col(Cohort.ends_on)).label("ends_on"),
+    ).where(col(Enrollment.agency_id) == agency_id)
+
+
+def _teachers(agency_id: str) -> Any:
+    CS, CSI = CohortSession, CohortSessionInstructor
+    pairs = (
+        select(col(CS.cohort_id).label("cohort_id"), col(CSI.user_id).label("user_id"))
+        .join(CS, col(CS.id) == col(CSI.session_id))
+        .where(col(CS.agency_id) == agency_id)
+        .distinct()
+        .subquery("teaching")
+    )
+    sessions_changed = (
+        select(func.max(col(CS.updated_at)))
+        .join(CSI, col(CSI.session_id) == col(CS.id))
+        .where(col(CS.cohort_id) == pairs.c.cohort_id, col(CSI.user_id) == pairs.c.user_id)
+        .scalar_subquery()
+    )
+    changed = case(
+        (col(Cohort.updated_at) > sessions_changed, col(Cohort.updated_at)),
+        else_=sessions_changed,
+    )
+    gone = (col(Cohort.status) == CohortStatus.cancelled) | col(User.is_active).is_(False)
+    return (
+        select(
+            (literal(TEACHING_PREFIX) + pairs.c.cohort_id + literal(SEP) + pairs.c.user_id).label(
+                "sourcedId"
+            ),
+            soft_status(gone).label("status"),
+            changed.label("dateLastModified"),
+            literal("teacher").label("role"),
+            pairs.c.user_id.label("user_id"),
+            pairs.c.cohort_id.label("class_id"),
+            col(Cohort.agency_id).label("school_id"),
+            literal("teaching").label("enrollment_status"),
+            col(Cohort.starts_on).label("beginDate"),
+            col(Cohort.ends_on).label("ends_on"),
+        )
+        .select_from(pairs)
+        .join(Cohort, col(Cohort.id) == pairs.c.cohort_id)
+        .join(User, col(User.id) == pairs.c.user_id)
+    )
+
+
+def enrollments(agency_id: str, *, role: str | None = None) -> View:
+    parts: list[Any] = []
+    if role in (None, "student"):
+        parts.append(_students(agency_id))
+    if role in (None, "teacher"):
+        parts.append(_teachers(agency_id))
+    merged: Any = parts[0] if len(parts) == 1 else union_all(*parts)
+    sq = merged.subquery("enrollments")
+    fields = fields_of(sq, **base_kinds(), role="str", beginDate=DATE)
+    fields["user.sourcedId"] = Field(sq.c.user_id)
+    fields["class.sourcedId"] = Field(sq.c.class_id)
+    fields["school.sourcedId"] = Field(sq.c.school_id)
+    names = ("sourcedId", "status", "dateLastModified", "metadata", "user", "class", "school",
+             "role", "beginDate", "endDate")  # fmt: skip
+    # enrolment ids start "enr_", teaching ones "teach-": every student key sorts first
+    return View(sq, fields, _enrollment, names, disjoint=True)
+
+
+def _enrollment(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
+    return {
+        **head(row),
+        "metadata": {"bangkom.status": str(row["enrollment_status"])},
+        "user": ctx.ref("user", row["user_id"]),
+        "class": ctx.ref("class", row["class_id"]),
+        "school": ctx.ref("org", row["school_id"]),
+        "role": row["role"],
+        "beginDate": day(row["beginDate"]),
+        "endDate": exclusive_end(row["ends_on"]),
+    }
+
+
+# --- relations for the nested collections ----------------------------------------------
+
+
+def cohorts_of_learner(learner_id: str) -> Any:
+    return select(col(Enrollment.cohort_id)).where(col(Enrollment.learner_id) == learner_id)
+
+
+def cohorts_of_instructor(user_id: str) -> Any:
+    return (
+        select(col(CohortSession.cohort_id))
+        .join(
+            CohortSessionInstructor,
+            col(CohortSessionInstructor.session_id) == col(CohortSession.id),
+        )
+        .where(col(CohortSessionInstructor.user_id) == user_id)
+    )
+
+
+def learners_of_cohort(cohort_id: str) -> Any:
+    return select(col(Enrollment.learner_id)).where(col(Enrollment.cohort_id) == cohort_id)
+
+
+def instructors_of_cohort(cohort_id: str) -> Any:
+    return (
+        select(col(CohortSessionInstructor.user_id))
+        .join(CohortSession, col(CohortSessionInstructor.session_id) == col(CohortSession.id))
+        .where(col(CohortSession.cohort_id) == cohort_id)
+    )

@@ -1,0 +1,137 @@
+"""Users: learners as role ``student``, instructors as role ``teacher``.
+
+A learner -> user with role student (NIP / NI PPPK / external reference as ``userIds``);
+an agency user with the instructor role, or teaching a session of one of the agency's
+cohorts (``CohortSessionInstructor``: always a user of the cohort's agency) -> user with
+role teacher. The agency sees its home learners and, read-only and without their email,
+the learners of other agencies it sees through ``learner_grant`` (enrolled in a cohort
+it organises or partners: the rule of /v1/learners, app/services/visibility.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import String, cast, literal, or_, select, union_all
+from sqlmodel import col
+
+from app.models.cohort import CohortSession, CohortSessionInstructor
+from app.models.grant import LearnerGrant
+from app.models.learner import Learner
+from app.models.user import User
+from app.services.oneroster.query import Field
+from app.services.oneroster.rostering import base_kinds, fields_of, soft_status
+from app.services.oneroster.views import Ctx, View, head
+
+G = LearnerGrant.__table__.c  # type: ignore[attr-defined]
+
+
+def teaching(agency_id: str) -> Any:
+    """Users teaching a session of one of the agency's cohorts."""
+    return (
+        select(col(CohortSessionInstructor.user_id))
+        .join(CohortSession, col(CohortSession.id) == col(CohortSessionInstructor.session_id))
+        .where(col(CohortSession.agency_id) == agency_id)
+    )
+
+
+def teacher_filter(agency_id: str) -> Any:
+    return (col(User.agency_id) == agency_id) & or_(
+        cast(col(User.roles), String).like('%"instructor"%'),
+        col(User.id).in_(teaching(agency_id)),
+    )
+
+
+def _students(agency_id: str, *, home: bool) -> Any:
+    # a guest's key is learner_grant's: its primary key (agency_id, learner_id) walks them
+    # in id order, as ix_learner_agency_id walks the home learners
+    statement = select(
+        (col(Learner.id) if home else G.learner_id).label("sourcedId"),
+        literal("active").label("status"),
+        col(Learner.updated_at).label("dateLastModified"),
+        col(Learner.name).label("givenName"),
+        literal("").label("familyName"),
+        literal("student").label("role"),
+        # a guest's email belongs to their home agency (as in /v1/learners)
+        (col(Learner.email) if home else literal(None, String)).label("email"),
+        col(Learner.learner_key).label("identifier"),
+        col(Learner.agency_id).label("org_id"),
+        col(Learner.nip).label("nip"),
+        col(Learner.ni_pppk).label("ni_pppk"),
+        col(Learner.external_ref).label("external_ref"),
+    )
+    if home:
+        return statement.where(col(Learner.agency_id) == agency_id)
+    return statement.join(LearnerGrant, G.learner_id == col(Learner.id)).where(
+        G.agency_id == agency_id, col(Learner.agency_id) != agency_id
+    )
+
+
+def _teachers(agency_id: str) -> Any:
+    return select(
+        col(User.id).label("sourcedId"),
+        soft_status(col(User.is_active).is_(False)).label("status"),
+        col(User.updated_at).label("dateLastModified"),
+        col(User.full_name).label("givenName"),
+        literal("").label("familyName"),
+        literal("teacher").label("role"),
+        col(User.email).label("email"),
+        col(User.email).label("identifier"),
+        col(User.agency_id).label("org_id"),
+        literal(None, String).label("nip"),
+        literal(None, String).label("ni_pppk"),
+        literal(None, String).label("external_ref"),
+    ).where(teacher_filter(agency_id))
+
+
+def users(agency_id: str, *, role: str | None = None) -> View:
+    """Disjoint parts, each read on its own index in id order (home learners:
+    ix_learner_agency_id; guests: learner_grant's primary key, then the learner's; the
+    agency's few teachers), merged by the database. One ``OR`` instead made it scan and
+    sort every learner (2.8 s for a page of 150,000); guests read from the enrolments read
+    every enrolment of the agency for each page and count (bench/oneroster.py: 0.37-0.52 s
+    a first page at 100,000 learners on SQLite)."""
+    parts: list[Any] = []
+    if role in (None, "student"):
+        parts += [_students(agency_id, home=True), _students(agency_id, home=False)]
+    if role in (None, "teacher"):
+        parts.append(_teachers(agency_id))
+    merged: Any = parts[0] if len(parts) == 1 else union_all(*parts)
+    sq = merged.subquery("users")
+    fields = fields_of(sq, **base_kinds(), givenName="str", familyName="str", email="str",
+                       identifier="str")  # fmt: skip
+    fields["username"] = Field(sq.c.identifier)
+    fields["role"] = Field(sq.c.role)
+    fields["roles.role"] = Field(sq.c.role)
+    fields["primaryOrg.sourcedId"] = Field(sq.c.org_id)
+    names = ("sourcedId", "status", "dateLastModified", "metadata", "username", "userIds",
+             "enabledUser", "givenName", "familyName", "roles", "primaryOrg", "identifier",
+             "email")  # fmt: skip
+    return View(sq, fields, _user, names)
+
+
+def _user(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
+    ids = []
+    if row["nip"]:
+        ids.append({"type": "NIP", "identifier": row["nip"]})
+    if row["ni_pppk"]:
+        ids.append({"type": "NI PPPK", "identifier": row["ni_pppk"]})
+    if row["external_ref"]:
+        ids.append({"type": "external_ref", "identifier": row["external_ref"]})
+    org = ctx.ref("org", row["org_id"])
+    out = {
+        **head(row),
+        "metadata": {"bangkom.kind": "learner" if row["role"] == "student" else "instructor"},
+        "username": row["identifier"],
+        "userIds": ids,
+        "enabledUser": "true" if row["status"] == "active" else "false",
+        "givenName": row["givenName"],
+        "familyName": row["familyName"],
+        "roles": [{"roleType": "primary", "role": row["role"], "org": org}],
+        "primaryOrg": org,
+        "identifier": row["identifier"],
+    }
+    if row["email"]:
+        out["email"] = row["email"]
+    return out
