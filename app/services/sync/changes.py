@@ -31,6 +31,7 @@ Transactions that change no tracked row never take the lock.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import event, insert, inspect, select, text, update
@@ -313,7 +314,7 @@ def _before_commit(session: Session) -> None:
     _resolve_public(session, pending)
     first = _allocate(session, len(pending))
     now = utcnow()
-    rows = [
+    rows = (
         {
             "seq": first + n,
             "type": kind.value,
@@ -328,8 +329,8 @@ def _before_commit(session: Session) -> None:
             "committed_at": now,
         }
         for n, ((kind, ident), facts) in enumerate(pending.items())
-    ]
-    for part in _chunks(rows):
+    )  # built a chunk at a time: 10,000 entries at once were 6 MB of dicts (bulk import)
+    while part := list(islice(rows, CHUNK)):
         session.execute(insert(CH), part)
 
 
