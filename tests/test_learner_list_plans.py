@@ -41,8 +41,8 @@ def test_an_organisers_deep_learner_page_is_planned_without_parallel_workers(
         subject="usr_plan", agency_id=organiser.id, roles=frozenset({"agency_admin"})
     )
     ordered = sorted(learner.id for learner in learners)
-    granted, key = learner_list_branches(select(Learner), who(principal), organiser.id)[1]
-    deep = granted.where(key > ordered[10]).order_by(key).limit(51)
+    granted, keys = learner_list_branches(select(Learner), who(principal), organiser.id)[1]
+    deep = granted.where(*(k > ordered[10] for k in keys)).order_by(keys[0]).limit(51)
     sql = str(deep.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
 
     def plan() -> str:
