@@ -38,6 +38,36 @@ def fresh_database(url: str) -> tuple[Any, Any]:
     return engine, ctx
 
 
+def attach_database(url: str) -> Any:
+    """Point the app at an already filled ``url`` as it is: nothing dropped, nothing
+    migrated. Every table and column the models name must be there (the revision stamp
+    is not checked: a database filled on a branch may carry another number for the same
+    schema); the engine."""
+    os.environ["BANGKOM_DATABASE_URL"] = url
+    from sqlalchemy import inspect
+    from sqlmodel import SQLModel
+
+    import app.models  # noqa: F401  (every table in the metadata)
+    from app.core.config import get_settings
+    from app.core.db import get_engine
+
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    engine = get_engine()
+    found = inspect(engine)
+    tables = set(found.get_table_names())
+    missing: list[str] = []
+    for table in SQLModel.metadata.sorted_tables:
+        if table.name not in tables:
+            missing.append(table.name)
+            continue
+        there = {c["name"] for c in found.get_columns(table.name)}
+        missing += [f"{table.name}.{c.name}" for c in table.columns if c.name not in there]
+    if missing:
+        raise SystemExit(f"{url} lacks {', '.join(missing)}: migrate it first")
+    return engine
+
+
 def engine_urls(engines: str, work: str, pg_database: str) -> Iterator[tuple[str, str]]:
     """``(name, url)`` for each of the comma-separated ``engines``: SQLite a file in
     ``work``, PostgreSQL the database ``pg_database`` of ``scripts/postgres.sh``."""

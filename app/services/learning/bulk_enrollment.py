@@ -20,7 +20,8 @@ ORM objects for 10,000 rows cost ~1 s (/work/shared/performance.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +32,7 @@ from app.core import i18n
 from app.core.db import commit_or_409
 from app.core.errors import ProblemError
 from app.core.security import Principal
-from app.models import Cohort, Enrollment, EnrollmentEvent, Learner
+from app.models import Cohort, Course, Enrollment, EnrollmentEvent, Learner
 from app.models.base import new_id, utcnow
 from app.models.enrollment import (
     BulkMode,
@@ -52,6 +53,11 @@ from app.services.visibility import owns
 
 Out = BulkOutcome
 CHUNK = 500  # keys per IN (...) list: well under every engine's bound-parameter limit
+WRITE_CHUNK = 1_000  # rows decided and written at a time (memory; see bulk_enrol)
+# Shared by every row's result, never changed: a set and an empty list per row were 7 of
+# the 10 MB that 10,000 results held.
+_ROW_FIELDS = set(BulkRowResult.model_fields)
+_NO_ERRORS: list[Any] = []
 
 i18n.MESSAGES.update(
     {
@@ -78,6 +84,18 @@ def _key_of(row: RosterRow) -> tuple[str | None, str]:
         if value:
             return key_of(field, value), field
     return None, "nip"
+
+
+def batched(rows: Iterable[RosterRow], size: int) -> Iterator[list[RosterRow]]:
+    """``rows`` in lists of ``size`` (itertools.batched is Python 3.12)."""
+    chunk: list[RosterRow] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -150,87 +168,131 @@ _OVERLAP = (
 )
 
 
-def bulk_enrol(
-    *,
-    session: Session,
-    principal: Principal,
-    cohort_id: str,
-    rows: list[RosterRow],
-    query: BulkQuery,
-    warnings: list[dict[str, Any]] | None = None,
-) -> BulkResult:
-    cohort, course = single.open_cohort(session, principal, cohort_id)
-    keyed: list[tuple[RosterRow, str | None, str]] = []
-    for row in rows:
-        key, field = _key_of(row) if not row.errors else (None, "nip")
-        keyed.append((row, key, field))
-    learners = _learners(session, sorted({k for _, k, _ in keyed if k}))
-    enrolled, withdrawn = _in_cohort(session, cohort.id)
-    overlapping = _overlapping(session, cohort)
-    seated, waiting, seq = cohort.seats_taken, cohort.waitlist_length, cohort.waitlist_seq
-    results: list[BulkRowResult] = []
-    new: list[dict[str, Any]] = []
-    again: list[dict[str, Any]] = []  # withdrawn enrolments enrolled again: same row
-    now = utcnow()
-    for row, key, field in keyed:
-        found = learners.get(key) if key else None
+@dataclass
+class _Plan:
+    """What the rows decided so far: the seats given, who is in the cohort now."""
+
+    principal: Principal
+    cohort: Cohort
+    course: Course
+    enrolled: dict[str, str]  # learner -> live enrolment id (rows decided so far included)
+    withdrawn: dict[str, tuple[str, int]]  # learner -> (id, version) of a withdrawn one
+    overlapping: set[str]
+    now: datetime
+    seated: int = 0
+    waiting: int = 0
+    seq: int = 0
+
+    def decide(
+        self,
+        row: RosterRow,
+        key: str | None,
+        field: str,
+        found: tuple[str, str, AsnType] | None,
+        new: list[dict[str, Any]],
+        again: list[dict[str, Any]],
+    ) -> BulkRowResult:
+        """One row's outcome, in row order; a seat taken goes to ``new`` or ``again``."""
+        cohort, principal = self.cohort, self.principal
         if key and row.errors == []:
             if found is None or not (
                 owns(principal, cohort.agency_id) or owns(principal, found[1])
             ):
                 row.errors.append(_not_found(field, key))  # another agency's: not disclosed
-            elif found[2] == AsnType.non_asn and not course.open_to_non_asn:
+            elif found[2] == AsnType.non_asn and not self.course.open_to_non_asn:
                 row.errors.append(_error(field, *_NON_ASN, "non_asn_not_allowed"))
-            elif found[0] not in enrolled and found[0] in overlapping:
+            elif found[0] not in self.enrolled and found[0] in self.overlapping:
                 row.errors.append(_error(field, *_OVERLAP, "overlapping_enrollment"))
         outcome, enrollment_id, queue_no = Out.rejected, None, None
         if not row.errors and found is not None:
-            if found[0] in enrolled:
-                outcome, enrollment_id = Out.already_enrolled, enrolled[found[0]]
-            elif cohort.capacity is None or seated < cohort.capacity:
-                outcome, seated = Out.created, seated + 1
+            if found[0] in self.enrolled:
+                outcome, enrollment_id = Out.already_enrolled, self.enrolled[found[0]]
+            elif cohort.capacity is None or self.seated < cohort.capacity:
+                outcome, self.seated = Out.created, self.seated + 1
             elif cohort.waitlist_enabled:
-                outcome, waiting, seq = Out.waitlisted, waiting + 1, seq + 1
-                queue_no = seq
+                outcome, self.waiting, self.seq = Out.waitlisted, self.waiting + 1, self.seq + 1
+                queue_no = self.seq
             else:
                 row.errors.append(_full(cohort))
         if outcome in (Out.created, Out.waitlisted):
             assert found is not None
-            status = EnrollmentStatus.waitlisted if queue_no else EnrollmentStatus.proposed
-            earlier = withdrawn.pop(found[0], None)
-            if earlier is not None:
-                enrollment_id = earlier[0]
-                again.append(
-                    {"b_id": enrollment_id, "status": status, "queue_no": queue_no,
-                     "version": earlier[1] + 1, "updated_at": now}
-                )  # fmt: skip
-            else:
-                enrollment_id = new_id("enr")
-                new.append(
-                    {"id": enrollment_id, "cohort_id": cohort.id, "course_id": course.id,
-                     "agency_id": cohort.agency_id, "learner_id": found[0], "status": status,
-                     "queue_no": queue_no, "self_enrolled": False, "version": 1,
-                     "created_at": now, "updated_at": now}
-                )  # fmt: skip
-            enrolled[found[0]] = enrollment_id  # the same learner twice is already_enrolled
-        results.append(
-            BulkRowResult.model_construct(  # 10,000 validations cost ~0.1 s; built here
-                row=row.number,
-                learner_key=key,
-                outcome=outcome,
-                enrollment_id=enrollment_id,
-                errors=[e.as_error(row.number) for e in row.errors],
-            )
+            enrollment_id = self._seat(found[0], queue_no, new, again)
+        return BulkRowResult.model_construct(  # 10,000 validations cost ~0.1 s; built here
+            _ROW_FIELDS,
+            row=row.number,
+            learner_key=key,
+            outcome=outcome,
+            enrollment_id=enrollment_id,
+            errors=[e.as_error(row.number) for e in row.errors] if row.errors else _NO_ERRORS,
         )
+
+    def _seat(
+        self,
+        learner_id: str,
+        queue_no: int | None,
+        new: list[dict[str, Any]],
+        again: list[dict[str, Any]],
+    ) -> str:
+        status = EnrollmentStatus.waitlisted if queue_no else EnrollmentStatus.proposed
+        earlier = self.withdrawn.pop(learner_id, None)
+        if earlier is not None:
+            enrollment_id = earlier[0]
+            again.append(
+                {"b_id": enrollment_id, "status": status, "queue_no": queue_no,
+                 "version": earlier[1] + 1, "updated_at": self.now}
+            )  # fmt: skip
+        else:
+            enrollment_id = new_id("enr")
+            new.append(
+                {"id": enrollment_id, "cohort_id": self.cohort.id, "course_id": self.course.id,
+                 "agency_id": self.cohort.agency_id, "learner_id": learner_id, "status": status,
+                 "queue_no": queue_no, "self_enrolled": False, "version": 1,
+                 "created_at": self.now, "updated_at": self.now}
+            )  # fmt: skip
+        self.enrolled[learner_id] = enrollment_id  # the same learner twice is already_enrolled
+        return enrollment_id
+
+
+def bulk_enrol(
+    *,
+    session: Session,
+    principal: Principal,
+    cohort_id: str,
+    rows: Iterable[RosterRow],
+    query: BulkQuery,
+    warnings: list[dict[str, Any]] | None = None,
+) -> BulkResult:
+    """Decide and write ``rows`` a chunk of ``WRITE_CHUNK`` at a time, in one transaction:
+    a rejected row in ``all_or_nothing`` mode stops the writing and the end rolls back what
+    earlier chunks wrote, so the database sees every row or none, as before. Chunks keep
+    the worker's memory flat (a 10,000-row import held every row's insert parameters at
+    once: 179 MB peak RSS at 1,000,000 learners, bench/scale.py)."""
+    cohort, course = single.open_cohort(session, principal, cohort_id)
+    enrolled, withdrawn = _in_cohort(session, cohort.id)
+    plan = _Plan(principal, cohort, course, enrolled, withdrawn, _overlapping(session, cohort),
+                 utcnow(), cohort.seats_taken, cohort.waitlist_length, cohort.waitlist_seq)  # fmt: skip
+    strict = query.mode == BulkMode.all_or_nothing
+    results: list[BulkRowResult] = []
+    changed = rejected = False
+    for chunk in batched(rows, WRITE_CHUNK):
+        keyed = [(row, *(_key_of(row) if not row.errors else (None, "nip"))) for row in chunk]
+        learners = _learners(session, sorted({k for _, k, _ in keyed if k}))
+        new: list[dict[str, Any]] = []
+        again: list[dict[str, Any]] = []  # withdrawn enrolments enrolled again: same row
+        for row, key, field in keyed:
+            results.append(plan.decide(row, key, field, learners.get(key or ""), new, again))
+            rejected = rejected or results[-1].outcome is Out.rejected
+        changed = changed or bool(new or again)
+        if (new or again) and not query.dry_run and not (rejected and strict):
+            _write(session, principal, new, again, plan.now)
+            learner_ids = [item["learner_id"] for item in new]  # re-enrolled rows kept theirs
+            grants.grant_enrolled(
+                session, course_id=course.id, organiser=cohort.agency_id, learner_ids=learner_ids
+            )
     counts = dict.fromkeys(Out, 0)
     for result in results:
         counts[result.outcome] += 1
-    rejected = counts[Out.rejected] > 0
-    write = (
-        bool(new or again)
-        and not query.dry_run
-        and not (rejected and query.mode == BulkMode.all_or_nothing)
-    )
+    write = changed and not query.dry_run and not (rejected and strict)
     answer = BulkResult(
         mode=query.mode,
         dry_run=query.dry_run,
@@ -239,18 +301,15 @@ def bulk_enrol(
         rows=results,
         warnings=warnings or [],
     )
-    if rejected and query.mode == BulkMode.all_or_nothing and not query.dry_run:
-        session.rollback()
+    if rejected and strict and not query.dry_run:
+        session.rollback()  # the chunks written before the rejected row go too
         raise _rejected(answer)
     if not write:
         session.rollback()
         return answer
-    _write(session, principal, new, again, now)
-    learner_ids = [item["learner_id"] for item in new]  # re-enrolled rows kept their grants
-    grants.grant_enrolled(
-        session, course_id=course.id, organiser=cohort.agency_id, learner_ids=learner_ids
-    )
-    cohort.seats_taken, cohort.waitlist_length, cohort.waitlist_seq = seated, waiting, seq
+    cohort.seats_taken, cohort.waitlist_length, cohort.waitlist_seq = (
+        plan.seated, plan.waiting, plan.seq
+    )  # fmt: skip
     session.add(cohort)
     commit_or_409(session, single.duplicate_race())
     return answer

@@ -22,9 +22,9 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from app.core import i18n
 from app.core.errors import ProblemError
@@ -101,7 +101,7 @@ class RosterRow:
 @dataclass(slots=True)
 class ParsedRoster:
     format: Literal["csv", "xlsx"]
-    rows: list[RosterRow]
+    rows: Sequence[RosterRow]  # a CSV's are read again when walked (_ReadAgain)
     columns: dict[str, str]  # canonical field -> header as written in the file
     unknown_columns: list[str]  # headers no field knows: a warning, their cells are ignored
     header_row: int
@@ -288,8 +288,12 @@ def read_csv_lines(data: bytes, *, max_lines: int) -> list[tuple[int, list[str]]
 
 def _parse_csv(data: bytes, max_rows: int) -> ParsedRoster:
     reader, delimiter = _csv_reader(data)
+
+    def again() -> Iterator[tuple[int, Sequence[object]]]:
+        return enumerate(_csv_reader(data)[0], start=1)
+
     try:
-        roster = _read_rows("csv", enumerate(reader, start=1), max_rows)
+        roster = _read_rows("csv", enumerate(reader, start=1), max_rows, again=again)
     except csv.Error as exc:
         raise _csv_error(reader.line_num, exc) from None
     roster.delimiter = delimiter
@@ -490,28 +494,88 @@ def _map_columns(
     return by_index, written, unknown, ignored
 
 
-def _read_rows(
-    kind: Literal["csv", "xlsx"], source: Iterable[tuple[int, Sequence[object]]], max_rows: int
-) -> ParsedRoster:
-    rows_iter = iter(source)
-    header_row, headers = _find_header(rows_iter)
-    by_index, written, unknown, ignored = _map_columns(headers)
-    parsed: list[RosterRow] = []
-    first_seen: dict[tuple[str, str], int] = {}
+def _lines(
+    source: Iterable[tuple[int, Sequence[object]]], max_rows: int
+) -> Iterator[tuple[int, Sequence[object]]]:
+    """The non-blank lines after the header; past the bounds, the whole file is refused."""
     limit = _scan_limit(max_rows)
-    for number, cells in rows_iter:
+    count = 0
+    for number, cells in source:
         if number > limit:
             raise _too_many_lines(max_rows)
         if _is_blank(cells):
             continue
-        if len(parsed) >= max_rows:
+        if count >= max_rows:
             raise _too_many_rows(max_rows)
+        count += 1
+        yield number, cells
+
+
+def _rows(
+    lines: Iterable[tuple[int, Sequence[object]]], by_index: dict[int, str], written: dict[str, str]
+) -> Iterator[RosterRow]:
+    first_seen: dict[tuple[str, str], int] = {}
+    for number, cells in lines:
         row = RosterRow(number, dict.fromkeys(written))
         for index, canonical in by_index.items():
             value = cells[index] if index < len(cells) else None
             row.fields[canonical] = cell_value(canonical, value, row.errors)
         check_ids(number, row.fields, row.errors, first_seen)
-        parsed.append(row)
+        yield row
+
+
+class _ReadAgain(Sequence[RosterRow]):
+    """A CSV roster's rows, read again from the file each time they are walked: a bulk
+    import holds the rows of the chunk it is on, not all of them (10,000 rows held at once
+    were 5 MB of a worker's peak; see bulk_enrollment). The first pass counted them and
+    ran the whole-file checks, so walking them raises nothing. Indexing reads them all
+    once and keeps them."""
+
+    def __init__(self, read: Callable[[], Iterator[RosterRow]], count: int) -> None:
+        self._read, self._count = read, count
+        self._held: list[RosterRow] | None = None
+
+    def __iter__(self) -> Iterator[RosterRow]:
+        return iter(self._held) if self._held is not None else self._read()
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> RosterRow: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[RosterRow]: ...
+    def __getitem__(self, index: int | slice) -> RosterRow | Sequence[RosterRow]:
+        if self._held is None:
+            self._held = list(self._read())
+        return self._held[index]
+
+
+def _read_rows(
+    kind: Literal["csv", "xlsx"],
+    source: Iterable[tuple[int, Sequence[object]]],
+    max_rows: int,
+    *,
+    again: Callable[[], Iterator[tuple[int, Sequence[object]]]] | None = None,
+) -> ParsedRoster:
+    """The header, then the rows: all read now, or (``again``: the same lines from the
+    start, as often as asked) counted now and read again when walked."""
+    rows_iter = iter(source)
+    header_row, headers = _find_header(rows_iter)
+    by_index, written, unknown, ignored = _map_columns(headers)
+    parsed: Sequence[RosterRow]
+    if again is None:
+        parsed = list(_rows(_lines(rows_iter, max_rows), by_index, written))
+    else:
+
+        def read() -> Iterator[RosterRow]:
+            lines = again()
+            for number, _ in lines:
+                if number == header_row:
+                    break
+            return _rows(_lines(lines, max_rows), by_index, written)
+
+        parsed = _ReadAgain(read, sum(1 for _ in _lines(rows_iter, max_rows)))
     if not parsed:
         raise _unreadable(
             "The roster has a header line but no learner rows; add one row a learner.",
