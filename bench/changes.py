@@ -56,6 +56,7 @@ def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str
 
     from app.main import create_app
     from tests.factories import (
+        assessed_modules,
         auth_headers,
         course_payload,
         make_agency,
@@ -78,7 +79,9 @@ def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str
     )
     lines: list[str] = []
     with TestClient(create_app(), raise_server_exceptions=True) as client:
-        course = make_published_course(client, headers, total_jp=5 * args.modules)
+        course = make_published_course(
+            client, headers, assessed_modules(args.modules), total_jp=5 * args.modules
+        )
         cur = client.get(f"/v1/courses/{course['id']}/curricula/1", headers=headers).json()
         module_ids = [m["id"] for m in cur["modules"]]
         cohort = make_open_cohort(client, headers, course["id"], capacity=args.learners + 10)

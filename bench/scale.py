@@ -21,9 +21,9 @@ mean a deep page should cost what the first does (target: within 1.3x).
 
 Also, on the filled database:
 - ``GET /v1/learners/{key}/jp?year=2025``: one learner's yearly JP (target < 5 ms);
-- ``GET /v1/reports/jp-compliance/summary?year=2025``: the admin's agency, which holds
-  every learner (run ``--learners 50000`` for the issue's agency of 50,000; target < 1 s
-  on PostgreSQL);
+- ``GET /v1/reports/jp-compliance/summary?year=2025``: the compliance agency, which holds
+  every 20th learner up to 1,000,000 and 50,000 learners from there on (target < 1 s on
+  PostgreSQL);
 - a 10,000-row bulk enrolment (CSV, into a new cohort) and a 10,000-record progress
   batch (5,000 of those enrolments x 2 modules), each timed once, and the same two on an
   empty database (10,000 learners and nothing else) in the same run: the ratio filled /
@@ -68,7 +68,13 @@ ZONES = ["Asia/Jakarta", "Asia/Pontianak", "Asia/Makassar", "Asia/Jayapura"]
 AGENCIES = 8
 YEARS = range(2021, 2027)
 CHUNK = 20_000
-COMPLIANCE_EVERY = 20  # every 20th learner belongs to the compliance agency
+COMPLIANCE_SIZE = 50_000  # the issue's agency of 50,000 learners
+
+
+def compliance_every(n: int) -> int:
+    """Every k-th learner belongs to the compliance agency: every 20th up to 1,000,000
+    learners (50,000 there), then as many as make 50,000."""
+    return max(20, n // COMPLIANCE_SIZE)
 
 
 def nip(i: int) -> str:
@@ -383,16 +389,19 @@ def run_empty(url: str, repeat: int) -> dict[str, float]:
     return figures
 
 
-def run_size(url: str, n: int, m: int, p: int | None, repeat: int, writes: int) -> dict[str, float]:
+def run_size(
+    url: str, n: int, m: int, p: int | None, repeat: int, writes: int, modules_per_course: int = 2
+) -> dict[str, float]:
     from sqlalchemy import text
     from starlette.testclient import TestClient
 
     from app.main import create_app
     from app.models import Agency
     from app.services.learning.nip import check_nip
-    from bench.scale_feed import fill_change_feed, fill_grants
-    from tests.factories import make_open_cohort, make_published_course
+    from bench.scale_feed import admin_headers, fill_change_feed, fill_grants
+    from tests.factories import assessed_modules, make_open_cohort, make_published_course
 
+    every = compliance_every(n)
     assert all(check_nip(nip(i), today=date.today()) for i in (0, n // 2, n - 1))
     engine, headers, home = _prepare(url)
     others = []
@@ -414,17 +423,20 @@ def run_size(url: str, n: int, m: int, p: int | None, repeat: int, writes: int) 
     started = time.perf_counter()
     figures: dict[str, float] = {}
     with TestClient(create_app(), raise_server_exceptions=True) as client:
-        course = make_published_course(client, headers)
+        course = make_published_course(
+            client, headers, assessed_modules(modules_per_course), total_jp=5 * modules_per_course
+        )
         modules = _modules(client, headers, course["id"])
         cohorts = []
         for year in YEARS:
             made = make_open_cohort(client, headers, course["id"], year=year, capacity=None)
             cohorts.append((made["id"], course["id"], home))
 
-        # the admin's agency holds all learners but every 20th, which belong to the
-        # compliance agency (50,000 at 1,000,000) and reach the admin's list as grants
+        # the admin's agency holds all learners but every k-th (compliance_every), which
+        # belong to the compliance agency (50,000 at 1,000,000) and reach the admin's
+        # list as grants
         def agency_of(i: int) -> str:
-            return others[0] if i % COMPLIANCE_EVERY == 0 else home
+            return others[0] if i % every == 0 else home
 
         fill_learners(engine, agency_of, n)
         fill_enrollments(engine, cohorts, [home, *others], n, m)
@@ -447,6 +459,7 @@ def run_size(url: str, n: int, m: int, p: int | None, repeat: int, writes: int) 
             with engine.begin() as conn:
                 conn.execute(text("ANALYZE"))
         filled = Filled(n, cohorts[0][0], others[0], first_seq, last_seq)
+        headers = admin_headers(home)  # the set-up's token may have expired in a long fill
         figures.update(measure(client, engine, headers, filled, repeat, writes))
     figures.update(measure_memory(url, headers, filled))
     engine.dispose()
@@ -520,7 +533,7 @@ def measure(
     feed_repeat = max(3, repeat // 3)
     figures["feed_first"] = _median_ms(get(feed), feed_repeat)
     figures["feed_deep"] = _median_ms(get(feed_deep), feed_repeat)
-    figures["compliance_learners"] = len(range(0, n, COMPLIANCE_EVERY))
+    figures["compliance_learners"] = len(range(0, n, compliance_every(n)))
     audit = audit or admin_headers(filled.compliance_agency)
     summary = "/v1/reports/jp-compliance/summary?year=2025"
     figures["compliance"] = _median_ms(
@@ -622,6 +635,12 @@ def main() -> None:
     parser.add_argument(
         "--progress", type=int, default=None, help="default: 2 per enrolment (one a module)"
     )
+    parser.add_argument(
+        "--modules",
+        type=int,
+        default=2,
+        help="assessed modules in the bench course (progress is at most enrolments x modules)",
+    )
     parser.add_argument("--engine", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument(
@@ -668,7 +687,13 @@ def main() -> None:
             m = args.enrollments if args.enrollments is not None else n
             url = _url(args.engine, work, str(n), args.database_url)
             results.append(
-                (n, m, run_size(url, n, m, args.progress, args.repeat, args.writes_repeat))
+                (
+                    n,
+                    m,
+                    run_size(
+                        url, n, m, args.progress, args.repeat, args.writes_repeat, args.modules
+                    ),
+                )
             )
             if args.engine == "sqlite":
                 Path(url.removeprefix("sqlite:///")).unlink()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from decimal import ROUND_DOWN, Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -91,13 +92,29 @@ def module(jp: float, mode: str = "self_paced", **overrides: Any) -> dict[str, A
     return values
 
 
-def make_published_course(client: Any, headers: dict[str, str], **overrides: Any) -> dict[str, Any]:
-    """A published course with a published curriculum (version 1) of two modules."""
+def assessed_modules(count: int, jp: int = 5) -> list[dict[str, Any]]:
+    """``count`` assessed modules of ``jp`` JP each, alternating self-paced and classroom,
+    whose weights add up to 100 (the first takes the rounding remainder)."""
+    share = Decimal(100) / count
+    weights = [share.quantize(Decimal("0.01"), rounding=ROUND_DOWN)] * count
+    weights[0] += Decimal(100) - sum(weights)
+    modes = ("self_paced", "classroom")
+    return [module(jp, modes[k % 2], assessed=True, weight=float(w)) for k, w in enumerate(weights)]
+
+
+def make_published_course(
+    client: Any,
+    headers: dict[str, str],
+    modules: list[dict[str, Any]] | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """A published course with a published curriculum (version 1): ``modules``, or two
+    assessed modules by default (``total_jp`` must then match their sum)."""
     total = overrides.get("total_jp", 10)
     created = client.post("/v1/courses", json=course_payload(**overrides), headers=headers)
     assert created.status_code == 201, created.text
     course = created.json()
-    modules = [
+    modules = modules or [
         module(total - 4, "self_paced", assessed=True, weight=60),
         module(4, "classroom", assessed=True, weight=40),
     ]
