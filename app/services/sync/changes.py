@@ -198,19 +198,24 @@ def record_changes(
         earlier = pending.get((kind, ident), {}).get("event")
         pending[(kind, ident)] = {"op": ChangeOp.upsert.value, "event": _stronger(earlier, event)}
     pairs = set(progress_pairs)
-    if pairs:  # ids and visibility facts in one join per chunk of enrolments
-        joined = ProgressRecord.__table__.join(Enrollment.__table__, E.id == P.enrollment_id).join(  # type: ignore[attr-defined]
-            Learner.__table__,  # type: ignore[attr-defined]
-            L.id == E.learner_id,
-        )
+    if pairs:  # the enrolments' visibility facts, then their records: one query each a chunk
+        facts = Enrollment.__table__.join(Learner.__table__, L.id == E.learner_id)  # type: ignore[attr-defined]
         for part in _chunks(sorted({e for e, _ in pairs})):
-            rows = session.execute(
-                select(P.id, P.enrollment_id, P.module_id, *_FACTS)
-                .select_from(joined)
-                .where(P.enrollment_id.in_(part))
-            ).all()
-            for ident, e, m, organiser, course_id, learner_id, home in rows:
-                if (e, m) in pairs:
+            # Two primary-key/index reads, not one join: on 50 million progress records the
+            # planner guessed ~375 records an enrolment (there are 2-11) and hashed the whole
+            # learner table for 1,000 enrolments (1.9 s a chunk instead of milliseconds).
+            of = {
+                e: (organiser, course_id, learner_id, home)
+                for e, organiser, course_id, learner_id, home in session.execute(
+                    select(E.id, *_FACTS).select_from(facts).where(E.id.in_(part))
+                )
+            }
+            records = session.execute(
+                select(P.id, P.enrollment_id, P.module_id).where(P.enrollment_id.in_(part))
+            )
+            for ident, e, m in records:
+                if (e, m) in pairs and e in of:
+                    organiser, course_id, learner_id, home = of[e]
                     pending[(ChangeType.progress, ident)] = {
                         "op": ChangeOp.upsert.value,
                         "event": event,
