@@ -176,7 +176,7 @@ def measure_rss(
         with httpx.Client(base_url=worker.base, headers=headers, timeout=300) as http:
             assert http.get("/v1/learners?limit=50").status_code == 200
             figures["rss_start"], figures["rss_base"] = worker.peak_mb()
-            course = make_published_course(http, headers)
+            course = make_published_course(http, headers, code=f"RSS-{secrets.token_hex(4)}")
             cohort = make_open_cohort(http, headers, course["id"], year=2025, capacity=None)
             worker.reset_peak()
             got = http.post(
