@@ -38,6 +38,8 @@ rule (each is listed in the README):
 - ``xapi_invalid_agent`` (400): a generated ``agent`` query parameter that is no xAPI
   Agent in JSON (a string parameter holding JSON with exactly one of four identifier
   shapes; the contract gives an example and the rule in words).
+- ``xapi_precondition_required`` (400): a profile document PUT without If-Match or
+  If-None-Match (one of two optional headers is required: no parameter list states it).
 - OneRoster (``imsx_StatusInfo`` bodies): ``invalid_filter_field`` (400), a filter the
   binding's grammar refuses; ``invaliddata`` (422) on PUT results, a result whose
   lineItem, student or sourcedId are not the ones its path names.
@@ -82,6 +84,9 @@ TOLERATED_CODES = {
     # the xAPI document resources' agent parameter: JSON in a query string whose shape
     # (one identifier of four kinds) a string schema cannot state
     "xapi_invalid_agent",
+    # a profile document PUT must carry If-Match or If-None-Match (either one: a rule across
+    # two optional headers that a parameter list cannot state)
+    "xapi_precondition_required",
     # webhooks: a URL whose host does not resolve to public addresses only (decided after
     # DNS, beyond any schema); redelivery or ping of a subscription turned off (its state)
     "destination_refused",

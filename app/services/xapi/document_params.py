@@ -30,8 +30,11 @@ i18n.MESSAGES.update(
         }
     }
 )
-MAX_DOCUMENT_ID = 2048  # characters of a stateId or profileId
-MAX_AGENT = 8192  # characters of the agent parameter (JSON)
+# The request line holds at most 64 KiB (uvicorn): the largest request the contract
+# allows, every character 4 bytes of UTF-8 percent-encoded (12 bytes), must fit. The State
+# resource's activityId (2,048) + agent (1,536) + stateId (1,024) take 55 KiB at worst.
+MAX_DOCUMENT_ID = 1024  # characters of a stateId or profileId
+MAX_AGENT = 1536  # characters of the agent parameter (JSON)
 # kind -> (label in messages, the document id parameter, the context parameters)
 KINDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "state": ("State", "stateId", ("activityId", "agent", "registration")),

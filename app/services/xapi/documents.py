@@ -36,6 +36,10 @@ from app.services.xapi.document_params import Target
 
 i18n.MESSAGES.update(
     {
+        "xapi_precondition_required": {
+            "en": ("Concurrency header required", "Send If-Match or If-None-Match."),
+            "id": ("Header konkurensi wajib", "Kirim If-Match atau If-None-Match."),
+        },
         "xapi_document_not_found": {
             "en": ("No such document", "Check the document's id and context."),
             "id": ("Dokumen tidak ditemukan", "Periksa id dan konteks dokumen."),
@@ -148,7 +152,7 @@ def _unconditional(target: Target, *, exists: bool) -> ProblemError:
         )
     return ProblemError(
         400,
-        "xapi_bad_request",
+        "xapi_precondition_required",
         f"A PUT to the {target.label} resource needs If-None-Match: * (to create the "
         "document) or If-Match with the ETag you read (to replace it).",
         detail_id=f"PUT ke sumber {target.label} memerlukan If-None-Match: * (untuk membuat "
