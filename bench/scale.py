@@ -2,7 +2,7 @@
 page and a deep page of the learner and enrolment lists at each size.
 
     .venv/bin/python bench/scale.py --learners 10000,100000 [--enrollments M]
-        [--engine sqlite|postgresql] [--repeat 30]
+        [--progress P] [--modules K] [--engine sqlite|postgresql] [--repeat 30]
 
 The fill uses Core ``executemany`` on SQLite and ``COPY`` (psycopg's ``cursor.copy``) on
 PostgreSQL: NIPs that pass the service's own check (``check_nip``), eight agencies over
