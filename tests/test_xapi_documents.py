@@ -79,6 +79,17 @@ def test_state_put_replaces_without_concurrency_headers(
     assert client.get(STATE, params=state(), headers=headers).json() == {"b": 2}
 
 
+def test_put_keeps_any_json_value_not_only_objects(client: TestClient, session: Session) -> None:
+    # a document is whatever the client sends: a JSON scalar or array is stored as is (the
+    # contract declares PUT's JSON body as any value; only POST's merge needs an object)
+    headers = lrs(client, session)
+    json_type = {**headers, "Content-Type": "application/json"}
+    for number, body in enumerate((b"true", b"[1, 2]", b'"text"', b"null")):
+        params = state(f"value-{number}")
+        assert client.put(STATE, params=params, content=body, headers=json_type).status_code == 204
+        assert client.get(STATE, params=params, headers=headers).content == body
+
+
 @pytest.mark.parametrize("path", [ACTIVITY_PROFILE, AGENT_PROFILE])
 def test_profile_put_over_an_existing_document_needs_a_precondition(
     client: TestClient, session: Session, path: str

@@ -85,13 +85,23 @@ _IF_MATCH = {
     # current ETag is 412
     "schema": {"type": "string"},
 }
-_BODY: dict[str, Any] = {
-    "required": True,
-    "description": f"The document: any content type, at most {MAX_DOCUMENT_BYTES} bytes",
-    "content": {
-        "application/json": {"schema": {"type": "object"}},
-        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
-    },
+
+
+def _body(json_schema: dict[str, Any], what: str) -> dict[str, Any]:
+    return {
+        "required": True,
+        "description": f"{what}: any content type, at most {MAX_DOCUMENT_BYTES} bytes",
+        "content": {
+            "application/json": {"schema": json_schema},
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+
+
+# PUT stores any document, JSON of any type included; POST merges, so JSON must be an object
+_BODIES = {
+    "PUT": _body({}, "The document"),
+    "POST": _body({"type": "object"}, "The document (JSON is merged, so it must be an object)"),
 }
 # If-None-Match: * (create only) is described, not declared: a declared If-None-Match
 # means a conditional read (304) in this contract (tests/test_openapi.py)
@@ -255,7 +265,7 @@ def _document_routes(path: str, kind: str) -> None:
         writing = method in ("PUT", "POST", "DELETE")
         openapi: dict[str, Any] = {"parameters": [*parameters, *([_IF_MATCH] * writing)]}
         if method in ("PUT", "POST"):
-            openapi["requestBody"] = _BODY
+            openapi["requestBody"] = _BODIES[method]
         router.add_api_route(
             path,
             handler,
