@@ -21,125 +21,33 @@ from fastapi import Depends, Request, Response
 from app.core.errors import ProblemError, error_responses
 from app.deps import SessionDep
 from app.models.base import utcnow
+from app.routers.xapi_documents_contract import (
+    AGENT,
+    BODIES,
+    CREATE_ONLY,
+    DESCRIPTIONS,
+    ID,
+    IF_MATCH,
+    MAX_DOCUMENT_BYTES,
+    OBJECT,
+    PARAMS,
+    READS,
+    SINCE,
+    WRITES,
+    param,
+)
 from app.routers.xapi_http import VERSION_PARAM, Reader, Writer, xapi_router
 from app.services.xapi import canonical, documents
 from app.services.xapi.document_params import (
     KINDS,
-    MAX_AGENT,
-    MAX_DOCUMENT_ID,
     activity_iri,
     agent_param,
     check_params,
     parse,
     required,
 )
-from app.services.xapi.validate import IRI, MAX_IRI, UUID
 
-MAX_DOCUMENT_BYTES = 1024 * 1024  # 1 MiB a document
 router = xapi_router()
-
-
-def _param(name: str, schema: dict[str, Any], *, needed: bool = False) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": needed, "schema": schema}
-
-
-_IRI = {"type": "string", "format": "iri", "maxLength": MAX_IRI, "pattern": IRI.pattern}
-_AGENT = {
-    "name": "agent",
-    "in": "query",
-    "required": True,
-    "description": 'An Agent with one identifier, as JSON: {"mbox": "mailto:..."}, '
-    '{"mbox_sha1sum": "..."}, {"openid": "..."} or {"account": {"homePage": "...", '
-    '"name": "..."}} (objectType Agent and name allowed; not a Group)',
-    "schema": {
-        "type": "string",
-        "maxLength": MAX_AGENT,
-        "contentMediaType": "application/json",
-        "example": '{"mbox":"mailto:ani@example.go.id"}',
-    },
-}
-_PARAMS: dict[str, dict[str, Any]] = {
-    "activityId": _param("activityId", _IRI, needed=True),
-    "agent": _AGENT,
-    "registration": _param(
-        "registration",
-        {"type": "string", "format": "uuid", "maxLength": 36, "pattern": UUID.pattern},
-    ),
-}
-_ID = {"type": "string", "minLength": 1, "maxLength": MAX_DOCUMENT_ID}
-_SINCE = _param(
-    "since",
-    {
-        "type": "string",
-        "format": "date-time",
-        "maxLength": 40,
-        "pattern": r"^(19[0-9][0-9]|2[01][0-9][0-9]|2200)-",
-    },
-)
-_IF_MATCH = {
-    "name": "If-Match",
-    "in": "header",
-    "required": False,
-    "description": "The document's ETag as last read: the write is refused (412) if it changed",
-    # as the rest of the API's If-Match (app/deps.IfMatch): any value; one that names no
-    # current ETag is 412
-    "schema": {"type": "string"},
-}
-
-
-def _body(json_schema: dict[str, Any], what: str) -> dict[str, Any]:
-    return {
-        "required": True,
-        "description": f"{what}: any content type, at most {MAX_DOCUMENT_BYTES} bytes",
-        "content": {
-            "application/json": {"schema": json_schema},
-            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
-        },
-    }
-
-
-# PUT stores any document, JSON of any type included; POST merges, so JSON must be an object
-_BODIES = {
-    "PUT": _body({}, "The document"),
-    "POST": _body({"type": "object"}, "The document (JSON is merged, so it must be an object)"),
-}
-# If-None-Match: * (create only) is described, not declared: a declared If-None-Match
-# means a conditional read (304) in this contract (tests/test_openapi.py)
-_CREATE_ONLY = (
-    " Concurrency (xAPI Communication 3.1): If-Match with the ETag read replaces only that "
-    "version, If-None-Match: * only creates; either failing is 412."
-)
-_READS: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "With the id: the document as stored (its Content-Type, ETag, "
-        "Last-Modified); without: the ids of the context's documents (changed after since)",
-        "content": {
-            "application/json": {"schema": {}},
-            "*/*": {"schema": {"type": "string", "format": "binary"}},
-        },
-    },
-    **error_responses(400, 401, 403, 404),
-}
-_DESCRIPTIONS = {
-    "GET": "With the document id: the document as stored (its Content-Type, an ETag that is "
-    "the SHA-1 of its content, Last-Modified); without: the ids of the context's "
-    "documents, those changed after since only if given. 404 when the document is absent.",
-    "HEAD": "As GET, headers only.",
-    "PUT": f"Stores the body (any content type, at most {MAX_DOCUMENT_BYTES} bytes) as the "
-    "document. On the Activity and Agent Profile resources a PUT must carry If-Match or "
-    "If-None-Match: 409 over an existing document, 400 where there is none yet; the State "
-    "resource replaces without them.",
-    "POST": "Stores a new document, or merges a JSON object into an existing JSON one (its "
-    "top-level properties replace the stored ones). 400 when either is not a JSON object.",
-    "DELETE": "Deletes the document (204 also when there is none); on the State resource "
-    "without stateId, every document of the context (of the registration if given).",
-}
-_DONE: dict[int | str, dict[str, Any]] = {204: {"description": "Done"}}
-_WRITES = {
-    "PUT": {**_DONE, **error_responses(400, 401, 403, 409, 412, 413)},
-    "POST": {**_DONE, **error_responses(400, 401, 403, 412, 413)},
-    "DELETE": {**_DONE, **error_responses(400, 401, 403, 412)},
-}
 
 
 def _too_large() -> ProblemError:
@@ -202,9 +110,9 @@ def _json(request: Request, value: Any, modified: datetime | None) -> Response:
 def _document_routes(path: str, kind: str) -> None:
     label, id_param, context = KINDS[kind]
     name = "xapi-" + path.strip("/").replace("/", "-")
-    params = [VERSION_PARAM, *(_PARAMS[p] for p in context)]
-    one = [*params, _param(id_param, _ID, needed=True)]
-    listing = [*params, _param(id_param, _ID), _SINCE]
+    params = [VERSION_PARAM, *(PARAMS[p] for p in context)]
+    one = [*params, param(id_param, ID, needed=True)]
+    listing = [*params, param(id_param, ID), SINCE]
 
     def get(request: Request, principal: Reader, session: SessionDep) -> Response:
         query, multi = _query(request)
@@ -263,19 +171,19 @@ def _document_routes(path: str, kind: str) -> None:
     for method, handler, summary, parameters in routes:
         reading = method in ("GET", "HEAD")
         writing = method in ("PUT", "POST", "DELETE")
-        openapi: dict[str, Any] = {"parameters": [*parameters, *([_IF_MATCH] * writing)]}
+        openapi: dict[str, Any] = {"parameters": [*parameters, *([IF_MATCH] * writing)]}
         if method in ("PUT", "POST"):
-            openapi["requestBody"] = _BODIES[method]
+            openapi["requestBody"] = BODIES[method]
         router.add_api_route(
             path,
             handler,
             methods=[method],
             name=f"{name}-{method.lower()}",
             summary=summary + " (xAPI)",
-            description=_DESCRIPTIONS[method] + (_CREATE_ONLY if method != "DELETE" else ""),
+            description=DESCRIPTIONS[method] + (CREATE_ONLY if method != "DELETE" else ""),
             status_code=200 if reading else 204,
             openapi_extra=openapi,
-            responses=_READS if reading else _WRITES[method],
+            responses=READS if reading else WRITES[method],
         )
 
 
@@ -298,9 +206,6 @@ def get_activity(request: Request, principal: Reader, session: SessionDep) -> Re
     return _json(request, canonical.activity(session, principal.agency_id, iri), None)
 
 
-_OBJECT: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"application/json": {"schema": {"type": "object"}}}}
-}
 for _method in ("GET", "HEAD"):
     router.add_api_route(
         "/agents",
@@ -309,8 +214,8 @@ for _method in ("GET", "HEAD"):
         name=f"xapi-agents-{_method.lower()}",
         summary="The Person object of an Agent: its identifiers and the names it was given"
         + (" (xAPI)" if _method == "GET" else "; headers only"),
-        openapi_extra={"parameters": [VERSION_PARAM, _AGENT]},
-        responses={**_OBJECT, **error_responses(400, 401, 403)},
+        openapi_extra={"parameters": [VERSION_PARAM, AGENT]},
+        responses={**OBJECT, **error_responses(400, 401, 403)},
     )
     router.add_api_route(
         "/activities",
@@ -322,6 +227,6 @@ for _method in ("GET", "HEAD"):
         description="Bangkom's module activities "
         "(`{BANGKOM_PUBLIC_URL}/activities/modules/{module_id}`) answer their catalogue "
         "definition; any other id the definitions the agency's statements gave it, merged.",
-        openapi_extra={"parameters": [VERSION_PARAM, _PARAMS["activityId"]]},
-        responses={**_OBJECT, **error_responses(400, 401, 403)},
+        openapi_extra={"parameters": [VERSION_PARAM, PARAMS["activityId"]]},
+        responses={**OBJECT, **error_responses(400, 401, 403)},
     )
