@@ -176,7 +176,8 @@ def _credit(session: Session, enrollment_id: str) -> tuple[int, str, int] | None
     test session's write lock."""
     found = session.exec(
         select(JPRecord.jp_halves, JPRecord.source, JPRecord.year).where(
-            col(JPRecord.enrollment_id) == enrollment_id
+            col(JPRecord.enrollment_id) == enrollment_id,
+            col(JPRecord.withdrawn_at).is_(None),  # a withdrawn credit is kept, not counted
         )
     ).first()
     session.rollback()

@@ -3,7 +3,7 @@ a new numbered, signed certificate and credits the JP again, once."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -53,9 +53,21 @@ def _compliance(client: TestClient, admin: dict[str, str], cert: dict) -> dict:
     return dict(row)
 
 
-def _ledger(session: Session, enrollment_id: str) -> list[tuple[int, str | None]]:
+def _ledger(
+    session: Session, enrollment_id: str, *, withdrawn: bool = False
+) -> list[tuple[int, str | None]]:
+    """The enrolment's live credits (withdrawn=True: its withdrawn ones, oldest first)."""
     session.expire_all()
-    rows = session.exec(select(JPRecord).where(col(JPRecord.enrollment_id) == enrollment_id)).all()
+    rows = session.exec(
+        select(JPRecord)
+        .where(
+            col(JPRecord.enrollment_id) == enrollment_id,
+            col(JPRecord.withdrawn_at).is_not(None)
+            if withdrawn
+            else col(JPRecord.withdrawn_at).is_(None),
+        )
+        .order_by(col(JPRecord.id))
+    ).all()
     session.commit()
     return [(r.jp_halves, r.certificate_number) for r in rows]
 
@@ -89,6 +101,7 @@ def test_revoking_takes_the_jp_out_of_the_learners_year_and_the_compliance_repor
     row = _compliance(client, admin, cert)
     assert row["total_jp"] == 0 and row["missing_jp"] == 20
     assert _ledger(session, cert["enrollment_id"]) == []
+    assert _ledger(session, cert["enrollment_id"], withdrawn=True) == [(20, cert["number"])]
     # the audit trail is the certificate: what it credited, when, why, by whom
     kept = client.get(f"/v1/certificates/{cert['id']}", headers=admin).json()
     assert kept["jp"] == 10 and kept["valid"] is False
@@ -137,6 +150,10 @@ def test_reissue_gives_a_new_number_code_and_signature_and_credits_the_jp_once(
     third = _reissue(client, admin, new["id"]).json()
     assert third["number"] == "0003/PSK/II/2025" and third["replaces_id"] == new["id"]
     assert _ledger(session, cert["enrollment_id"]) == [(20, third["number"])]
+    assert _ledger(session, cert["enrollment_id"], withdrawn=True) == [
+        (20, cert["number"]),
+        (20, new["number"]),
+    ]
     year = _year(client, admin, cert)
     assert year["total_jp"] == 10 and len(year["entries"]) == 1
     listed = client.get(f"/v1/cohorts/{cert['cohort_id']}/certificates", headers=admin).json()
@@ -284,24 +301,18 @@ def test_a_credit_left_by_an_older_revocation_is_taken_over_not_doubled(
     certificate's credit stayed: a re-issue must update it, never add a second."""
     cert = _one(client, session, admin)
     assert _revoke(client, admin, cert["id"]).status_code == 200
-    session.add(
-        JPRecord(
-            learner_id=cert["learner_id"],
-            year=int(cert["ends_on"][:4]),
-            jp_halves=20,
-            source=JPSource.course,
-            enrollment_id=cert["enrollment_id"],
-            course_id=cert["course_id"],
-            title=cert["course_title"],
-            organiser=cert["issuer"],
-            starts_on=date.fromisoformat(cert["starts_on"]),
-            ends_on=date.fromisoformat(cert["ends_on"]),
-            certificate_number=cert["number"],
-        )
-    )
+    # as 0019 left it: the revoked certificate's credit still live (changed on purpose:
+    # the credit is withdrawn now, not deleted, so the old state is made by un-withdrawing)
+    record = session.exec(
+        select(JPRecord).where(col(JPRecord.enrollment_id) == cert["enrollment_id"])
+    ).one()
+    assert record.source == JPSource.course
+    record.withdrawn_at, record.withdrawn_reason = None, None
+    session.add(record)
     session.commit()
     new = _reissue(client, admin, cert["id"]).json()
     assert _ledger(session, cert["enrollment_id"]) == [(20, new["number"])]
+    assert _ledger(session, cert["enrollment_id"], withdrawn=True) == []
     assert _year(client, admin, cert)["total_jp"] == 10
 
 

@@ -32,14 +32,18 @@ def _state(session: Session, enrollment_id: str) -> tuple[list[Certificate], lis
 
 
 def _consistent(session: Session, enrollment_id: str) -> list[Certificate]:
-    """At most one valid certificate; a credit of its JP and number exactly when there is
-    one; every revoked certificate replaced at most once, by a certificate of the chain."""
+    """At most one valid certificate; a live credit of its JP and number exactly when there
+    is one, and one withdrawn credit per revoked certificate (kept for delta sync); every
+    revoked certificate replaced at most once, by a certificate of the chain."""
     certs, credits = _state(session, enrollment_id)
     valid = [c for c in certs if c.revoked_at is None]
     assert len(valid) <= 1
-    assert [(r.jp_halves, r.certificate_number) for r in credits] == [
+    live = [r for r in credits if r.withdrawn_at is None]
+    assert [(r.jp_halves, r.certificate_number) for r in live] == [
         (c.jp_halves, c.number) for c in valid
     ]
+    withdrawn = sorted(str(r.certificate_number) for r in credits if r.withdrawn_at is not None)
+    assert withdrawn == sorted(c.number for c in certs if c.revoked_at is not None)
     ids = {c.id for c in certs}
     successors = [c.replaced_by_id for c in certs if c.replaced_by_id is not None]
     assert len(successors) == len(set(successors)) and set(successors) <= ids

@@ -223,7 +223,10 @@ def _events(engine: Engine, enrollment: Enrollment) -> list[EnrollmentEvent]:
 
 def _credits(engine: Engine, enrollment: Enrollment) -> list[JPRecord]:
     with _reader(engine) as reader:
-        statement = select(JPRecord).where(col(JPRecord.enrollment_id) == enrollment.id)
+        statement = select(JPRecord).where(
+            col(JPRecord.enrollment_id) == enrollment.id,
+            col(JPRecord.withdrawn_at).is_(None),  # a withdrawn credit is kept, not counted
+        )
         return list(reader.exec(statement).all())
 
 

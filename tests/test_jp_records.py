@@ -163,6 +163,7 @@ def test_siasn_format_field_names_and_dates(client: TestClient, home: Home) -> N
         "tanggalSelesaiKursus": "26-05-2025",
         "tahunKursus": 2025,
         "institusiPenyelenggara": "BKPSDM Kabupaten Tangerang",
+        "withdrawn_at": None,  # not a SIASN field: added with withdrawn credits (0021)
     }
     only_2024 = client.get(
         f"/v1/learners/{key}/jp-records",

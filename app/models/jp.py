@@ -2,9 +2,18 @@
 
 ``source``: ``course`` (a passed enrolment credits the course's JP), ``event`` (attendance at
 a short event: socialisation, workshop, webinar), ``external`` (a course taken elsewhere,
-recorded by the learner's agency). An enrolment credits at most once (unique
-``enrollment_id``); an external record at most once per (learner, organiser, certificate
-number). ``year`` is the year of the end date in the cohort's own time zone.
+recorded by the learner's agency). An enrolment has at most one live credit (partial unique
+``enrollment_id`` where ``withdrawn_at`` is null); an external record at most once per
+(learner, organiser, certificate number). ``year`` is the year of the end date in the
+cohort's own time zone.
+
+Withdrawn credits are kept, not deleted: ``withdrawn_at`` and ``withdrawn_reason`` say when
+and why (a revoked certificate, a changed outcome, attendance back to nothing), so a client
+syncing the ledger with ``updated_since`` learns that a record it holds no longer counts.
+Totals, the compliance report and the default lists count live records only
+(``withdrawn_at IS NULL``). A revoked certificate's withdrawn credit keeps its number and
+stays withdrawn; a re-issue credits a new record. A credit withdrawn for a changed outcome
+or attendance comes back (the same row) when the enrolment earns it again.
 """
 
 from __future__ import annotations
@@ -16,19 +25,27 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, WithJsonSchema
 from pydantic import Field as PField
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.core.pagination import PageQuery
-from app.models.base import created_at_field, enum_type, id_field, updated_at_field
+from app.models.base import (
+    UTCDateTime,
+    created_at_field,
+    enum_type,
+    id_field,
+    updated_at_field,
+)
 from app.models.catalogue import JPNumber
 from app.models.learner import AsnType
 from app.models.types import (
     MAX_YEAR,
     MIN_YEAR,
     UNSET,
+    AwareDateTime,
     Date,
     Ident,
+    QueryBool,
     SincePageQuery,
     StrictInput,
     line,
@@ -42,22 +59,41 @@ class JPSource(StrEnum):
     external = "external"
 
 
+class JPWithdrawal(StrEnum):
+    """Why a credit no longer counts."""
+
+    certificate_revoked = "certificate_revoked"  # the certificate that carried it was revoked
+    outcome_changed = "outcome_changed"  # re-evaluated as failed, or dropped
+    attendance_changed = "attendance_changed"  # an event's attended JP fell to nothing
+
+
+LIVE = "withdrawn_at IS NULL"
+
+
 class JPRecord(SQLModel, table=True):
     __tablename__ = "jp_record"
     __table_args__ = (
-        UniqueConstraint("enrollment_id", name="uq_jp_record_enrollment"),
+        # one live credit per enrolment; withdrawn ones stay beside it (delta sync sees them)
+        Index(
+            "uq_jp_record_enrollment_live",
+            "enrollment_id",
+            unique=True,
+            sqlite_where=text(LIVE),
+            postgresql_where=text(LIVE),
+        ),
         UniqueConstraint(
             "learner_id", "organiser", "certificate_number", name="uq_jp_record_external"
         ),
-        # covering on PostgreSQL (INCLUDE jp_halves): an agency's compliance report probes
-        # each learner's year with index-only scans instead of hashing every record of the
-        # year (1,000,000 learners: 5.2 s -> 0.5 s, README "Scale")
+        # covering on PostgreSQL (INCLUDE jp_halves, withdrawn_at): an agency's compliance
+        # report probes each learner's year with index-only scans instead of hashing every
+        # record of the year (1,000,000 learners: 5.2 s -> 0.5 s, README "Scale"); it counts
+        # live records only, so withdrawn_at is covered too
         Index(
             "ix_jp_record_learner_year",
             "learner_id",
             "year",
             "id",
-            postgresql_include=["jp_halves"],
+            postgresql_include=["jp_halves", "withdrawn_at"],
         ),
         Index("ix_jp_record_year_learner", "year", "learner_id"),
     )
@@ -75,6 +111,10 @@ class JPRecord(SQLModel, table=True):
     ends_on: date
     certificate_number: str | None = Field(default=None, max_length=120)
     recorded_by: str | None = Field(default=None, max_length=40)
+    withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    withdrawn_reason: JPWithdrawal | None = Field(
+        default=None, sa_type=enum_type(JPWithdrawal), nullable=True
+    )
     version: int = 1
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
@@ -136,7 +176,19 @@ class JPRecordPublic(BaseModel):
     organiser: str
     starts_on: date
     ends_on: date
-    certificate_number: str | None
+    certificate_number: str | None = PField(
+        description="Of a withdrawn record with withdrawn_reason certificate_revoked: the "
+        "revoked certificate's number"
+    )
+    withdrawn_at: datetime | None = PField(
+        description="Set when the credit no longer counts (not in totals or the compliance "
+        "report); listed with updated_since or include_withdrawn=true so a sync removes it"
+    )
+    withdrawn_reason: JPWithdrawal | None = PField(
+        description="certificate_revoked (the certificate with certificate_number was "
+        "revoked; a re-issue credits a new record), outcome_changed (re-evaluated as failed, "
+        "or dropped), attendance_changed (an event's attended JP fell to nothing)"
+    )
     version: int
     created_at: datetime
     updated_at: datetime
@@ -157,6 +209,11 @@ class SiasnKursus(BaseModel):
     tanggalSelesaiKursus: str = PField(description="ends_on as dd-mm-yyyy")
     tahunKursus: int = PField(description="The credited year")
     institusiPenyelenggara: str = PField(description="organiser")
+    withdrawn_at: datetime | None = PField(
+        description="Not a SIASN field: set when the record no longer counts (its certificate "
+        "was revoked, its outcome changed); remove it from SIASN. Listed with updated_since "
+        "or include_withdrawn=true only"
+    )
 
 
 class SiasnKursusPage(BaseModel):
@@ -170,6 +227,19 @@ class JPRecordFormat(StrEnum):
 
 
 class JPRecordQuery(SincePageQuery):
+    updated_since: AwareDateTime | None = PField(
+        default=None,
+        description="RFC 3339 instant: only records changed at or after it, ordered by "
+        "(updated_at, id), withdrawn ones included (`withdrawn_at` set: remove them from "
+        "your copy); for delta sync pass the greatest `updated_at` you hold (records at that "
+        "instant come again: apply them idempotently). External records deleted with DELETE "
+        "are not listed.",
+    )
+    include_withdrawn: QueryBool = PField(
+        default=False,
+        description="Also list withdrawn records (`withdrawn_at` set; they count in no "
+        "total); with updated_since they are always listed",
+    )
     year: int | None = PField(
         default=None, ge=MIN_YEAR, le=MAX_YEAR, description="Only this year's records"
     )

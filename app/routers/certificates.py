@@ -146,8 +146,9 @@ def certificate_pdf_file(
 ) -> Response:
     cert = certificate_reads.visible(session, principal, certificate_id)
     name = "sertifikat-" + "".join(c if c.isalnum() else "-" for c in cert.number)
+    replaces, replaced_by = certificate_reads.linked_numbers(session, cert)
     return Response(
-        certificate_pdf.pdf_bytes(cert),
+        certificate_pdf.pdf_bytes(cert, replaces=replaces, replaced_by=replaced_by),
         media_type="application/pdf",
         headers={
             "Content-Disposition": f'inline; filename="{name}.pdf"',

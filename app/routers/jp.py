@@ -92,7 +92,9 @@ def learner_year(
     "`tanggalKursus` and `tanggalSelesaiKursus` (dd-mm-yyyy), `tahunKursus` (the credited "
     "year), `institusiPenyelenggara` (organiser). SIASN's own ids (`pnsOrangId`, "
     "`instansiId`, `jenisDiklatId`, `jenisKursusSertipikat`) come from SIASN's references "
-    "and are left for the filer to add.",
+    "and are left for the filer to add. Withdrawn records (`withdrawn_at` set: a revoked "
+    "certificate's credit, an outcome changed) count in no total; they are listed with "
+    "`updated_since` (delta sync: remove them from your copy) or `include_withdrawn=true`.",
     responses={
         200: {
             "model": JPRecordPage | SiasnKursusPage,
@@ -116,6 +118,7 @@ def list_records(
         cursor=query.cursor,
         limit=clamp_limit(query.limit),
         updated_since=query.updated_since,
+        include_withdrawn=query.include_withdrawn,
     )
     page: JPRecordPage | SiasnKursusPage
     if query.format == JPRecordFormat.siasn:

@@ -3,7 +3,9 @@
 The PDF embeds DejaVu Sans (Debian's fonts-dejavu-core, ``BANGKOM_CERTIFICATE_FONT_DIR``):
 the PDF core fonts know Latin-1 only, and Indonesian names need more (``Ṣ``, ``’``, ``ā``).
 Without the fonts the PDF is a 503 saying how to install them (``scripts/fonts.sh``),
-never a certificate with missing letters. The QR code holds the verification URL.
+never a certificate with missing letters. The QR code holds the verification URL. A
+re-issue prints the number of the certificate it replaces (the number only: the old
+verification code stays with its holder); a revoked and re-issued one, its successor's.
 """
 
 from __future__ import annotations
@@ -140,7 +142,11 @@ def qr_png(cert: Certificate, scale: int = 6) -> bytes:
     return out.getvalue()
 
 
-def pdf_bytes(cert: Certificate) -> bytes:
+def pdf_bytes(
+    cert: Certificate, *, replaces: str | None = None, replaced_by: str | None = None
+) -> bytes:
+    """``replaces`` / ``replaced_by``: the numbers of the linked certificates
+    (``certificate_reads.linked_numbers``)."""
     # imported here: fpdf2 (with fontTools) is ~30 MB of every worker's memory, and most
     # workers never render a PDF (bench/scale.py measures a worker's peak RSS, target 150 MB)
     from fpdf import FPDF
@@ -169,6 +175,12 @@ def pdf_bytes(cert: Certificate) -> bytes:
     pdf.ln(3)
     line(TITLES.get(cert.course_kind, "SERTIFIKAT"), 22, "B", 11)
     line(f"Nomor: {cert.number}", 11)
+    if replaces:
+        line(
+            f"Menggantikan sertifikat nomor {replaces} / Replaces certificate number {replaces}",
+            9,
+            height=5,
+        )
     pdf.ln(4)
     line("diberikan kepada", 11)
     line(cert.holder_name, 20, "B", 11)
@@ -212,5 +224,15 @@ def pdf_bytes(cert: Certificate) -> bytes:
         pdf.set_font("DejaVu", "B", 30)
         pdf.set_xy(22, 145)
         pdf.cell(0, 15, "DICABUT / REVOKED", align="C")
+        if replaced_by:
+            pdf.set_font("DejaVu", "B", 11)
+            pdf.set_xy(22, 160)
+            pdf.cell(
+                0,
+                6,
+                f"Digantikan oleh sertifikat nomor {replaced_by} / "
+                f"Replaced by certificate number {replaced_by}",
+                align="C",
+            )
         pdf.set_text_color(0, 0, 0)
     return bytes(pdf.output())

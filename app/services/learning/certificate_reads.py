@@ -122,11 +122,11 @@ def public_of(cert: Certificate) -> CertificatePublic:
     )
 
 
-def verification_of(session: Session, cert: Certificate, base_url: str) -> CertificateVerification:
-    """The public facts, and the numbers (never the codes) of the certificate this one
-    replaces and of the one that replaced it: a revoked paper's holder learns that a
-    successor exists, not how to open its page."""
-    numbers = {}
+def linked_numbers(session: Session, cert: Certificate) -> tuple[str | None, str | None]:
+    """The numbers (never the codes) of the certificate this one replaces and of the one
+    that replaced it: a revoked paper's holder learns that a successor exists, not how to
+    open its page. Printed on the PDF and shown on the verification page."""
+    numbers: dict[str, str] = {}
     links = [i for i in (cert.replaces_id, cert.replaced_by_id) if i is not None]
     if links:
         found = session.exec(
@@ -135,13 +135,19 @@ def verification_of(session: Session, cert: Certificate, base_url: str) -> Certi
             )
         ).all()
         numbers = dict(found)
+    return numbers.get(cert.replaces_id or ""), numbers.get(cert.replaced_by_id or "")
+
+
+def verification_of(session: Session, cert: Certificate, base_url: str) -> CertificateVerification:
+    """The public facts, the numbers of the linked certificates (``linked_numbers``)."""
+    replaces, replaced_by = linked_numbers(session, cert)
     return CertificateVerification(
         **_facts(cert, public=True),
         verification_url=cert.verification_url,
         jws=cert.jws,
         jwks_url=base_url.rstrip("/") + JWKS_PATH,
-        replaces=numbers.get(cert.replaces_id or ""),
-        replaced_by=numbers.get(cert.replaced_by_id or ""),
+        replaces=replaces,
+        replaced_by=replaced_by,
     )
 
 

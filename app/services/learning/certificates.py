@@ -184,7 +184,10 @@ def _issue_all(
     credits = {
         r.enrollment_id: r
         for r in session.exec(
-            select(JPRecord).where(col(JPRecord.enrollment_id).in_([e.id for e in missing]))
+            select(JPRecord).where(
+                col(JPRecord.enrollment_id).in_([e.id for e in missing]),
+                col(JPRecord.withdrawn_at).is_(None),
+            )
         )
     }
     writer = Writer(session, cohort, course, organiser, [e.learner_id for e in missing])

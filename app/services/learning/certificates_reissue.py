@@ -6,16 +6,19 @@ follows it in the same transaction:
 * **Revoking** marks the certificate revoked (when, why, by whom: shown on its verification
   page) and withdraws the enrolment's credit from the ledger (``jp_ledger.withdraw_credit``,
   as a failed re-evaluation does): the learner's ``/jp`` year and the agency's compliance
-  report both lose those JP. The ledger keeps no void rows; the audit trail is the revoked
-  certificate itself, which keeps its number, JP, reason, time and author, and the change
-  log's ``certificate.revoked``.
+  report both lose those JP. The credit is kept, withdrawn (``withdrawn_at``,
+  ``withdrawn_reason`` ``certificate_revoked``, the revoked number in
+  ``certificate_number``), so a client syncing ``/jp-records`` with ``updated_since`` sees
+  it go; the revoked certificate keeps its number, JP, reason, time and author, and the
+  change log says ``certificate.revoked``.
 * **Re-issuing** (``POST /v1/certificates/{id}/reissue``) gives a revoked certificate of a
   still-passed enrolment a successor: a new number from the agency's sequence, a new
   verification code, QR and signature, the learner's and course's facts as they are now (a
   revocation is usually a wrong name or rank), and the JP the old one certified, credited
-  again under the new number. The two are linked both ways (``replaces_id`` /
-  ``replaced_by_id``); the old one stays revoked and its verification page names its
-  successor's number. A certificate is replaced once: to replace the successor, revoke it
+  again under the new number, as a new ledger record beside the withdrawn one. The two
+  are linked both ways (``replaces_id`` / ``replaced_by_id``); the old one stays revoked,
+  its verification page and PDF name its successor's number, and the successor's name the
+  number it replaces. A certificate is replaced once: to replace the successor, revoke it
   and re-issue it.
 
 Who: the issuing (organising) agency's admins; the home agency and partners, who may read
@@ -27,7 +30,7 @@ certificate give one successor (the second finds ``replaced_by_id`` and answers 
 revocation racing a re-issue is either before it (the re-issue then succeeds) or after it
 (the re-issue finds a valid certificate: 409). The database backs this up: one valid
 certificate per enrolment (partial unique index), one successor per certificate (unique
-``replaces_id``), one credit per enrolment (``uq_jp_record_enrollment``).
+``replaces_id``), one live credit per enrolment (``uq_jp_record_enrollment_live``).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from app.models import Agency, Cohort, Course, Enrollment, JPRecord
 from app.models.base import utcnow
 from app.models.certificate import Certificate, CertificatePublic, CertificateRevoke
 from app.models.enrollment import EnrollmentStatus
+from app.models.jp import JPWithdrawal
 from app.services.learning import jp_ledger
 from app.services.learning.certificate_reads import etag_of, public_of, visible
 from app.services.learning.certificates import Writer, draw_seqs, number_taken
@@ -144,7 +148,9 @@ def revoke(
     cert.updated_at = cert.revoked_at
     session.add(cert)
     # the enrolment's only valid certificate is gone: so is its credit to the learner's year
-    jp_ledger.withdraw_credit(session, enrollment_id=cert.enrollment_id)
+    jp_ledger.withdraw_credit(
+        session, enrollment_id=cert.enrollment_id, reason=JPWithdrawal.certificate_revoked
+    )
     session.commit()
     return public_of(cert), etag_of(cert)
 
@@ -232,9 +238,13 @@ def reissue(
     course = session.get(Course, old.course_id)
     organiser = session.get(Agency, old.agency_id)
     assert cohort is not None and course is not None and organiser is not None
-    # a credit left by a revocation from before revocations withdrew it: taken over, not doubled
+    # the source of the enrolment's credit (course or event): the live one, if a revocation
+    # from before revocations withdrew JP left it (taken over, not doubled), else the newest
+    # withdrawn one
     credit = session.exec(
-        select(JPRecord).where(col(JPRecord.enrollment_id) == enrollment.id)
+        select(JPRecord)
+        .where(col(JPRecord.enrollment_id) == enrollment.id)
+        .order_by(col(JPRecord.withdrawn_at).is_not(None), col(JPRecord.id).desc())
     ).first()
     now = utcnow()
     seq = draw_seqs(session, cohort.agency_id, cohort.year, 1)

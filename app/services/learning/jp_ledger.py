@@ -2,8 +2,11 @@
 event, taken back when a re-evaluation says otherwise; and the external records (courses
 taken elsewhere) the learner's home agency keeps by hand.
 
-Credits of enrolments and events: callers hold the transaction: these functions add rows to the session and never commit, so a
-credit and the outcome that earned it are written together or not at all. The year is the
+Credits of enrolments and events: callers hold the transaction: these functions add rows to
+the session and never commit, so a credit and the outcome that earned it are written
+together or not at all. A credit taken back is withdrawn, not deleted (``withdrawn_at``,
+``withdrawn_reason``: app/models/jp.py), so a client syncing the ledger with
+``updated_since`` sees it go. The year is the
 year of the cohort's end date, which is already a date in the cohort's own time zone (a
 cohort ending 31 December in Asia/Jayapura credits that year, whatever the UTC instant).
 """
@@ -14,7 +17,8 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlmodel import Session, col, delete, select
+from sqlalchemy import case, update
+from sqlmodel import Session, col, select
 
 from app.core.db import commit_or_409
 from app.core.errors import ProblemError
@@ -33,6 +37,7 @@ from app.models.jp import (
     JPRecordPublic,
     JPRecordUpdate,
     JPSource,
+    JPWithdrawal,
     SiasnKursus,
 )
 from app.models.learner import Learner
@@ -53,9 +58,17 @@ def credit_enrollment(
     certificate_number: str | None = None,
 ) -> JPRecord:
     """Credit ``jp_halves`` (default: the course's total) to the learner's year for this
-    enrolment; a second call updates the same credit (an enrolment credits once)."""
+    enrolment; a second call updates the same credit (an enrolment has one live credit). A
+    credit withdrawn for a changed outcome or attendance comes back (same row, new
+    version); a revoked certificate's stays withdrawn and a new record is credited."""
     record = session.exec(
-        select(JPRecord).where(col(JPRecord.enrollment_id) == enrollment.id)
+        select(JPRecord)
+        .where(
+            col(JPRecord.enrollment_id) == enrollment.id,
+            col(JPRecord.withdrawn_reason).is_(None)
+            | (col(JPRecord.withdrawn_reason) != JPWithdrawal.certificate_revoked),
+        )
+        .order_by(col(JPRecord.withdrawn_at).is_not(None), col(JPRecord.id))
     ).first()
     organiser = session.get(Agency, cohort.agency_id)
     values: dict[str, Any] = {
@@ -74,6 +87,7 @@ def credit_enrollment(
     if record is None:
         record = JPRecord(enrollment_id=enrollment.id, **values)
     else:
+        values.update(withdrawn_at=None, withdrawn_reason=None)
         for name, value in values.items():
             setattr(record, name, value)
         record.version += 1
@@ -82,9 +96,31 @@ def credit_enrollment(
     return record
 
 
-def withdraw_credit(session: Session, *, enrollment_id: str) -> None:
-    """Take back the credit of an enrolment (re-evaluated as failed, or dropped)."""
-    session.exec(delete(JPRecord).where(col(JPRecord.enrollment_id) == enrollment_id))
+def withdraw_credit(
+    session: Session, *, enrollment_id: str, reason: JPWithdrawal | None = None
+) -> None:
+    """Take back the live credit of an enrolment: it is kept, withdrawn (not counted), with
+    ``reason`` (default: ``attendance_changed`` for an event's credit, else
+    ``outcome_changed``: re-evaluated as failed, or dropped)."""
+    now = utcnow()
+    why: Any = (
+        reason
+        if reason is not None
+        else case(
+            (col(JPRecord.source) == JPSource.event, JPWithdrawal.attendance_changed.value),
+            else_=JPWithdrawal.outcome_changed.value,
+        )
+    )
+    session.execute(
+        update(JPRecord)
+        .where(col(JPRecord.enrollment_id) == enrollment_id, col(JPRecord.withdrawn_at).is_(None))
+        .values(
+            withdrawn_at=now,
+            withdrawn_reason=why,
+            version=col(JPRecord.version) + 1,
+            updated_at=now,
+        )
+    )
 
 
 # --- external records: /v1/learners/{key}/jp-records -----------------------------------
@@ -288,11 +324,15 @@ def list_records(
     cursor: str | None,
     limit: int,
     updated_since: datetime | None = None,
+    include_withdrawn: bool = False,
 ) -> tuple[Learner, list[JPRecord], str | None]:
-    """A learner's records in creation order (on the (learner_id, year, id) index); with
-    ``updated_since`` those changed since, in (updated_at, id) order."""
+    """A learner's live records in creation order (on the (learner_id, year, id) index);
+    with ``updated_since`` those changed since, withdrawn ones included (a sync must see
+    a credit go), in (updated_at, id) order; ``include_withdrawn``: withdrawn ones too."""
     learner = ledger_owner(session, principal, raw_key)
     statement = select(JPRecord).where(col(JPRecord.learner_id) == learner.id)
+    if updated_since is None and not include_withdrawn:
+        statement = statement.where(col(JPRecord.withdrawn_at).is_(None))
     if year is not None:
         statement = statement.where(col(JPRecord.year) == year)
     rows, next_cursor = since_page(
@@ -311,4 +351,5 @@ def siasn(record: JPRecord) -> SiasnKursus:
         tanggalSelesaiKursus=record.ends_on.strftime("%d-%m-%Y"),
         tahunKursus=record.year,
         institusiPenyelenggara=record.organiser,
+        withdrawn_at=record.withdrawn_at,
     )

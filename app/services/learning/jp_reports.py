@@ -4,7 +4,8 @@ agency's compliance with the yearly floor.
 Entitlement (settings, not constants; ``BANGKOM_JP_FLOOR``, ``BANGKOM_PPPK_JP_CAP``): a
 PNS or CPNS has a right to at least ``jp_floor`` JP a year (default 20); PPPK staff are
 capped at ``pppk_jp_cap`` JP (default 24); non-ASN guests have neither. All sums are in
-integer half-JP (``jp_halves``): exact, never floats.
+integer half-JP (``jp_halves``): exact, never floats, and count live records only (a
+withdrawn credit, ``withdrawn_at`` set, is kept for delta sync and counts nowhere).
 """
 
 from __future__ import annotations
@@ -137,7 +138,11 @@ def year_of(session: Session, learner: Learner, year: int) -> tuple[JPYear, str]
     rows = list(
         session.exec(
             select(JPRecord)
-            .where(col(JPRecord.learner_id) == learner.id, col(JPRecord.year) == year)
+            .where(
+                col(JPRecord.learner_id) == learner.id,
+                col(JPRecord.year) == year,
+                col(JPRecord.withdrawn_at).is_(None),
+            )
             .order_by(col(JPRecord.id))
         )
     )
@@ -183,11 +188,15 @@ def report_agency(session: Session, principal: Principal, agency: str | None) ->
 
 def _totals(agency_id: str, year: int) -> Any:
     """Per PNS/CPNS learner of the agency, the year's JP: one GROUP BY over the learners
-    LEFT JOIN their year's records (a learner without any is there with 0)."""
+    LEFT JOIN their year's live records (a learner without any is there with 0)."""
     total = func.coalesce(func.sum(J.jp_halves), 0).label("total")
     return (
         sa_select(L.id, L.learner_key, L.name, L.asn_type, L.work_unit, total)
-        .select_from(LEARNER.outerjoin(RECORD, and_(J.learner_id == L.id, J.year == year)))
+        .select_from(
+            LEARNER.outerjoin(
+                RECORD, and_(J.learner_id == L.id, J.year == year, J.withdrawn_at.is_(None))
+            )
+        )
         .where(L.agency_id == agency_id, L.asn_type.in_(FLOORED))
         .group_by(L.id)
     ), total
