@@ -46,6 +46,16 @@ def soft_status(gone: Any) -> Any:
     return case((gone, literal("tobedeleted")), else_=literal("active"))
 
 
+def latest(*columns: Any) -> Any:
+    """The latest of non-null datetimes (GREATEST on PostgreSQL, MAX on SQLite, one
+    expression for both)."""
+    first, *rest = columns
+    if not rest:
+        return first
+    later = latest(*rest)
+    return case((first > later, first), else_=later)
+
+
 def fields_of(sq: Any, **kinds: str) -> dict[str, Field]:
     return {name: Field(sq.c[name], kind) for name, kind in kinds.items()}
 
