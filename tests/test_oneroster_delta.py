@@ -202,3 +202,66 @@ def test_parallel_changes_of_one_cohorts_sessions_keep_the_teacher_rows_true(
             f"{ROSTER}/enrollments/teach-{world.progress.cohort_id}.{viewer}", headers=world.token
         )
         assert got.status_code == 200 and got.json()["enrollment"]["status"] == "active"
+
+
+def test_a_cancelled_cohorts_line_items_are_tobedeleted_in_filters_and_delta(
+    client: TestClient, session: Session
+) -> None:
+    """The lineItem's status filter reads what is rendered: a cancelled class's lineItems
+    answer status='tobedeleted' (they answered status='active' while shown tobedeleted)."""
+    from tests.factories_oneroster import GRADEBOOK
+
+    world = setup_oneroster(client, session)
+    cohort = world.progress.cohort_id
+    items = client.get(f"{GRADEBOOK}/lineItems", headers=world.token).json()["lineItems"]
+    mark = max(i["dateLastModified"] for i in items)
+    cancelled = client.post(
+        f"/v1/cohorts/{cohort}/transitions", json={"to": "cancelled"},
+        headers=world.progress.headers,
+    )  # fmt: skip
+    assert cancelled.status_code == 200, cancelled.text
+    expected = [f"{cohort}.{world.progress.assessed}"]
+    for query in ("status='tobedeleted'", f"dateLastModified>'{mark}'"):
+        got = client.get(f"{GRADEBOOK}/lineItems", params={"filter": query}, headers=world.token)
+        assert got.status_code == 200, got.text
+        body = got.json()["lineItems"]
+        assert [(i["sourcedId"], i["status"]) for i in body] == [(expected[0], "tobedeleted")]
+    active = client.get(
+        f"{GRADEBOOK}/lineItems", params={"filter": "status='active'"}, headers=world.token
+    )
+    assert active.json() == {"lineItems": []}
+
+
+def test_guests_read_by_key_alone_page_as_the_filtered_join_does(
+    client: TestClient, session: Session
+) -> None:
+    """Unfiltered pages read the guests' keys and count from learner_grant alone; a filter
+    on another field reads them through the join to learner: both give the same users,
+    order and X-Total-Count, at every offset."""
+    from tests.factories import enrol, make_learner
+
+    world = setup_oneroster(client, session, learners=2)
+    other = setup_progress(client, session, learners=0)
+    for _ in range(3):
+        guest = make_learner(client, other.headers)
+        enrol(client, world.progress.headers, world.progress.cohort_id, guest["learner_key"])
+
+    def pages(path: str, **params: str) -> tuple[list[str], set[str]]:
+        seen, totals = [], set()
+        for offset in range(0, 8, 3):
+            got = client.get(
+                ROSTER + path, params={"limit": "3", "offset": str(offset), **params},
+                headers=world.token,
+            )  # fmt: skip
+            assert got.status_code == 200, got.text
+            totals.add(got.headers["X-Total-Count"])
+            seen += [u["sourcedId"] for u in got.json()["users"]]
+        return seen, totals
+
+    for path in ("/users", "/students"):
+        lean, lean_totals = pages(path)
+        joined, joined_totals = pages(path, filter="status='active'")
+        assert lean == joined == sorted(lean) and lean_totals == joined_totals, path
+        assert len(lean) == int(lean_totals.pop()), path
+    students, _ = pages("/students")
+    assert len(students) == 5

@@ -117,6 +117,12 @@ def users(agency_id: str, *, role: str | None = None) -> View:
         parts += [_students(agency_id, home=True), _students(agency_id, home=False)]
     if role in (None, "teacher"):
         parts.append(_teachers(agency_id))
+    # the guests' keys and count from learner_grant's primary key alone (index-only): it
+    # never names a learner's home agency (app/services/learning/grants.py keeps it so,
+    # transfers included), so the join to learner only fetches the page's rows. Joined,
+    # PostgreSQL hashed and sorted every guest for a deep page (offset 100,000 of 150,000
+    # with 50,000 guests: 134 ms -> 14 ms for the keys, the count 97 -> 6 ms)
+    lean = {1: select(G.learner_id.label("sourcedId")).where(G.agency_id == agency_id)}
     merged: Any = parts[0] if len(parts) == 1 else union_all(*parts)
     sq = merged.subquery("users")
     fields = fields_of(sq, **base_kinds(), givenName="str", familyName="str", email="str",
@@ -128,7 +134,7 @@ def users(agency_id: str, *, role: str | None = None) -> View:
     names = ("sourcedId", "status", "dateLastModified", "metadata", "username", "userIds",
              "enabledUser", "givenName", "familyName", "roles", "primaryOrg", "identifier",
              "email")  # fmt: skip
-    return View(sq, fields, _user, names)
+    return View(sq, fields, _user, names, lean=lean if role in (None, "student") else {})
 
 
 def _user(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
