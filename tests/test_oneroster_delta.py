@@ -265,3 +265,35 @@ def test_guests_read_by_key_alone_page_as_the_filtered_join_does(
         assert len(lean) == int(lean_totals.pop()), path
     students, _ = pages("/students")
     assert len(students) == 5
+
+
+def test_a_deleted_course_is_tobedeleted_in_a_delta_sync_and_only_for_its_agency(
+    client: TestClient, session: Session
+) -> None:
+    """A course without cohorts may be deleted: the courses collection answers it as
+    tobedeleted (from the change log) instead of letting it vanish."""
+    from tests.factories import course_payload
+
+    world = setup_oneroster(client, session)
+    made = client.post("/v1/courses", json=course_payload(), headers=world.progress.headers)
+    assert made.status_code == 201, made.text
+    course = made.json()["id"]
+    everything = _get(client, world, "/courses")["courses"]
+    assert course in {c["sourcedId"] for c in everything}
+    mark = max(c["dateLastModified"] for c in everything)
+    gone = client.delete(f"/v1/courses/{course}", headers=world.progress.headers)
+    assert gone.status_code == 204, gone.text
+    delta = _get(client, world, "/courses", filter=f"dateLastModified>'{mark}'")
+    assert not valid(official("CourseSetDType"), delta)
+    assert [(c["sourcedId"], c["status"]) for c in delta["courses"]] == [(course, "tobedeleted")]
+    assert delta["courses"][0]["dateLastModified"] > mark
+    one = _get(client, world, f"/courses/{course}")["course"]
+    assert one == delta["courses"][0]
+    school = world.progress.agency_id
+    of_school = _get(client, world, f"/schools/{school}/courses", filter="status='tobedeleted'")
+    assert [c["sourcedId"] for c in of_school["courses"]] == [course]
+    other = setup_progress(client, session, learners=0)
+    theirs = client_headers(client, other.headers, [Scope.or_roster.value])
+    listed = client.get(f"{ROSTER}/courses", headers=theirs).json()["courses"]
+    assert course not in {c["sourcedId"] for c in listed}
+    assert client.get(f"{ROSTER}/courses/{course}", headers=theirs).status_code == 404

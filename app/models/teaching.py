@@ -14,6 +14,7 @@ from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from app.models.base import UTCDateTime, created_at_field, updated_at_field
+from app.models.change import Change
 
 
 class CohortTeacher(SQLModel, table=True):
@@ -27,3 +28,17 @@ class CohortTeacher(SQLModel, table=True):
     removed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
+
+
+# OneRoster's tombstones of deleted courses are the change log's delete rows (kept for
+# ``change_retention_days``): a partial index holds just those, per agency, so the courses
+# collection reads them without walking the log (app/services/oneroster/rostering.py).
+_CH = Change.__table__.c  # type: ignore[attr-defined]
+CHANGE_DELETES_INDEX = Index(
+    "ix_change_deletes",
+    _CH.agency_id,
+    _CH.type,
+    _CH.resource_id,
+    postgresql_where=_CH.op == "delete",
+    sqlite_where=_CH.op == "delete",
+)

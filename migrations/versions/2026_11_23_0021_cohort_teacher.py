@@ -1,4 +1,5 @@
-"""cohort_teacher: the (cohort, instructor) pairs of the sessions, kept when removed
+"""cohort_teacher: the (cohort, instructor) pairs of the sessions, kept when removed;
+the change log's delete rows indexed per agency (OneRoster's tombstones of deleted courses)
 
 Revision ID: 0021
 Revises: 0020
@@ -11,6 +12,9 @@ now kept in ``cohort_teacher`` with ``removed_at`` (app/services/oneroster/teach
 Backfilled from the current sessions: every pair taught now, active, last modified when
 the latest of its sessions was (what its ``dateLastModified`` was until now). Removals
 before this revision left nothing to backfill from.
+
+``ix_change_deletes`` (partial: ``op = 'delete'``) lets the OneRoster courses collection
+list the agency's deleted courses as ``tobedeleted`` from the change log without walking it.
 """
 
 from __future__ import annotations
@@ -55,8 +59,17 @@ def upgrade() -> None:
         "ix_cohort_teacher_agency_user", "cohort_teacher", ["agency_id", "user_id"], unique=False
     )
     op.execute(BACKFILL)
+    op.create_index(
+        "ix_change_deletes",
+        "change",
+        ["agency_id", "type", "resource_id"],
+        unique=False,
+        postgresql_where=sa.text("op = 'delete'"),
+        sqlite_where=sa.text("op = 'delete'"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_change_deletes", table_name="change")
     op.drop_index("ix_cohort_teacher_agency_user", table_name="cohort_teacher")
     op.drop_table("cohort_teacher")
