@@ -15,6 +15,7 @@ from app.models.invitation import LearnerInvitation
 from app.models.jp import JPRecord
 from app.models.learner import Learner
 from app.models.progress import ProgressRecord
+from app.models.teaching import CohortTeacher
 from app.models.user import LoginAttempt, RefreshToken, User
 from app.models.webhook import (
     WebhookAttempt,
@@ -37,6 +38,7 @@ __all__ = [
     "Cohort",
     "CohortSession",
     "CohortSessionInstructor",
+    "CohortTeacher",
     "Course",
     "Curriculum",
     "CurriculumModule",

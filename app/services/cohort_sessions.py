@@ -26,6 +26,7 @@ from app.models.cohort import CohortSessionCreate, CohortSessionPublic, CohortSe
 from app.services import cohort_rules as rules
 from app.services import cohort_session_checks as checks
 from app.services.cohorts import visible_cohort
+from app.services.oneroster import teaching
 from app.services.tenancy import get_owned
 from app.services.validation import reject_nulls
 
@@ -70,12 +71,14 @@ def _instructors(session: Session, session_ids: list[str]) -> dict[str, list[str
     return out
 
 
-def _set_instructors(session: Session, session_id: str, user_ids: list[str]) -> None:
+def _set_instructors(session: Session, item: CohortSession, user_ids: list[str]) -> None:
     session.execute(
-        delete(CohortSessionInstructor).where(col(CohortSessionInstructor.session_id) == session_id)
+        delete(CohortSessionInstructor).where(col(CohortSessionInstructor.session_id) == item.id)
     )
     for uid in dict.fromkeys(user_ids):
-        session.add(CohortSessionInstructor(session_id=session_id, user_id=uid))
+        session.add(CohortSessionInstructor(session_id=item.id, user_id=uid))
+    # an instructor taken off the cohort's last session stays, removed, for delta syncs
+    teaching.refresh(session=session, cohort_id=item.cohort_id, agency_id=item.agency_id)
 
 
 def create_session(
@@ -100,7 +103,7 @@ def create_session(
     )
     session.add(item)
     session.flush()
-    _set_instructors(session, item.id, ids)
+    _set_instructors(session, item, ids)
     session.commit()
     return public(item, sorted(ids), cohort.timezone, warnings), etag_of(item, cohort)
 
@@ -152,7 +155,7 @@ def update_session(
     item.version += 1
     item.updated_at = utcnow()
     session.add(item)
-    _set_instructors(session, item.id, ids)
+    _set_instructors(session, item, ids)
     session.commit()
     return public(item, sorted(ids), cohort.timezone, warnings), etag_of(item, cohort)
 
@@ -161,7 +164,7 @@ def delete_session(
     *, session: Session, principal: Principal, cohort_id: str, session_id: str
 ) -> None:
     _, item = _owned(session, principal, cohort_id, session_id)
-    _set_instructors(session, item.id, [])
+    _set_instructors(session, item, [])
     session.delete(item)
     session.commit()
 

@@ -4,11 +4,12 @@ collections narrow by.
 
 Student enrollments are the enrolments of the agency's cohorts (sourcedId the enrolment
 id; withdrawn and waitlisted are ``tobedeleted``). A teacher enrollment is one per
-(cohort, instructor) pair of ``cohort_session_instructor`` (sourcedId
-``teach-<cohort id>.<user id>``; ``tobedeleted`` when the cohort is cancelled or the
-account deactivated; ``dateLastModified`` the latest of the cohort's and the sessions'
-the instructor teaches). An instructor taken off every session of a cohort leaves no
-row behind: a delta sync does not see that removal, a full sync does.
+(cohort, instructor) pair of ``cohort_teacher`` (sourcedId ``teach-<cohort id>.<user
+id>``): the pairs of the cohort's sessions, kept when the instructor is taken off the
+last one (app/services/oneroster/teaching.py), as a withdrawn enrolment is kept. It is
+``tobedeleted`` when the pair is removed, the cohort cancelled or the account
+deactivated; ``dateLastModified`` is the latest of the pair's, the cohort's and the
+account's, so a delta sync sees each of those changes.
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import case, func, literal, select, union_all
+from sqlalchemy import case, literal, select, union_all
 from sqlmodel import col
 
-from app.models.cohort import Cohort, CohortSession, CohortSessionInstructor, CohortStatus
+from app.models.cohort import Cohort, CohortStatus
 from app.models.enrollment import Enrollment, EnrollmentStatus
+from app.models.teaching import CohortTeacher
 from app.models.user import User
 from app.services.oneroster.query import DATE, Field
-from app.services.oneroster.rostering import base_kinds, fields_of, soft_status
+from app.services.oneroster.rostering import base_kinds, fields_of, latest, soft_status
 from app.services.oneroster.views import Ctx, View, day, exclusive_end, head
 
 TEACHING_PREFIX = "teach-"
@@ -54,43 +56,35 @@ def _students(agency_id: str) -> Any:
 
 
 def _teachers(agency_id: str) -> Any:
-    CS, CSI = CohortSession, CohortSessionInstructor
-    pairs = (
-        select(col(CS.cohort_id).label("cohort_id"), col(CSI.user_id).label("user_id"))
-        .join(CS, col(CS.id) == col(CSI.session_id))
-        .where(col(CS.agency_id) == agency_id)
-        .distinct()
-        .subquery("teaching")
+    """One row per ``cohort_teacher`` pair, the removed ones kept as ``tobedeleted``."""
+    T = CohortTeacher
+    gone = (
+        col(T.removed_at).is_not(None)
+        | (col(Cohort.status) == CohortStatus.cancelled)
+        | col(User.is_active).is_(False)
     )
-    sessions_changed = (
-        select(func.max(col(CS.updated_at)))
-        .join(CSI, col(CSI.session_id) == col(CS.id))
-        .where(col(CS.cohort_id) == pairs.c.cohort_id, col(CSI.user_id) == pairs.c.user_id)
-        .scalar_subquery()
-    )
-    changed = case(
-        (col(Cohort.updated_at) > sessions_changed, col(Cohort.updated_at)),
-        else_=sessions_changed,
-    )
-    gone = (col(Cohort.status) == CohortStatus.cancelled) | col(User.is_active).is_(False)
     return (
         select(
-            (literal(TEACHING_PREFIX) + pairs.c.cohort_id + literal(SEP) + pairs.c.user_id).label(
+            (literal(TEACHING_PREFIX) + col(T.cohort_id) + literal(SEP) + col(T.user_id)).label(
                 "sourcedId"
             ),
             soft_status(gone).label("status"),
-            changed.label("dateLastModified"),
+            latest(col(T.updated_at), col(Cohort.updated_at), col(User.updated_at)).label(
+                "dateLastModified"
+            ),
             literal("teacher").label("role"),
-            pairs.c.user_id.label("user_id"),
-            pairs.c.cohort_id.label("class_id"),
-            col(Cohort.agency_id).label("school_id"),
-            literal("teaching").label("enrollment_status"),
+            col(T.user_id).label("user_id"),
+            col(T.cohort_id).label("class_id"),
+            col(T.agency_id).label("school_id"),
+            case(
+                (col(T.removed_at).is_not(None), literal("removed")), else_=literal("teaching")
+            ).label("enrollment_status"),
             col(Cohort.starts_on).label("beginDate"),
             col(Cohort.ends_on).label("ends_on"),
         )
-        .select_from(pairs)
-        .join(Cohort, col(Cohort.id) == pairs.c.cohort_id)
-        .join(User, col(User.id) == pairs.c.user_id)
+        .join(Cohort, col(Cohort.id) == col(T.cohort_id))
+        .join(User, col(User.id) == col(T.user_id))
+        .where(col(T.agency_id) == agency_id)
     )
 
 
@@ -133,14 +127,8 @@ def cohorts_of_learner(learner_id: str) -> Any:
 
 
 def cohorts_of_instructor(user_id: str) -> Any:
-    return (
-        select(col(CohortSession.cohort_id))
-        .join(
-            CohortSessionInstructor,
-            col(CohortSessionInstructor.session_id) == col(CohortSession.id),
-        )
-        .where(col(CohortSessionInstructor.user_id) == user_id)
-    )
+    """The cohorts the user teaches or taught (as a learner's include withdrawn ones)."""
+    return select(col(CohortTeacher.cohort_id)).where(col(CohortTeacher.user_id) == user_id)
 
 
 def learners_of_cohort(cohort_id: str) -> Any:
@@ -148,8 +136,4 @@ def learners_of_cohort(cohort_id: str) -> Any:
 
 
 def instructors_of_cohort(cohort_id: str) -> Any:
-    return (
-        select(col(CohortSessionInstructor.user_id))
-        .join(CohortSession, col(CohortSessionInstructor.session_id) == col(CohortSession.id))
-        .where(col(CohortSession.cohort_id) == cohort_id)
-    )
+    return select(col(CohortTeacher.user_id)).where(col(CohortTeacher.cohort_id) == cohort_id)

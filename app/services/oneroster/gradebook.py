@@ -32,7 +32,7 @@ from app.models.progress import ProgressIn, ProgressOutcome, ProgressRecord, Pro
 from app.services.learning import progress as progress_service
 from app.services.oneroster.errors import unknown
 from app.services.oneroster.query import DATETIME, Field
-from app.services.oneroster.rostering import TERM_PREFIX
+from app.services.oneroster.rostering import TERM_PREFIX, soft_status
 from app.services.oneroster.views import GRADEBOOK, Ctx, View, day, head, iso, jp_text
 
 SEP = "."
@@ -106,7 +106,8 @@ def line_items(agency_id: str) -> View:
     sq = (
         select(
             (col(Cohort.id) + literal(SEP) + col(M.id)).label("sourcedId"),
-            literal("active").label("status"),
+            # the class's soft delete, as a column: status filters see what is rendered
+            soft_status(col(Cohort.status) == CohortStatus.cancelled).label("status"),
             col(Cohort.updated_at).label("dateLastModified"),
             col(M.title).label("title"),
             col(M.description).label("description"),
@@ -119,7 +120,6 @@ def line_items(agency_id: str) -> View:
             col(M.id).label("module_id"),
             col(Cohort.starts_on).label("starts_on"),
             col(Cohort.ends_on).label("ends_on"),
-            col(Cohort.status).label("cohort_status"),
         )
         .join(M, col(M.curriculum_id) == col(Cohort.curriculum_id))
         .where(col(Cohort.agency_id) == agency_id, col(M.assessed).is_(True))
@@ -139,9 +139,7 @@ def line_items(agency_id: str) -> View:
 
 def _line_item(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
     out = {
-        "sourcedId": row["sourcedId"],
-        "status": "tobedeleted" if row["cohort_status"] == CohortStatus.cancelled else "active",
-        "dateLastModified": iso(row["dateLastModified"]),
+        **head(row),
         "metadata": {
             "bangkom.module": row["module_id"],
             "bangkom.learningMode": str(row["mode"]),

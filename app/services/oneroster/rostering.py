@@ -8,8 +8,10 @@ academicSession of type term (sourcedId ``term-<cohort id>``, schoolYear = the c
 year); course -> course; learner -> user with role student (NIP / NI PPPK as userIds);
 an agency user with the instructor role or teaching a session of the agency's cohorts ->
 user with role teacher; enrolment -> enrollment (role student); an instructor teaching a
-session of a cohort -> enrollment (role teacher) in its class. Soft deletes: cancelled cohorts, archived courses,
-withdrawn or waitlisted enrolments and deactivated accounts are ``tobedeleted``.
+session of a cohort -> enrollment (role teacher) in its class. Soft deletes: cancelled
+cohorts, archived courses, withdrawn or waitlisted enrolments, deactivated accounts and
+instructors taken off a cohort's sessions are ``tobedeleted``; so are deleted courses,
+from the change log, for as long as it keeps them (``change_retention_days``).
 
 Every view holds only the caller's agency: its own org, courses and cohorts, the
 enrolments and teachers of its cohorts, its home learners and the learners it sees
@@ -22,11 +24,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import String, case, cast, false, literal, select
+from sqlalchemy import String, case, cast, false, literal, null, select, union_all
 from sqlmodel import col
 
 from app.models.agency import Agency, AgencyKind
 from app.models.catalogue import roman
+from app.models.change import Change, ChangeOp, ChangeType
 from app.models.cohort import Cohort, CohortStatus
 from app.models.course import Course, CourseStatus
 from app.services.oneroster.query import DATE, DATETIME, Field
@@ -44,6 +47,16 @@ ORG_TYPES = {
 
 def soft_status(gone: Any) -> Any:
     return case((gone, literal("tobedeleted")), else_=literal("active"))
+
+
+def latest(*columns: Any) -> Any:
+    """The latest of non-null datetimes (GREATEST on PostgreSQL, MAX on SQLite, one
+    expression for both)."""
+    first, *rest = columns
+    if not rest:
+        return first
+    later = latest(*rest)
+    return case((first > later, first), else_=later)
 
 
 def fields_of(sq: Any, **kinds: str) -> dict[str, Field]:
@@ -93,23 +106,40 @@ def _org(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
 
 
 def courses(agency_id: str) -> View:
-    sq = (
-        select(
-            col(Course.id).label("sourcedId"),
-            soft_status(col(Course.status) == CourseStatus.archived).label("status"),
-            col(Course.updated_at).label("dateLastModified"),
-            col(Course.title).label("title"),
-            col(Course.code).label("courseCode"),
-            col(Course.agency_id).label("org_id"),
-            col(Course.kind).label("kind"),
-            col(Course.competency_type).label("competency_type"),
-            col(Course.delivery).label("delivery"),
-            col(Course.total_jp_halves).label("jp_halves"),
-            col(Course.modes).label("modes"),
-        )
-        .where(col(Course.agency_id) == agency_id)
-        .subquery("courses")
+    """The agency's courses, and its deleted ones (a course without cohorts may be deleted)
+    as ``tobedeleted`` from the change log's delete rows, kept ``change_retention_days``:
+    a delta sync within that window sees the deletion instead of the course vanishing."""
+    CH = Change.__table__.c  # type: ignore[attr-defined]
+    kept = select(
+        col(Course.id).label("sourcedId"),
+        soft_status(col(Course.status) == CourseStatus.archived).label("status"),
+        col(Course.updated_at).label("dateLastModified"),
+        col(Course.title).label("title"),
+        col(Course.code).label("courseCode"),
+        col(Course.agency_id).label("org_id"),
+        col(Course.kind).label("kind"),
+        col(Course.competency_type).label("competency_type"),
+        col(Course.delivery).label("delivery"),
+        col(Course.total_jp_halves).label("jp_halves"),
+        col(Course.modes).label("modes"),
+    ).where(col(Course.agency_id) == agency_id)
+    deleted = select(
+        CH.resource_id.label("sourcedId"),
+        literal("tobedeleted").label("status"),
+        CH.committed_at.label("dateLastModified"),
+        literal("").label("title"),
+        literal("").label("courseCode"),
+        CH.agency_id.label("org_id"),
+        *(
+            null().label(name)
+            for name in ("kind", "competency_type", "delivery", "jp_halves", "modes")
+        ),
+    ).where(  # fmt: skip
+        CH.agency_id == agency_id,
+        CH.type == ChangeType.course.value,
+        CH.op == ChangeOp.delete.value,
     )
+    sq = union_all(kept, deleted).subquery("courses")
     fields = fields_of(sq, **base_kinds(), title="str", courseCode="str")
     fields["org.sourcedId"] = Field(sq.c.org_id)
     names = ("sourcedId", "status", "dateLastModified", "metadata", "title", "courseCode",
@@ -118,6 +148,14 @@ def courses(agency_id: str) -> View:
 
 
 def _course(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
+    if row["kind"] is None:  # deleted: only what a tombstone needs
+        return {
+            **head(row),
+            "metadata": {"bangkom.deleted": True},
+            "title": row["title"],
+            "courseCode": row["courseCode"],
+            "org": ctx.ref("org", row["org_id"]),
+        }
     return {
         **head(row),
         "metadata": {

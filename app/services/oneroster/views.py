@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, CompoundSelect, Subquery, func, select, union_all
-from sqlalchemy.sql.visitors import replacement_traverse
+from sqlalchemy.sql.visitors import iterate, replacement_traverse
 from sqlmodel import Session
 
 from app.services.oneroster import query
@@ -54,6 +54,10 @@ class View:
     # every key of a part sorts before every key of the next (their ids' prefixes): pages
     # in key order are then read part after part instead of merged
     disjoint: bool = False
+    # a part's keys read from one index alone (a SELECT of its ``sourcedId`` only, the
+    # same keys as the part), by the part's position: used for the page's keys and the
+    # count when no filter, sort or narrowing names anything but ``sourcedId``
+    lean: Mapping[int, Any] = field(default_factory=dict)
 
     @property
     def key(self) -> ColumnElement[Any]:
@@ -61,7 +65,7 @@ class View:
 
     def narrowed(self, *conditions: ColumnElement[bool]) -> View:
         where = [*self.where, *conditions]
-        return View(self.sq, self.fields, self.render, self.names, where, self.disjoint)
+        return View(self.sq, self.fields, self.render, self.names, where, self.disjoint, self.lean)
 
 
 def iso(value: datetime) -> str:
@@ -143,9 +147,13 @@ def collect(
     if clause is not None:
         conditions.append(clause)
     sort_col = query.sort_column(sort, view.fields)
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    key_only = all(_names_only_key(c, view) for c in [*conditions, sort_col])
     keyed: list[Any] = []
     counts: list[int] = []
-    for part in _parts(view):
+    for index, part in enumerate(_parts(view)):
+        if key_only and index in view.lean:
+            part = view.lean[index]
         adapt = _on_part(part, view)
         columns = [adapt(view.key).label("k")]
         if sort_col is not None:
@@ -154,7 +162,11 @@ def collect(
             *(adapt(c) for c in conditions)
         )
         keyed.append(narrowed)
-        counted = select(func.count()).select_from(narrowed.subquery())
+        # PostgreSQL counted a large agency's rows with a parallel sequential scan of the
+        # whole table; asked in key order, it counts on the index alone (index-only scan):
+        # learners 35 -> 12 ms, enrolments 37 -> 21 ms at 150,000 (bench/oneroster.py)
+        counting = narrowed.order_by(columns[0]) if postgresql else narrowed
+        counted = select(func.count()).select_from(counting.subquery())
         counts.append(int(session.execute(counted).scalar_one()))
     total = sum(counts)
     if view.disjoint and sort_col is None:
@@ -168,7 +180,7 @@ def collect(
         order.append(columns.k.desc() if descending and sort_col is None else columns.k.asc())
         return order
 
-    if len(keyed) > 1 and session.get_bind().dialect.name == "postgresql":
+    if len(keyed) > 1 and postgresql:
         # PostgreSQL appended the parts and sorted every key (a top-N heapsort of 100,000
         # enrolments for the first page) instead of merging them; each part's own first
         # offset + limit keys, on its index, leave it nothing else to do
@@ -186,6 +198,14 @@ def collect(
         row[0] for row in session.execute(keys_stmt.order_by(*order).limit(limit).offset(offset))
     ]
     return _rows(session, view, keys, total)
+
+
+def _names_only_key(expression: Any, view: View) -> bool:
+    """Whether ``expression`` names no column of the view but its key (None: nothing)."""
+    if expression is None:
+        return True
+    others = {id(c) for c in view.sq.c if c is not view.key}
+    return not any(id(el) in others for el in iterate(expression))
 
 
 def _keys_part_by_part(
