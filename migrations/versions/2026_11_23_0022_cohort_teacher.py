@@ -1,8 +1,8 @@
 """cohort_teacher: the (cohort, instructor) pairs of the sessions, kept when removed;
 the change log's delete rows indexed per agency (OneRoster's tombstones of deleted courses)
 
-Revision ID: 0021
-Revises: 0020
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-11-23 06:00:00
 
 OneRoster's teacher enrollments (``teach-<cohort>.<user>``) were derived from
@@ -27,8 +27,8 @@ from alembic import op
 
 import app.models.base
 
-revision: str = "0021"
-down_revision: str | None = "0020"
+revision: str = "0022"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
