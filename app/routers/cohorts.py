@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from app.core.errors import error_responses
-from app.core.etag import json_response
+from app.core.etag import json_response, none_match
 from app.core.idempotency import idempotent
 from app.core.pagination import clamp_limit, link_header, since_sort
 from app.deps import AgencyAdmin, IfMatch, IfNoneMatch, OptionalPrincipal, SessionDep, require_scope
@@ -82,11 +82,13 @@ def list_cohorts(
         cursor=query.cursor,
         limit=clamp_limit(query.limit),
     )
+    if none_match(if_none_match, etag):  # 304: no body to serialize
+        return json_response(b"", etag, if_none_match=if_none_match)
     body = service.PAGE.dump_json(items).decode()
     next_json = f'"{next_cursor}"' if next_cursor else "null"
     payload = '{"items":' + body + ',"next_cursor":' + next_json + "}"
     headers = link_header(request, next_cursor)
-    return json_response(payload, etag, if_none_match=if_none_match, headers=headers)
+    return json_response(payload, etag, headers=headers)
 
 
 @router.get(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Select, exists, or_, select, union_all
+from sqlalchemy import Connection, Integer, bindparam, exists, or_, select, union_all
 
 from app.core.errors import ProblemError
 from app.core.etag import list_etag
@@ -99,53 +99,73 @@ def _parse_key(sorts: dict[str, SortSpec], sort: str, raw: Any) -> Any:
         raise bad_cursor() from exc
 
 
-def _keyset(
-    stmt: Select[Any],
-    sorts: dict[str, SortSpec],
-    sort: str,
-    id_column: Any,
-    cursor_token: str | None,
-    limit: int,
-) -> Select[Any]:
-    """``stmt`` ordered by (sort key, id), starting after the cursor, one row past the page."""
-    column, descending, _ = _sort_spec(sorts, sort)
-    cursor = decode_cursor(cursor_token, sort)
-    if cursor is not None:
-        key = _parse_key(sorts, sort, cursor.key)
-        stmt = stmt.where(after(column, id_column, key, cursor.id, descending=descending))
-    order = (column.desc(), id_column.desc()) if descending else (column.asc(), id_column.asc())
-    return stmt.order_by(*order).limit(limit + 1)
-
-
 def _cursor_value(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date | datetime) else value
 
 
-def _cohort_conditions(f: CohortFilters) -> list[Any]:
-    out: list[Any] = []
-    if f.q:
-        out.append(C.search.like(_like(f.q), escape="\\"))
-    if f.course_id:
-        out.append(H.course_id == f.course_id)
-    if f.agency:
-        out.append(H.agency_id == _agency_ids(f.agency))
-    if f.status:
-        out.append(H.status == f.status)
-    if f.year is not None:
-        out.append(H.year == f.year)
-    if f.starts_after is not None:
-        out.append(H.starts_on >= f.starts_after)
-    if f.starts_before is not None:
-        out.append(H.starts_on <= f.starts_before)
-    for name in ("kind", "competency_type", "delivery"):
-        value = getattr(f, name)
-        if value is not None:
-            out.append(C[name] == value)
-    if f.mode:
-        out.append(exists().where(M.curriculum_id == H.curriculum_id, M.mode == f.mode))
-    if f.updated_since is not None:
-        out.append(H.updated_at >= f.updated_since)
-    return out
+# Filters of the cohort list: (name, condition over a bind parameter of that name), in the
+# order of CohortFilters. A filter is present when its value is truthy (the strings) or not
+# None (the rest), as before the statements were cached.
+_TRUTHY = frozenset({"q", "course_id", "agency", "status", "mode"})
+_COHORT_FILTERS: dict[str, Callable[[], Any]] = {
+    "q": lambda: C.search.like(bindparam("q"), escape="\\"),
+    "course_id": lambda: H.course_id == bindparam("course_id"),
+    "agency": lambda: H.agency_id == _agency_ids(bindparam("agency")),
+    "status": lambda: H.status == bindparam("status"),
+    "year": lambda: H.year == bindparam("year"),
+    "kind": lambda: C.kind == bindparam("kind"),
+    "competency_type": lambda: C.competency_type == bindparam("competency_type"),
+    "delivery": lambda: C.delivery == bindparam("delivery"),
+    "mode": lambda: exists().where(M.curriculum_id == H.curriculum_id, M.mode == bindparam("mode")),
+    "starts_after": lambda: H.starts_on >= bindparam("starts_after", type_=H.starts_on.type),
+    "starts_before": lambda: H.starts_on <= bindparam("starts_before", type_=H.starts_on.type),
+    "updated_since": lambda: H.updated_at >= bindparam("updated_since", type_=H.updated_at.type),
+}
+_COHORT_SHAPES: dict[tuple[Any, ...], Any] = {}
+
+
+def _cohort_present(f: CohortFilters) -> tuple[str, ...]:
+    return tuple(
+        name
+        for name in _COHORT_FILTERS
+        if (getattr(f, name) if name in _TRUTHY else getattr(f, name) is not None)
+    )
+
+
+def _cohort_statement(who: visibility.Who, sort: str, paged: bool, present: tuple[str, ...]) -> Any:
+    """The cohort list's statement for one shape (who asks, sort, first page or not, which
+    filters), with bind parameters throughout: built once and reused. Building it cost more
+    than running it: 2.2 of the 3.0 ms of a member's first page of 50 on SQLite
+    (bench/catalogue_reads.py)."""
+    column, descending, _ = COHORT_SORTS[sort]
+    joined = Cohort.__table__.join(Course.__table__, H.course_id == C.id)  # type: ignore[attr-defined]
+    columns = (
+        *H,
+        C.title.label("course_title"),
+        C.version.label("course_version"),
+        column.label("sort_key"),
+    )
+    conditions = [_COHORT_FILTERS[name]() for name in present]
+    if paged:
+        key = bindparam("cursor_key", type_=column.type)
+        conditions.append(after(column, H.id, key, bindparam("cursor_id"), descending=descending))
+
+    def order(col: Any, ident: Any) -> tuple[Any, Any]:
+        return (col.desc(), ident.desc()) if descending else (col.asc(), ident.asc())
+
+    limit = bindparam("limit", type_=Integer)
+    parts = [
+        select(*columns)
+        .select_from(joined)
+        .where(branch, *conditions)
+        .order_by(*order(column, H.id))
+        .limit(limit)
+        for branch in visibility.cohort_branches(who, bindparam("me"))
+    ]
+    if len(parts) == 1:
+        return parts[0]
+    merged = union_all(*(p.subquery().select() for p in parts)).subquery()
+    return select(*merged.c).order_by(*order(merged.c.sort_key, merged.c.id)).limit(limit)
 
 
 def cohort_rows(
@@ -157,38 +177,25 @@ def cohort_rows(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[Any], str | None, str]:
-    column, descending, _ = _sort_spec(COHORT_SORTS, sort)
-    joined = Cohort.__table__.join(Course.__table__, H.course_id == C.id)  # type: ignore[attr-defined]
-    columns = (
-        *H,
-        C.title.label("course_title"),
-        C.version.label("course_version"),
-        column.label("sort_key"),
-    )
-    conditions = _cohort_conditions(filters)
-    parts = [
-        _keyset(
-            select(*columns).select_from(joined).where(branch, *conditions),
-            COHORT_SORTS,
-            sort,
-            H.id,
-            cursor,
-            limit,
-        )
-        for branch in visibility.cohort_branches(
-            visibility.who(principal), principal.agency_id if principal else None
-        )
-    ]
-    stmt = parts[0]
-    if len(parts) > 1:
-        merged = union_all(*(p.subquery().select() for p in parts)).subquery()
-        order = (merged.c.sort_key, merged.c.id)
-        stmt = (
-            select(*merged.c)
-            .order_by(*(o.desc() if descending else o.asc() for o in order))
-            .limit(limit + 1)
-        )
-    rows = conn.execute(stmt).mappings().all()
+    _sort_spec(COHORT_SORTS, sort)
+    who = visibility.who(principal)
+    decoded = decode_cursor(cursor, sort)
+    present = _cohort_present(filters)
+    shape = (who, sort, decoded is not None, present)
+    stmt = _COHORT_SHAPES.get(shape)
+    if stmt is None:
+        stmt = _COHORT_SHAPES[shape] = _cohort_statement(*shape)
+    params: dict[str, Any] = {name: getattr(filters, name) for name in present}
+    if "q" in params:
+        params["q"] = _like(params["q"])
+    if who is visibility.Who.member:
+        assert principal is not None
+        params["me"] = principal.agency_id
+    if decoded is not None:
+        params["cursor_key"] = _parse_key(COHORT_SORTS, sort, decoded.key)
+        params["cursor_id"] = decoded.id
+    params["limit"] = limit + 1
+    rows = conn.execute(stmt, params).mappings().all()
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = (
