@@ -145,20 +145,32 @@ def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str
 
         def empty() -> None:
             with engine.begin() as conn:
+                if engine.dialect.name == "postgresql":
+                    # not DELETE: its dead rows made the next round's inserts and
+                    # autovacuum work through them, a cost no real ingest (into
+                    # tables that only grow) has, and the rounds swing with it
+                    conn.exec_driver_sql(
+                        "TRUNCATE xapi_statement_ref, xapi_statement, progress_record"
+                    )
+                    return
                 for model in (XapiStatementRef, XapiStatement, ProgressRecord):
                     conn.execute(delete(model.__table__))  # type: ignore[union-attr]
 
         cpu: list[float] = []
+        server: list[float] = []
 
         def send(
             path: str, bodies: list[bytes], send_headers: dict[str, str], status: int
         ) -> float:
+            served = server_cpu(engine)
             started, used = time.perf_counter(), time.process_time()
             for data in bodies:
                 got = client.post(path, content=data, headers=send_headers)
                 assert got.status_code == status, got.text[:300]
             cpu.append(time.process_time() - used)
-            return time.perf_counter() - started
+            took = time.perf_counter() - started
+            server.append(server_cpu(engine) - served)
+            return took
 
         json_headers = headers | {"Content-Type": "application/json"}
 
@@ -170,18 +182,23 @@ def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str
 
         empty()
         send_xapi()  # warm-up
+        if os.environ.get("PROFILE") == "sql":
+            _sql_profile(engine, empty, send_xapi, send_batches)
         if os.environ.get("PROFILE"):
             _profile(empty, xapi_bodies, made["client_id"], made["client_secret"])
         times: dict[str, list[float]] = {"xAPI created": [], "xAPI replayed": [], "progress": []}
         cpus: dict[str, list[float]] = {name: [] for name in times}
+        servers: dict[str, list[float]] = {name: [] for name in times}
         for _ in range(args.repeat):
             empty()
             for name, call in (("xAPI created", send_xapi), ("xAPI replayed", send_xapi)):
                 times[name].append(call())
                 cpus[name].append(cpu[-1])
+                servers[name].append(server[-1])
             empty()
             times["progress"].append(send_batches())
             cpus["progress"].append(cpu[-1])
+            servers["progress"].append(server[-1])
         with engine.connect() as conn:
             from sqlalchemy import func, select
 
@@ -189,9 +206,14 @@ def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str
             landed = conn.execute(select(func.count()).select_from(progress_table)).scalar()
         base = statistics.median(times["progress"])
         base_cpu = statistics.median(cpus["progress"])
+        base_server = statistics.median(servers["progress"])
         for name, taken in times.items():
             best, median = min(taken), statistics.median(taken)
             used = statistics.median(cpus[name])
+            served = statistics.median(servers[name])
+            on_server = (
+                f"{served * 1000:.0f} ms, {served / base_server:.2f}x" if base_server else "-"
+            )
             label = (
                 f"POST /v1/progress/batch, {count:,} records"
                 if name == "progress"
@@ -200,11 +222,32 @@ def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str
             lines.append(
                 f"| {label} in batches of {size} | {engine_name} | {best * 1000:.0f} ms "
                 f"| {median * 1000:.0f} ms | {count / median:,.0f} /s "
-                f"| {median / base:.2f}x | {used * 1000:.0f} ms, {used / base_cpu:.2f}x |"
+                f"| {median / base:.2f}x | {used * 1000:.0f} ms, {used / base_cpu:.2f}x "
+                f"| {on_server} |"
             )
         assert landed == count, landed
     engine.dispose()
     return lines
+
+
+def server_cpu(engine: Any) -> float:
+    """CPU seconds used so far by the PostgreSQL server processes serving the bench's
+    database (read from /proc: the server runs on this machine); 0 on SQLite, whose work is
+    in the process's own CPU time."""
+    if engine.dialect.name != "postgresql":
+        return 0.0
+    with engine.connect() as conn:
+        pids = conn.exec_driver_sql(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+        ).scalars()
+        total = 0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # ended meanwhile, or not on this machine
+            total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _profile(empty: Any, bodies: list[bytes], client_id: str, secret: str) -> None:
@@ -234,12 +277,11 @@ def _profile(empty: Any, bodies: list[bytes], client_id: str, secret: str) -> No
     for owner, name, label in (
         (statements, "statement", "validate"),
         (statements, "signature", "signature"),
-        (statements, "_refs", "index entries"),
+        (statements, "statement_refs", "index entries"),
         (statements.progress, "apply", "progress (all)"),
-        (progress, "_learners", "progress: learners"),
-        (progress, "_enrolments", "progress: enrolments"),
+        (progress.progress_match, "enrolments", "progress: match"),
         (progress, "item_of", "progress: items"),
-        (progress.rules, "resolve", "progress: resolve"),
+        (progress.progress_match, "learner_refs", "progress: unmatched learners"),
         (progress.rules, "check", "progress: check"),
         (progress.store, "write", "progress: upsert"),
         (statements.table_rows, "insert", "insert rows"),
@@ -282,6 +324,37 @@ def _profile(empty: Any, bodies: list[bytes], client_id: str, secret: str) -> No
     del progress_batch, progress_store, rows
 
 
+def _sql_profile(engine: Any, empty: Any, send_xapi: Any, send_batches: Any) -> None:
+    """PROFILE=sql: each SQL statement's count and wall time (driver call to result, the
+    server's share of a round) in a created xAPI round and a progress round."""
+    from sqlalchemy import event
+
+    spent: dict[str, list[float]] = {}
+    started: list[float] = []
+
+    def before(*_args: Any) -> None:
+        started.append(time.perf_counter())
+
+    def after(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        key = " ".join(statement.split())[:90]
+        entry = spent.setdefault(key, [0, 0.0])
+        entry[0] += 1
+        entry[1] += time.perf_counter() - started.pop()
+
+    for name, call in (("xAPI created", send_xapi), ("progress batch", send_batches)):
+        empty()
+        spent.clear()
+        event.listen(engine, "before_cursor_execute", before)
+        event.listen(engine, "after_cursor_execute", after)
+        took = call()
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)
+        total = sum(v[1] for v in spent.values())
+        print(f"SQL, {name}: round {took * 1000:.0f} ms, in SQL {total * 1000:.0f} ms")
+        for key, (count, secs) in sorted(spent.items(), key=lambda kv: -kv[1][1])[:14]:
+            print(f"  {secs * 1000:8.1f} ms {count:6d}x  {key}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--learners", type=int, default=2_000)
@@ -292,8 +365,8 @@ def main() -> None:
     args = parser.parse_args()
     rows = [
         "| row | engine | best | median | throughput (median) | vs progress batch "
-        "| process CPU (median), vs progress batch |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| process CPU (median), vs progress batch | PostgreSQL CPU (median), vs progress batch |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     from bench.inprocess import engine_urls, load_line
 
