@@ -281,7 +281,7 @@ def _profile(empty: Any, bodies: list[bytes], client_id: str, secret: str) -> No
         (statements.progress, "apply", "progress (all)"),
         (progress.progress_match, "enrolments", "progress: match"),
         (progress, "item_of", "progress: items"),
-        (progress.progress_match, "learner_refs", "progress: unmatched learners"),
+        (progress.progress_match, "learners", "progress: learners"),
         (progress.rules, "check", "progress: check"),
         (progress.store, "write", "progress: upsert"),
         (statements.table_rows, "insert", "insert rows"),

@@ -49,7 +49,7 @@ def _plan(session: Session, run: Callable[[], object]) -> str:
 def test_an_mbox_actor_is_looked_up_through_the_lower_email_index(session: Session) -> None:
     plan = _plan(
         session,
-        lambda: progress_match.learner_refs(session, {"mbox:budi@example.go.id"}),
+        lambda: progress_match.learners(session, {"mbox:budi@example.go.id"}),
     )
     assert "ix_learner_email_lower" in plan, plan
 

@@ -194,7 +194,7 @@ def apply(
     enrolments = found.enrolments
     missing = [w for w in wanted if (w[3], w[2]) not in enrolments]
     if missing:
-        learners = progress_match.learner_refs(session, {w[3] for w in missing})
+        learners = found.named
         known = progress_match.known_modules(session, {w[2] for w in missing})
         for n, _kind, module_id, ref in missing:
             note = (
