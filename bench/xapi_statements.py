@@ -12,31 +12,55 @@ open cohort of a course of ``--modules`` modules. Every (learner, module) pair g
 score, duration; each statement its own timestamp and duration, as an LMS sends them),
 10,000 by default, sent ``--batch`` a request through the whole ASGI app in process
 (TestClient, HTTP Basic of an integration client). Rows, best and median of ``--repeat``
-(statements and progress emptied before each round), with the process's CPU time (the
-app and the in-process client; PostgreSQL's own work is not in it), which moves much
-less than the wall time on a shared machine:
+(statements and progress emptied before each round: TRUNCATE on PostgreSQL), with the
+process's CPU time (the app and the in-process client) and, on PostgreSQL, the CPU time
+of the server processes serving the bench database (from /proc), which move much less
+than the wall time on a shared machine:
 
 - ``xAPI created``: every statement new, each a new progress record;
 - ``xAPI replayed``: the same statements again (stored already: nothing is written);
 - ``progress batch``: the same 10,000 records as progress batch records, in the same
   batches (the target: xAPI within 2x of it).
 
-Measured 2026-11-23 on the shared 2-core machine, load average 14-17, old (main before
-the ingest work) and new in one run, median of 3 (statements/s; ratio to the progress
-batch in wall time, then in CPU time):
+PROFILE=1 prints each step's CPU seconds without HTTP; PROFILE=cprofile adds a profile;
+PROFILE=sql each SQL statement's count and wall time in a created round and a progress
+round.
+
+Where a created statement's time went, beyond the progress batch's own work (PostgreSQL,
+auto_explain per statement, 10,000 statements): writing the statement rows (eight index
+entries each) and their ~3 reference rows (three index entries, a sequence call and a
+foreign-key check each) was most of the server's extra work; the existing-id lookup and
+matching added a few ms a batch. The wall-time swings (one round 2x another, 7.37x once)
+were the machine: with load averages of 4-14 on 2 cores the server's and the app's
+processes wait for a core at every round trip, and a created xAPI batch makes more round
+trips and more server work than a progress batch, so its wall time stretches more
+(sampled pg_stat_activity: no lock waits, only ClientRead and DataFileExtend). The
+bench's own part: emptying with DELETE left 30,000-90,000 dead rows a round that the next
+round's inserts and lookups waded through (the existing-id lookup read 1,215 buffers a
+batch instead of ~220) and that autovacuum processed in the middle of a later round; now
+TRUNCATE.
+
+What changed (migration 0021 and app/services/xapi/): partial indexes for registration,
+target and unmatched (set on few rows), the reference rows keyed by their lookup (one
+index entry instead of three, no sequence), ``lower(email)`` indexed for mbox actors;
+learners, enrolments and what the progress rules check in two queries a batch instead of
+five (progress_match.py); validation without per-object set building (25-34 us -> 13 us a
+statement).
+
+Measured 2026-11-23 on the shared 2-core machine, main (before) and this branch (after)
+one after the other, median of 3 (statements/s; ratio to the progress batch in wall time,
+process CPU, and PostgreSQL server CPU), load average 9.5-13.6 for both:
 
 | engine | before | after |
 | --- | ---: | ---: |
-| SQLite | 586 /s, 3.92x, CPU 2.92x | 681 /s, 2.78x, CPU 2.49x |
-| PostgreSQL | 372 /s, 3.38x, CPU 2.43x | 486 /s, 2.10x, CPU 2.00x |
+| SQLite | 1,103 /s, 2.94x, CPU 2.21x | 938 /s, 2.68x, CPU 1.95x |
+| PostgreSQL | 820 /s, 2.06x, CPU 2.00x, server 2.51x | 731 /s, 2.08x, CPU 1.97x, server 2.68x |
 
-What changed: the statements and their index rows in one INSERT per table and batch
-(app/services/xapi/rows.py), the learners' enrolments found from their ids (joined from
-the cohort, PostgreSQL read every enrolment of the cohort per batch: 70 ms -> 1 ms), each
-timestamp parsed once, the PostgreSQL array literals escaped with str.replace. What is
-left is mostly work the progress batch does not have: validating the statement (~12 us),
-its signature (~8 us), matching learners and enrolments (two queries a batch), writing
-~600 bytes and four index entries per statement (SQLite: in the process).
+Alone at load 4-5 before the change: SQLite 2,802 /s, 2.79x (CPU 2.46x); PostgreSQL
+1,417 /s, 3.11x (CPU 2.01x). Left: the reference rows (three a statement here: actor,
+object, authority) are the largest part of PostgreSQL's extra work; the signature
+(~10-19 us, json.dumps with sorted keys) and ProgressBatchItem.model_construct (~12 us)
+are the largest Python parts.
 """
 
 from __future__ import annotations
