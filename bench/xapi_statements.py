@@ -49,13 +49,16 @@ statement).
 
 Measured 2026-11-23 on the shared 2-core machine, main (before) and this branch (after)
 one after the other, median of 3 (statements/s; ratio to the progress batch in wall time,
-process CPU, and PostgreSQL server CPU), load average 9.5-13.6 for both:
+process CPU, and PostgreSQL server CPU), load average 3.4-4.7:
 
 | engine | before | after |
 | --- | ---: | ---: |
-| SQLite | 1,103 /s, 2.94x, CPU 2.21x | 938 /s, 2.68x, CPU 1.95x |
-| PostgreSQL | 820 /s, 2.06x, CPU 2.00x, server 2.51x | 731 /s, 2.08x, CPU 1.97x, server 2.68x |
+| SQLite | 1,959 /s, 2.36x, CPU 2.13x | 2,939 /s, 1.86x, CPU 1.83x |
+| PostgreSQL | 1,361 /s, 2.46x, CPU 2.18x, server 2.55x | 1,258 /s, 2.36x, CPU 1.85x, server 1.81x |
 
+At load 9.5-13.6 (same pairing): SQLite 2.94x (CPU 2.21x) -> 2.68x (CPU 1.95x);
+PostgreSQL 2.06x (CPU 2.00x, server 2.51x) -> 2.08x (CPU 1.97x, server 2.68x): at that
+load the wall and server figures are mostly waiting for a core.
 Alone at load 4-5 before the change: SQLite 2,802 /s, 2.79x (CPU 2.46x); PostgreSQL
 1,417 /s, 3.11x (CPU 2.01x). Left: the reference rows (three a statement here: actor,
 object, authority) are the largest part of PostgreSQL's extra work; the signature
