@@ -12,31 +12,58 @@ open cohort of a course of ``--modules`` modules. Every (learner, module) pair g
 score, duration; each statement its own timestamp and duration, as an LMS sends them),
 10,000 by default, sent ``--batch`` a request through the whole ASGI app in process
 (TestClient, HTTP Basic of an integration client). Rows, best and median of ``--repeat``
-(statements and progress emptied before each round), with the process's CPU time (the
-app and the in-process client; PostgreSQL's own work is not in it), which moves much
-less than the wall time on a shared machine:
+(statements and progress emptied before each round: TRUNCATE on PostgreSQL), with the
+process's CPU time (the app and the in-process client) and, on PostgreSQL, the CPU time
+of the server processes serving the bench database (from /proc), which move much less
+than the wall time on a shared machine:
 
 - ``xAPI created``: every statement new, each a new progress record;
 - ``xAPI replayed``: the same statements again (stored already: nothing is written);
 - ``progress batch``: the same 10,000 records as progress batch records, in the same
   batches (the target: xAPI within 2x of it).
 
-Measured 2026-11-23 on the shared 2-core machine, load average 14-17, old (main before
-the ingest work) and new in one run, median of 3 (statements/s; ratio to the progress
-batch in wall time, then in CPU time):
+PROFILE=1 prints each step's CPU seconds without HTTP; PROFILE=cprofile adds a profile;
+PROFILE=sql each SQL statement's count and wall time in a created round and a progress
+round.
+
+Where a created statement's time went, beyond the progress batch's own work (PostgreSQL,
+auto_explain per statement, 10,000 statements): writing the statement rows (eight index
+entries each) and their ~3 reference rows (three index entries, a sequence call and a
+foreign-key check each) was most of the server's extra work; the existing-id lookup and
+matching added a few ms a batch. The wall-time swings (one round 2x another, 7.37x once)
+were the machine: with load averages of 4-14 on 2 cores the server's and the app's
+processes wait for a core at every round trip, and a created xAPI batch makes more round
+trips and more server work than a progress batch, so its wall time stretches more
+(sampled pg_stat_activity: no lock waits, only ClientRead and DataFileExtend). The
+bench's own part: emptying with DELETE left 30,000-90,000 dead rows a round that the next
+round's inserts and lookups waded through (the existing-id lookup read 1,215 buffers a
+batch instead of ~220) and that autovacuum processed in the middle of a later round; now
+TRUNCATE.
+
+What changed (migration 0021 and app/services/xapi/): partial indexes for registration,
+target and unmatched (set on few rows), the reference rows keyed by their lookup (one
+index entry instead of three, no sequence), ``lower(email)`` indexed for mbox actors;
+learners, enrolments and what the progress rules check in two queries a batch instead of
+five (progress_match.py); validation without per-object set building (25-34 us -> 13 us a
+statement).
+
+Measured 2026-11-23 on the shared 2-core machine, main (before) and this branch (after)
+one after the other, median of 3 (statements/s; ratio to the progress batch in wall time,
+process CPU, and PostgreSQL server CPU), load average 3.4-4.7:
 
 | engine | before | after |
 | --- | ---: | ---: |
-| SQLite | 586 /s, 3.92x, CPU 2.92x | 681 /s, 2.78x, CPU 2.49x |
-| PostgreSQL | 372 /s, 3.38x, CPU 2.43x | 486 /s, 2.10x, CPU 2.00x |
+| SQLite | 1,959 /s, 2.36x, CPU 2.13x | 2,939 /s, 1.86x, CPU 1.83x |
+| PostgreSQL | 1,361 /s, 2.46x, CPU 2.18x, server 2.55x | 1,258 /s, 2.36x, CPU 1.85x, server 1.81x |
 
-What changed: the statements and their index rows in one INSERT per table and batch
-(app/services/xapi/rows.py), the learners' enrolments found from their ids (joined from
-the cohort, PostgreSQL read every enrolment of the cohort per batch: 70 ms -> 1 ms), each
-timestamp parsed once, the PostgreSQL array literals escaped with str.replace. What is
-left is mostly work the progress batch does not have: validating the statement (~12 us),
-its signature (~8 us), matching learners and enrolments (two queries a batch), writing
-~600 bytes and four index entries per statement (SQLite: in the process).
+At load 9.5-13.6 (same pairing): SQLite 2.94x (CPU 2.21x) -> 2.68x (CPU 1.95x);
+PostgreSQL 2.06x (CPU 2.00x, server 2.51x) -> 2.08x (CPU 1.97x, server 2.68x): at that
+load the wall and server figures are mostly waiting for a core.
+Alone at load 4-5 before the change: SQLite 2,802 /s, 2.79x (CPU 2.46x); PostgreSQL
+1,417 /s, 3.11x (CPU 2.01x). Left: the reference rows (three a statement here: actor,
+object, authority) are the largest part of PostgreSQL's extra work; the signature
+(~10-19 us, json.dumps with sorted keys) and ProgressBatchItem.model_construct (~12 us)
+are the largest Python parts.
 """
 
 from __future__ import annotations
@@ -145,20 +172,32 @@ def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str
 
         def empty() -> None:
             with engine.begin() as conn:
+                if engine.dialect.name == "postgresql":
+                    # not DELETE: its dead rows made the next round's inserts and
+                    # autovacuum work through them, a cost no real ingest (into
+                    # tables that only grow) has, and the rounds swing with it
+                    conn.exec_driver_sql(
+                        "TRUNCATE xapi_statement_ref, xapi_statement, progress_record"
+                    )
+                    return
                 for model in (XapiStatementRef, XapiStatement, ProgressRecord):
                     conn.execute(delete(model.__table__))  # type: ignore[union-attr]
 
         cpu: list[float] = []
+        server: list[float] = []
 
         def send(
             path: str, bodies: list[bytes], send_headers: dict[str, str], status: int
         ) -> float:
+            served = server_cpu(engine)
             started, used = time.perf_counter(), time.process_time()
             for data in bodies:
                 got = client.post(path, content=data, headers=send_headers)
                 assert got.status_code == status, got.text[:300]
             cpu.append(time.process_time() - used)
-            return time.perf_counter() - started
+            took = time.perf_counter() - started
+            server.append(server_cpu(engine) - served)
+            return took
 
         json_headers = headers | {"Content-Type": "application/json"}
 
@@ -170,18 +209,23 @@ def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str
 
         empty()
         send_xapi()  # warm-up
+        if os.environ.get("PROFILE") == "sql":
+            _sql_profile(engine, empty, send_xapi, send_batches)
         if os.environ.get("PROFILE"):
             _profile(empty, xapi_bodies, made["client_id"], made["client_secret"])
         times: dict[str, list[float]] = {"xAPI created": [], "xAPI replayed": [], "progress": []}
         cpus: dict[str, list[float]] = {name: [] for name in times}
+        servers: dict[str, list[float]] = {name: [] for name in times}
         for _ in range(args.repeat):
             empty()
             for name, call in (("xAPI created", send_xapi), ("xAPI replayed", send_xapi)):
                 times[name].append(call())
                 cpus[name].append(cpu[-1])
+                servers[name].append(server[-1])
             empty()
             times["progress"].append(send_batches())
             cpus["progress"].append(cpu[-1])
+            servers["progress"].append(server[-1])
         with engine.connect() as conn:
             from sqlalchemy import func, select
 
@@ -189,9 +233,14 @@ def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str
             landed = conn.execute(select(func.count()).select_from(progress_table)).scalar()
         base = statistics.median(times["progress"])
         base_cpu = statistics.median(cpus["progress"])
+        base_server = statistics.median(servers["progress"])
         for name, taken in times.items():
             best, median = min(taken), statistics.median(taken)
             used = statistics.median(cpus[name])
+            served = statistics.median(servers[name])
+            on_server = (
+                f"{served * 1000:.0f} ms, {served / base_server:.2f}x" if base_server else "-"
+            )
             label = (
                 f"POST /v1/progress/batch, {count:,} records"
                 if name == "progress"
@@ -200,11 +249,32 @@ def run_engine(engine_name: str, url: str, args: argparse.Namespace) -> list[str
             lines.append(
                 f"| {label} in batches of {size} | {engine_name} | {best * 1000:.0f} ms "
                 f"| {median * 1000:.0f} ms | {count / median:,.0f} /s "
-                f"| {median / base:.2f}x | {used * 1000:.0f} ms, {used / base_cpu:.2f}x |"
+                f"| {median / base:.2f}x | {used * 1000:.0f} ms, {used / base_cpu:.2f}x "
+                f"| {on_server} |"
             )
         assert landed == count, landed
     engine.dispose()
     return lines
+
+
+def server_cpu(engine: Any) -> float:
+    """CPU seconds used so far by the PostgreSQL server processes serving the bench's
+    database (read from /proc: the server runs on this machine); 0 on SQLite, whose work is
+    in the process's own CPU time."""
+    if engine.dialect.name != "postgresql":
+        return 0.0
+    with engine.connect() as conn:
+        pids = conn.exec_driver_sql(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+        ).scalars()
+        total = 0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # ended meanwhile, or not on this machine
+            total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _profile(empty: Any, bodies: list[bytes], client_id: str, secret: str) -> None:
@@ -234,12 +304,11 @@ def _profile(empty: Any, bodies: list[bytes], client_id: str, secret: str) -> No
     for owner, name, label in (
         (statements, "statement", "validate"),
         (statements, "signature", "signature"),
-        (statements, "_refs", "index entries"),
+        (statements, "statement_refs", "index entries"),
         (statements.progress, "apply", "progress (all)"),
-        (progress, "_learners", "progress: learners"),
-        (progress, "_enrolments", "progress: enrolments"),
+        (progress.progress_match, "enrolments", "progress: match"),
         (progress, "item_of", "progress: items"),
-        (progress.rules, "resolve", "progress: resolve"),
+        (progress.progress_match, "learners", "progress: learners"),
         (progress.rules, "check", "progress: check"),
         (progress.store, "write", "progress: upsert"),
         (statements.table_rows, "insert", "insert rows"),
@@ -282,6 +351,37 @@ def _profile(empty: Any, bodies: list[bytes], client_id: str, secret: str) -> No
     del progress_batch, progress_store, rows
 
 
+def _sql_profile(engine: Any, empty: Any, send_xapi: Any, send_batches: Any) -> None:
+    """PROFILE=sql: each SQL statement's count and wall time (driver call to result, the
+    server's share of a round) in a created xAPI round and a progress round."""
+    from sqlalchemy import event
+
+    spent: dict[str, list[float]] = {}
+    started: list[float] = []
+
+    def before(*_args: Any) -> None:
+        started.append(time.perf_counter())
+
+    def after(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        key = " ".join(statement.split())[:90]
+        entry = spent.setdefault(key, [0, 0.0])
+        entry[0] += 1
+        entry[1] += time.perf_counter() - started.pop()
+
+    for name, call in (("xAPI created", send_xapi), ("progress batch", send_batches)):
+        empty()
+        spent.clear()
+        event.listen(engine, "before_cursor_execute", before)
+        event.listen(engine, "after_cursor_execute", after)
+        took = call()
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)
+        total = sum(v[1] for v in spent.values())
+        print(f"SQL, {name}: round {took * 1000:.0f} ms, in SQL {total * 1000:.0f} ms")
+        for key, (count, secs) in sorted(spent.items(), key=lambda kv: -kv[1][1])[:14]:
+            print(f"  {secs * 1000:8.1f} ms {count:6d}x  {key}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--learners", type=int, default=2_000)
@@ -292,8 +392,8 @@ def main() -> None:
     args = parser.parse_args()
     rows = [
         "| row | engine | best | median | throughput (median) | vs progress batch "
-        "| process CPU (median), vs progress batch |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| process CPU (median), vs progress batch | PostgreSQL CPU (median), vs progress batch |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     from bench.inprocess import engine_urls, load_line
 

@@ -18,7 +18,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel
 from pydantic import Field as PField
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.core import i18n
@@ -220,6 +220,8 @@ class Learner(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("learner_key", name="uq_learner_key"),
         Index("ix_learner_agency_id", "agency_id", "id"),
+        # an xAPI actor's mbox names a learner by e-mail, in any case (migration 0021)
+        Index("ix_learner_email_lower", text("lower(email)")),
         # q on PostgreSQL: a trigram index serves LIKE '%needle%' (migration 0008).
         Index(
             "ix_learner_search_trgm",

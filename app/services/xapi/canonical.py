@@ -24,7 +24,7 @@ from app.core.errors import ProblemError
 from app.models.xapi import XapiStatement, XapiStatementRef
 from app.services.xapi import activities as modules
 from app.services.xapi.progress import module_prefix
-from app.services.xapi.statements import agent_keys, index_key
+from app.services.xapi.refs import agent_keys, index_key
 
 RECENT = 100
 IFIS = ("mbox", "mbox_sha1sum", "openid", "account")

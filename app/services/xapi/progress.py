@@ -21,29 +21,23 @@ whole minutes, half up. ``occurred_at`` is the statement's timestamp; ``source``
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select
-from sqlmodel import Session, col
-from sqlmodel import select as sqlmodel_select
+from sqlmodel import Session
 
 from app.core.config import get_settings
 from app.core.errors import ProblemError
 from app.core.security import Principal
-from app.models import Cohort, Enrollment, Learner
-from app.models.base import utcnow
-from app.models.curriculum import CurriculumModule
-from app.models.progress import MAX_MINUTES, ProgressBatchItem, ProgressRecord, ProgressStatus
-from app.models.xapi import XapiStatement
+from app.models.progress import MAX_MINUTES, ProgressBatchItem, ProgressStatus
 from app.services.learning import learners as core
 from app.services.learning import progress_batch as rules
 from app.services.learning import progress_store as store
 from app.services.learning.keys import parse_key
+from app.services.xapi import progress_match
 from app.services.xapi.validate import duration, timestamp
 
 ADL = "http://adlnet.gov/expapi/verbs/"
@@ -57,10 +51,6 @@ VERBS = {
 }
 NIP = re.compile(r"^\d{8} ?\d{6} ?\d ?\d{3}$")  # 18 digits, as people space them
 CMI5_PROGRESS = "https://w3id.org/xapi/cmi5/result/extensions/progress"
-EN = Enrollment.__table__.c  # type: ignore[attr-defined]
-H = Cohort.__table__.c  # type: ignore[attr-defined]
-L = Learner.__table__.c  # type: ignore[attr-defined]
-M = CurriculumModule.__table__.c  # type: ignore[attr-defined]
 CENT = Decimal("0.01")
 MAX_EMAIL = 254  # learner.email
 MAX_MODULE_ID = 40  # xapi_statement.module_id
@@ -165,61 +155,6 @@ def item_of(
     )
 
 
-def _learners(session: Session, refs: set[str]) -> dict[str, set[str]]:
-    """Learner id -> the refs (``key:...``, ``mbox:...``) of ``refs`` that name them."""
-    keys = sorted(r[4:] for r in refs if r.startswith("key:"))
-    mails = sorted(r[5:] for r in refs if r.startswith("mbox:"))
-    who = []
-    if keys:
-        who.append(L.learner_key.in_(keys))
-    if mails:
-        who.append(func.lower(L.email).in_(mails))
-    if not who:
-        return {}
-    rows = session.execute(select(L.id, L.learner_key, func.lower(L.email)).where(or_(*who)))
-    return {ident: {f"key:{key}", f"mbox:{mail}"} & refs for ident, key, mail in rows}
-
-
-def _enrolments(
-    session: Session, agency_id: str, named: dict[str, set[str]], modules: set[str]
-) -> dict[tuple[str, str], str]:
-    """(learner ref, module) -> enrolment id in a cohort of ``agency_id`` whose curriculum
-    holds the module; a seated or evaluated enrolment before others, then the newest.
-
-    Led by the learners' ids (their index), not by the agency's cohorts: joined from the
-    cohort, PostgreSQL read every enrolment of the cohort for each batch (70 ms a batch of
-    100 with 2,000 learners in one cohort, growing with the cohort)."""
-    if not named or not modules:
-        return {}
-    joined = Enrollment.__table__.join(Cohort.__table__, H.id == EN.cohort_id).join(  # type: ignore[attr-defined]
-        CurriculumModule.__table__,  # type: ignore[attr-defined]
-        M.curriculum_id == H.curriculum_id,
-    )
-    rows = session.execute(
-        select(EN.id, EN.status, EN.learner_id, M.id)
-        .select_from(joined)
-        .where(
-            EN.learner_id.in_(sorted(named)),
-            H.agency_id == agency_id,
-            M.id.in_(sorted(modules)),
-        )
-        .order_by(EN.id)
-    ).all()
-    found: dict[tuple[str, str], tuple[bool, str]] = {}
-    for enrollment_id, status, learner_id, module_id in rows:
-        rank = (status in rules.WRITABLE, enrollment_id)
-        for ref in named[learner_id]:
-            if rank > found.get((ref, module_id), (False, "")):
-                found[(ref, module_id)] = rank
-    return {pair: rank[1] for pair, rank in found.items()}
-
-
-def _known_modules(session: Session, modules: set[str]) -> set[str]:
-    if not modules:
-        return set()
-    return set(session.execute(select(M.id).where(M.id.in_(sorted(modules)))).scalars())
-
-
 def apply(
     session: Session, principal: Principal, statements: Sequence[dict[str, Any]]
 ) -> list[Match]:
@@ -253,14 +188,14 @@ def apply(
         wanted.append((n, addressed[0], addressed[1], ref))
     if not wanted:
         return matches
-    refs = {w[3] for w in wanted}
-    modules = {w[2] for w in wanted}
-    named = _learners(session, refs)
-    enrolments = _enrolments(session, principal.agency_id, named, modules)
+    found = progress_match.enrolments(
+        session, principal, {w[3] for w in wanted}, {w[2] for w in wanted}
+    )
+    enrolments = found.enrolments
     missing = [w for w in wanted if (w[3], w[2]) not in enrolments]
     if missing:
-        learners = set().union(*named.values())
-        known = _known_modules(session, modules)
+        learners = found.named
+        known = progress_match.known_modules(session, {w[2] for w in missing})
         for n, _kind, module_id, ref in missing:
             note = (
                 "learner_unknown"
@@ -278,14 +213,14 @@ def apply(
     ]
     if not items:
         return matches
-    found = rules.resolve(session, [i for _, i in items], principal)
+    resolved = found.resolved  # what rules.resolve would read, read with the match
     rows: dict[store.Pair, dict[str, Any]] = {}
     winner: dict[store.Pair, int] = {}
     for n, item in items:
-        module = found.modules.get(item.module_id)
+        module = resolved.modules.get(item.module_id)
         if module is not None and not module[2]:
             item.score = None  # a score on an unassessed module is not progress's business
-        target, errors, row = rules.check(item, found)
+        target, errors, row = rules.check(item, resolved)
         match = matches[n]
         match.enrollment_id = item.enrollment_id
         if errors or row is None:
@@ -300,68 +235,3 @@ def apply(
     for pair, n in winner.items():
         matches[n].outcome = outcomes[pair].value
     return matches
-
-
-def undo(session: Session, principal: Principal, voided: Sequence[XapiStatement]) -> None:
-    """Voided statements take back their progress: where the stored record is a voided
-    statement's, the newest remaining statement for the same module and enrolment is put
-    back, or the record removed when none is left. Only where the progress rules still
-    allow a write (not after the cohort closed or its certificates were issued). Written
-    with the ORM, so the change log records it as it records every progress write."""
-    for row in voided:
-        if row.unmatched or row.enrollment_id is None or row.module_id is None:
-            continue
-        record = session.exec(
-            sqlmodel_select(ProgressRecord).where(
-                col(ProgressRecord.enrollment_id) == row.enrollment_id,
-                col(ProgressRecord.module_id) == row.module_id,
-            )
-        ).first()
-        if record is None or (record.source, record.external_id) != ("xapi", row.statement_id):
-            continue
-        if _checked(session, principal, json.loads(row.body), row.enrollment_id) is None:
-            continue  # the enrolment's progress is final
-        rest = session.exec(
-            sqlmodel_select(XapiStatement)
-            .where(
-                col(XapiStatement.agency_id) == row.agency_id,
-                col(XapiStatement.enrollment_id) == row.enrollment_id,
-                col(XapiStatement.module_id) == row.module_id,
-                col(XapiStatement.voided).is_(False),
-                col(XapiStatement.unmatched).is_(False),
-                col(XapiStatement.id) != row.id,
-            )
-            .order_by(col(XapiStatement.timestamp).desc(), col(XapiStatement.stored).desc())
-        ).first()
-        checked = (
-            None
-            if rest is None
-            else _checked(session, principal, json.loads(rest.body), row.enrollment_id)
-        )
-        if checked is None:
-            session.delete(record)
-            continue
-        item, values = checked
-        for name in ("status", "percent", "score_centi", "jp_earned_halves", "time_spent_minutes"):
-            setattr(record, name, values[name])
-        record.occurred_at = item.occurred_at
-        record.source, record.external_id = item.source, item.external_id
-        record.version += 1
-        record.updated_at = utcnow()
-        session.add(record)
-    session.flush()
-
-
-def _checked(
-    session: Session, principal: Principal, statement: dict[str, Any], enrollment_id: str
-) -> tuple[ProgressBatchItem, dict[str, Any]] | None:
-    addressed = _addressed(statement)
-    if addressed is None:
-        return None
-    item = item_of(statement, addressed[0], addressed[1], enrollment_id)
-    found = rules.resolve(session, [item], principal)
-    module = found.modules.get(item.module_id)
-    if module is not None and not module[2]:
-        item.score = None
-    _target, errors, values = rules.check(item, found)
-    return None if errors or values is None else (item, values)

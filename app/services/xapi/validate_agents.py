@@ -11,6 +11,9 @@ from app.services.xapi.validate_values import invalid, iri, keys, string
 MBOX = re.compile(r"^mailto:[^@\s:]+@[^@\s]+\.[^@\s]+$")
 SHA1 = re.compile(r"^[0-9a-fA-F]{40}$")
 IFIS = ("mbox", "mbox_sha1sum", "openid", "account")
+GROUP_KEYS = frozenset({"objectType", "name", "member", *IFIS})
+AGENT_KEYS = frozenset({"objectType", "name", *IFIS})
+ACCOUNT_KEYS = frozenset({"homePage", "name"})
 
 
 def agent(value: Any, where: str, *, group: bool = True) -> dict[str, Any]:
@@ -20,9 +23,9 @@ def agent(value: Any, where: str, *, group: bool = True) -> dict[str, Any]:
         raise invalid(where, "must be an Agent object.", "harus berupa objek Agent.")
     kind = value.get("objectType", "Agent")
     if kind == "Group" and group:
-        keys(value, where, {"objectType", "name", "member", *IFIS})
+        keys(value, where, GROUP_KEYS)
     elif kind == "Agent":
-        keys(value, where, {"objectType", "name", *IFIS})
+        keys(value, where, AGENT_KEYS)
     else:
         raise invalid(
             f"{where}.objectType",
@@ -71,7 +74,7 @@ def ifi(value: dict[str, Any], where: str) -> None:
     if "openid" in value:
         iri(value["openid"], f"{where}.openid")
     if "account" in value:
-        account = keys(value["account"], f"{where}.account", {"homePage", "name"})
+        account = keys(value["account"], f"{where}.account", ACCOUNT_KEYS)
         if "homePage" not in account or "name" not in account:
             raise invalid(
                 f"{where}.account", "needs homePage and name.", "memerlukan homePage dan name."

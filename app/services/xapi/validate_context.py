@@ -21,11 +21,14 @@ from app.services.xapi.validate_values import (
     uuid,
 )
 
+RESULT_KEYS = frozenset({"score", "success", "completion", "response", "duration", "extensions"})
+SCORE_KEYS = frozenset({"scaled", "raw", "min", "max"})
+
 
 def result(value: Any, where: str) -> None:
-    r = keys(value, where, {"score", "success", "completion", "response", "duration", "extensions"})
+    r = keys(value, where, RESULT_KEYS)
     if "score" in r:
-        s = keys(r["score"], f"{where}.score", {"scaled", "raw", "min", "max"})
+        s = keys(r["score"], f"{where}.score", SCORE_KEYS)
         nums = {
             k: number(s[k], f"{where}.score.{k}") for k in ("scaled", "raw", "min", "max") if k in s
         }

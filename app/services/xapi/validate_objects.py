@@ -23,10 +23,12 @@ INTERACTIONS = {
     "other",
 }
 COMPONENTS = ("choices", "scale", "source", "target", "steps")
+VERB_KEYS = frozenset({"id", "display"})
+ACTIVITY_KEYS = frozenset({"objectType", "id", "definition"})
 
 
 def verb(value: Any, where: str) -> str:
-    found = keys(value, where, {"id", "display"})
+    found = keys(value, where, VERB_KEYS)
     if "id" not in found:
         raise invalid(where, "needs an id (an IRI).", "memerlukan id (sebuah IRI).")
     if "display" in found:
@@ -35,7 +37,7 @@ def verb(value: Any, where: str) -> str:
 
 
 def activity(value: Any, where: str) -> None:
-    act = keys(value, where, {"objectType", "id", "definition"})
+    act = keys(value, where, ACTIVITY_KEYS)
     if act.get("objectType", "Activity") != "Activity":
         raise invalid(f"{where}.objectType", "must be Activity.", "harus Activity.")
     if "id" not in act:

@@ -40,16 +40,19 @@ def invalid(where: str, en: str, id_: str) -> ProblemError:
     )
 
 
-def keys(value: Any, where: str, allowed: set[str] | tuple[str, ...]) -> dict[str, Any]:
+def keys(
+    value: Any, where: str, allowed: set[str] | frozenset[str] | tuple[str, ...]
+) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise invalid(where, "must be a JSON object.", "harus berupa objek JSON.")
-    extra = sorted(set(value) - set(allowed))
-    if extra:
-        raise invalid(
-            where,
-            f"unknown properties {', '.join(extra)}; remove them.",
-            f"properti tidak dikenal {', '.join(extra)}; hapus properti itu.",
-        )
+    for key in value:  # the sets and sorting only for the answer: 7 calls a statement
+        if key not in allowed:
+            extra = sorted(set(value) - set(allowed))
+            raise invalid(
+                where,
+                f"unknown properties {', '.join(extra)}; remove them.",
+                f"properti tidak dikenal {', '.join(extra)}; hapus properti itu.",
+            )
     return value
 
 
