@@ -40,7 +40,7 @@ round's inserts and lookups waded through (the existing-id lookup read 1,215 buf
 batch instead of ~220) and that autovacuum processed in the middle of a later round; now
 TRUNCATE.
 
-What changed (migration 0021 and app/services/xapi/): partial indexes for registration,
+What changed (migration 0023 and app/services/xapi/): partial indexes for registration,
 target and unmatched (set on few rows), the reference rows keyed by their lookup (one
 index entry instead of three, no sequence), ``lower(email)`` indexed for mbox actors;
 learners, enrolments and what the progress rules check in two queries a batch instead of

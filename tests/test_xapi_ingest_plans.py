@@ -1,4 +1,4 @@
-"""The indexes the statement ingest and its lists rely on (migration 0021) are the ones
+"""The indexes the statement ingest and its lists rely on (migration 0023) are the ones
 the queries use, on both engines: an ``mbox`` actor is found through ``lower(email)``'s
 index, not by reading every learner, and the unmatched list and the registration filter
 read their partial indexes (which hold only the rows they list)."""

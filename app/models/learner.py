@@ -220,7 +220,7 @@ class Learner(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("learner_key", name="uq_learner_key"),
         Index("ix_learner_agency_id", "agency_id", "id"),
-        # an xAPI actor's mbox names a learner by e-mail, in any case (migration 0021)
+        # an xAPI actor's mbox names a learner by e-mail, in any case (migration 0023)
         Index("ix_learner_email_lower", text("lower(email)")),
         # q on PostgreSQL: a trigram index serves LIKE '%needle%' (migration 0008).
         Index(

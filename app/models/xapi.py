@@ -14,7 +14,7 @@ What a stored statement costs is mostly its index entries (bench/xapi_statements
 columns most statements leave empty (``registration``, ``target``) and ``unmatched`` (false
 for most) are indexed only where set (partial indexes, which a filter on them uses), and
 the reference rows are keyed by their lookup (no serial id, no second index): five index
-entries a statement and one a reference, instead of eight and three (migration 0021).
+entries a statement and one a reference, instead of eight and three (migration 0023).
 
 What a statement did to progress: ``enrollment_id``/``module_id`` when it addressed a
 module of an enrolment, ``progress`` the outcome of the write (created, updated,
