@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from fastapi import Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, Select, and_, or_, select, union_all
 from sqlmodel import Session, SQLModel
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -139,6 +139,32 @@ def after(
     if descending:
         return or_(column < key, and_(column == key, id_column < ident))
     return or_(column > key, and_(column == key, id_column > ident))
+
+
+def branch_union(
+    parts: Sequence[Select[Any]],
+    *,
+    column: Any,
+    id_column: Any,
+    descending: bool,
+    limit: Any,
+    keep: Sequence[str] | None = None,
+) -> Select[Any]:
+    """A keyset page over visibility branches: each part (one branch's SELECT, with a
+    ``sort_key`` and an ``id`` column when there are several) is ordered by (column, id)
+    and limited on its own, so each can walk its index; several are merged with
+    ``UNION ALL`` and cut to ``limit`` again (``keep``: the merged columns to answer, by
+    name; all by default). Used by the course and cohort lists."""
+
+    def order(key: Any, ident: Any) -> tuple[Any, Any]:
+        return (key.desc(), ident.desc()) if descending else (key.asc(), ident.asc())
+
+    ordered = [part.order_by(*order(column, id_column)).limit(limit) for part in parts]
+    if len(ordered) == 1:
+        return ordered[0]
+    merged = union_all(*(part.subquery().select() for part in ordered)).subquery()
+    columns = merged.c if keep is None else [merged.c[name] for name in keep]
+    return select(*columns).order_by(*order(merged.c.sort_key, merged.c.id)).limit(limit)
 
 
 def link_header(request: Request, next_cursor: str | None) -> dict[str, str]:

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Integer, bindparam, exists, or_, select, union_all
+from sqlalchemy import Connection, Integer, bindparam, exists, or_, select
 
 from app.core.errors import ProblemError
 from app.core.etag import list_etag
-from app.core.pagination import after, bad_cursor, decode_cursor, encode_cursor
+from app.core.pagination import after, bad_cursor, branch_union, decode_cursor, encode_cursor
 from app.core.security import Principal
 from app.models import Agency, Cohort, Course, Curriculum, CurriculumModule
 from app.models.catalogue import search_text
@@ -150,22 +150,17 @@ def _cohort_statement(who: visibility.Who, sort: str, paged: bool, present: tupl
         key = bindparam("cursor_key", type_=column.type)
         conditions.append(after(column, H.id, key, bindparam("cursor_id"), descending=descending))
 
-    def order(col: Any, ident: Any) -> tuple[Any, Any]:
-        return (col.desc(), ident.desc()) if descending else (col.asc(), ident.asc())
-
-    limit = bindparam("limit", type_=Integer)
     parts = [
-        select(*columns)
-        .select_from(joined)
-        .where(branch, *conditions)
-        .order_by(*order(column, H.id))
-        .limit(limit)
+        select(*columns).select_from(joined).where(branch, *conditions)
         for branch in visibility.cohort_branches(who, bindparam("me"))
     ]
-    if len(parts) == 1:
-        return parts[0]
-    merged = union_all(*(p.subquery().select() for p in parts)).subquery()
-    return select(*merged.c).order_by(*order(merged.c.sort_key, merged.c.id)).limit(limit)
+    return branch_union(
+        parts,
+        column=column,
+        id_column=H.id,
+        descending=descending,
+        limit=bindparam("limit", type_=Integer),
+    )
 
 
 def cohort_rows(

@@ -20,11 +20,10 @@ from sqlalchemy import (
     exists,
     not_,
     select,
-    union_all,
 )
 
 from app.core.etag import list_etag
-from app.core.pagination import after, decode_cursor, encode_cursor
+from app.core.pagination import after, branch_union, decode_cursor, encode_cursor
 from app.core.security import Principal
 from app.models.cohort import CohortStatus
 from app.services import visibility
@@ -105,27 +104,19 @@ def _build(
         key = bindparam("cursor_key", type_=column.type)
         conditions.append(after(column, C.id, key, bindparam("cursor_id"), descending=descending))
 
-    def order(col: Any, ident: Any) -> tuple[Any, Any]:
-        return (col.desc(), ident.desc()) if descending else (col.asc(), ident.asc())
-
-    limit = bindparam("limit", type_=Integer)
     branches = visibility.course_branches(who, bindparam("me"))
     # The sort key is not fetched per row: the last row's key is read from its JSON.
     extra = (column.label("sort_key"),) if len(branches) > 1 else ()
     parts = [
-        select(C.id, C.version, C.doc, *extra)
-        .where(branch, *conditions)
-        .order_by(*order(column, C.id))
-        .limit(limit)
-        for branch in branches
+        select(C.id, C.version, C.doc, *extra).where(branch, *conditions) for branch in branches
     ]
-    if len(parts) == 1:
-        return parts[0]
-    merged = union_all(*(p.subquery().select() for p in parts)).subquery()
-    return (
-        select(merged.c.id, merged.c.version, merged.c.doc)
-        .order_by(*order(merged.c.sort_key, merged.c.id))
-        .limit(limit)
+    return branch_union(
+        parts,
+        column=column,
+        id_column=C.id,
+        descending=descending,
+        limit=bindparam("limit", type_=Integer),
+        keep=("id", "version", "doc"),
     )
 
 
