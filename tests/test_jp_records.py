@@ -92,7 +92,7 @@ def test_patch_with_if_match_and_delete(client: TestClient, home: Home) -> None:
     assert gone.status_code == 412
     gone = client.delete(url, headers=home.admin | {"If-Match": moved.headers["ETag"]})
     assert gone.status_code == 204
-    assert client.get(url, headers=home.admin).status_code == 404
+    assert client.get(url, headers=home.admin).status_code == 410  # deleted: gone, not unknown
     assert (
         client.get(f"/v1/learners/{key}/jp?year=2026", headers=home.admin).json()["total_jp"] == 0
     )

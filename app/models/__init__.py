@@ -14,6 +14,7 @@ from app.models.idempotency import IdempotencyRecord
 from app.models.invitation import LearnerInvitation
 from app.models.jp import JPRecord
 from app.models.learner import Learner
+from app.models.oneroster import OneRosterTombstone
 from app.models.progress import ProgressRecord
 from app.models.teaching import CohortTeacher
 from app.models.user import LoginAttempt, RefreshToken, User
@@ -23,7 +24,13 @@ from app.models.webhook import (
     WebhookFanout,
     WebhookSubscription,
 )
-from app.models.xapi import XapiAttachment, XapiDocument, XapiStatement, XapiStatementRef
+from app.models.xapi import (
+    XapiAttachment,
+    XapiAuthority,
+    XapiDocument,
+    XapiStatement,
+    XapiStatementRef,
+)
 
 __all__ = [
     "Agency",
@@ -50,6 +57,7 @@ __all__ = [
     "LearnerGrant",
     "LearnerInvitation",
     "LoginAttempt",
+    "OneRosterTombstone",
     "ProgressRecord",
     "RefreshToken",
     "User",
@@ -58,6 +66,7 @@ __all__ = [
     "WebhookFanout",
     "WebhookSubscription",
     "XapiAttachment",
+    "XapiAuthority",
     "XapiDocument",
     "XapiStatement",
     "XapiStatementRef",

@@ -32,6 +32,7 @@ class ChangeType(StrEnum):
     progress = "progress"
     attendance = "attendance"
     certificate = "certificate"
+    jp_record = "jp_record"
 
 
 class ChangeOp(StrEnum):
@@ -42,7 +43,8 @@ class ChangeOp(StrEnum):
 class Change(SQLModel, table=True):
     """Visibility columns are copies taken at commit, so a reader filters cheaply:
     ``agency_id`` the owner (course, cohort, session: organiser; learner: home agency;
-    enrolment, progress, attendance, certificate: the cohort's organiser), ``learner_agency_id``
+    enrolment, progress, attendance, certificate: the cohort's organiser; jp_record: the
+    learner's home agency, which keeps the ledger), ``learner_agency_id``
     the learner's home agency (for a learner: the home agency before the change, so the agency
     a learner left is told), ``course_id`` (partner agencies), ``learner_id`` (learner logins)."""
 
@@ -90,10 +92,8 @@ UPDATED_INDEXES = [
 
 # --- API schemas ------------------------------------------------------------------------
 
-TYPES_PATTERN = (
-    r"^(course|cohort|session|learner|enrollment|progress|attendance|certificate)"
-    r"(,(course|cohort|session|learner|enrollment|progress|attendance|certificate))*$"
-)
+_TYPE = r"(course|cohort|session|learner|enrollment|progress|attendance|certificate|jp_record)"
+TYPES_PATTERN = rf"^{_TYPE}(,{_TYPE})*$"
 MAX_FEED_LIMIT = 1000
 
 
@@ -116,7 +116,7 @@ class ChangeQuery(BaseModel):
         max_length=200,
         pattern=TYPES_PATTERN,
         description="Comma-separated types to follow (default: all): course, cohort, session, "
-        "learner, enrollment, progress, attendance, certificate",
+        "learner, enrollment, progress, attendance, certificate, jp_record",
     )
     limit: int | None = PField(
         default=None, ge=1, le=MAX_FEED_LIMIT, description="Entries per page (default 100)"

@@ -4,16 +4,19 @@
 a short event: socialisation, workshop, webinar), ``external`` (a course taken elsewhere,
 recorded by the learner's agency). An enrolment has at most one live credit (partial unique
 ``enrollment_id`` where ``withdrawn_at`` is null); an external record at most once per
-(learner, organiser, certificate number). ``year`` is the year of the end date in the
+(learner, organiser, certificate number) among the records not deleted. ``year`` is the year of the end date in the
 cohort's own time zone.
 
 Withdrawn credits are kept, not deleted: ``withdrawn_at`` and ``withdrawn_reason`` say when
-and why (a revoked certificate, a changed outcome, attendance back to nothing), so a client
+and why (a revoked certificate, a changed outcome, attendance back to nothing, an external
+record deleted with DELETE), so a client
 syncing the ledger with ``updated_since`` learns that a record it holds no longer counts.
 Totals, the compliance report and the default lists count live records only
 (``withdrawn_at IS NULL``). A revoked certificate's withdrawn credit keeps its number and
 stays withdrawn; a re-issue credits a new record. A credit withdrawn for a changed outcome
-or attendance comes back (the same row) when the enrolment earns it again.
+or attendance comes back (the same row) when the enrolment earns it again. A deleted
+external record stays deleted (its URL answers 410); the same certificate may be recorded
+again as a new record.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, WithJsonSchema
 from pydantic import Field as PField
-from sqlalchemy import Index, UniqueConstraint, text
+from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
 from app.core.pagination import PageQuery
@@ -65,9 +68,13 @@ class JPWithdrawal(StrEnum):
     certificate_revoked = "certificate_revoked"  # the certificate that carried it was revoked
     outcome_changed = "outcome_changed"  # re-evaluated as failed, or dropped
     attendance_changed = "attendance_changed"  # an event's attended JP fell to nothing
+    deleted = "deleted"  # an external record deleted by its learner's home agency
 
 
 LIVE = "withdrawn_at IS NULL"
+# a deleted external record keeps its row (a sync sees it go) but no longer holds its
+# certificate: the same organiser and number may be recorded again
+NOT_DELETED = "withdrawn_reason IS NULL OR withdrawn_reason <> 'deleted'"
 
 
 class JPRecord(SQLModel, table=True):
@@ -81,8 +88,14 @@ class JPRecord(SQLModel, table=True):
             sqlite_where=text(LIVE),
             postgresql_where=text(LIVE),
         ),
-        UniqueConstraint(
-            "learner_id", "organiser", "certificate_number", name="uq_jp_record_external"
+        Index(
+            "uq_jp_record_external_kept",
+            "learner_id",
+            "organiser",
+            "certificate_number",
+            unique=True,
+            sqlite_where=text(NOT_DELETED),
+            postgresql_where=text(NOT_DELETED),
         ),
         # covering on PostgreSQL (INCLUDE jp_halves, withdrawn_at): an agency's compliance
         # report probes each learner's year with index-only scans instead of hashing every
@@ -187,7 +200,8 @@ class JPRecordPublic(BaseModel):
     withdrawn_reason: JPWithdrawal | None = PField(
         description="certificate_revoked (the certificate with certificate_number was "
         "revoked; a re-issue credits a new record), outcome_changed (re-evaluated as failed, "
-        "or dropped), attendance_changed (an event's attended JP fell to nothing)"
+        "or dropped), attendance_changed (an event's attended JP fell to nothing), deleted "
+        "(an external record deleted with DELETE; its URL then answers 410)"
     )
     version: int
     created_at: datetime
@@ -211,7 +225,7 @@ class SiasnKursus(BaseModel):
     institusiPenyelenggara: str = PField(description="organiser")
     withdrawn_at: datetime | None = PField(
         description="Not a SIASN field: set when the record no longer counts (its certificate "
-        "was revoked, its outcome changed); remove it from SIASN. Listed with updated_since "
+        "was revoked, its outcome changed, it was deleted); remove it from SIASN. Listed with updated_since "
         "or include_withdrawn=true only"
     )
 
@@ -233,7 +247,7 @@ class JPRecordQuery(SincePageQuery):
         "(updated_at, id), withdrawn ones included (`withdrawn_at` set: remove them from "
         "your copy); for delta sync pass the greatest `updated_at` you hold (records at that "
         "instant come again: apply them idempotently). External records deleted with DELETE "
-        "are not listed.",
+        "are listed too, withdrawn with `withdrawn_reason` `deleted`.",
     )
     include_withdrawn: QueryBool = PField(
         default=False,

@@ -26,6 +26,7 @@ TYPE_SCOPES = {
     ChangeType.progress: "progress:read",
     ChangeType.attendance: "progress:read",
     ChangeType.certificate: "certificates:read",
+    ChangeType.jp_record: "learners:read",  # the JP ledger is read with the learner
 }
 
 
@@ -52,7 +53,9 @@ def _types_for(principal: Principal, asked: list[ChangeType] | None) -> list[Cha
     "`cursor_expired`: resync in full. An integration client needs `catalog:read`, and sees "
     "only the types its scopes read (learner: `learners:read`, enrollment: "
     "`enrollments:read`, progress and attendance: `progress:read`, certificate: "
-    "`certificates:read`); naming a type it has no scope for is 403 `insufficient_scope`.",
+    "`certificates:read`, jp_record: `learners:read`); a jp_record entry (a learner's yearly "
+    "JP ledger) reaches only the learner's home agency, platform admins and the learner's "
+    "own login; naming a type it has no scope for is 403 `insufficient_scope`.",
     dependencies=[require_scope("catalog:read")],
     responses={
         200: {"model": ChangePage, "description": 'A page; `Link: rel="next"` and ETag set.'},

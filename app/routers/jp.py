@@ -157,7 +157,13 @@ def create_record(
     name="jp-records-get",
     dependencies=[require_scope("learners:read")],
     summary="One JP record of a learner",
-    responses={**_DOC, 304: {"description": "Not modified"}, **error_responses(401, 404, 422)},
+    description="A withdrawn record is answered like any other (`withdrawn_at` set), except "
+    "an external record deleted with DELETE: 410 `jp_record_deleted` (a wrong id is 404).",
+    responses={
+        **_DOC,
+        304: {"description": "Not modified"},
+        **error_responses(401, 404, 410, 422),
+    },
 )
 def get_record(
     learner_key: KeyPath,
@@ -177,7 +183,9 @@ def get_record(
     name="jp-records-update",
     dependencies=[require_scope("learners:write")],
     summary="Correct an external record (course and event credits are read-only: 409)",
-    responses={**_DOC, **error_responses(401, 403, 404, 409, 412, 422)},
+    description="A deleted record cannot be changed: 410 `jp_record_deleted`; record the "
+    "certificate again with POST instead.",
+    responses={**_DOC, **error_responses(401, 403, 404, 409, 410, 412, 422)},
 )
 def update_record(
     learner_key: KeyPath,
@@ -204,7 +212,13 @@ def update_record(
     dependencies=[require_scope("learners:write")],
     status_code=204,
     summary="Delete an external record (course and event credits are read-only: 409)",
-    responses=error_responses(401, 403, 404, 409, 412, 422),
+    description="The record stops counting at once. It is kept, withdrawn with "
+    "`withdrawn_reason` `deleted`, so a sync learns it went: `jp-records?updated_since=` "
+    "lists it (so does `include_withdrawn=true`) and the change feed has a `jp_record` "
+    "delete. Its URL then answers 410 `jp_record_deleted` to every method (a second DELETE "
+    "included). The same organiser and certificate number may be recorded again with POST "
+    "(a new record).",
+    responses=error_responses(401, 403, 404, 409, 410, 412, 422),
 )
 def delete_record(
     learner_key: KeyPath,

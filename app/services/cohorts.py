@@ -26,6 +26,7 @@ from app.models.curriculum import CurriculumStatus
 from app.services import catalogue_query as cq
 from app.services import cohort_rules as rules
 from app.services.learning import seats
+from app.services.oneroster import tombstones
 from app.services.tenancy import get_owned
 from app.services.validation import invalid, reject_nulls
 from app.services.visibility import cohort_visible
@@ -246,6 +247,7 @@ def update_cohort(
     if "curriculum_version" in values:
         version = values.pop("curriculum_version")
         pinned = _published_version(session, cohort.course_id, version) if version else None
+        tombstones.repinned(session, cohort=cohort, to=pinned.id if pinned else None)
         cohort.curriculum_id = pinned.id if pinned else None
         cohort.curriculum_version = pinned.version if pinned else None
     for key, value in values.items():

@@ -25,6 +25,7 @@ from app.models.user import (
 )
 from app.services.auth import forget_account, revoke_user_refresh_tokens
 from app.services.learning import learner_accounts
+from app.services.oneroster import tombstones
 from app.services.tenancy import get_owned, scoped
 from app.services.validation import email_taken
 
@@ -173,8 +174,10 @@ def update_user(*, session: Session, principal: Principal, user_id: str, data: U
             "You cannot disable your own account.",
             detail_id="Anda tidak dapat menonaktifkan akun Anda sendiri.",
         )
+    roles_before = list(user.roles)
     for key, value in changes.items():
         setattr(user, key, value)
+    tombstones.roles_changed(session, user=user, before=roles_before)  # OneRoster teachers
     if changes:
         if changes.get("is_active") is False:
             revoke_user_refresh_tokens(session, user.id)

@@ -16,6 +16,11 @@ the live rule (``visibility.enrolment_agencies``) says, kept at every write that
   another agency (``transfers``): ``refresh`` recomputes the learner's pairs from the
   enrolments.
 
+Each pair carries ``granted_at`` (when it was made: OneRoster's delta sync shows a guest
+appearing then); a pair ``refresh`` deletes and does not make again is recorded for
+OneRoster's delta sync (app/services/oneroster/tombstones.py), which shows the learner
+``tobedeleted`` to the agency that lost them.
+
 Races on PostgreSQL: the pairs are read from the database *after* the enrolment rows are
 written. Inserting an enrolment takes ``FOR KEY SHARE`` on its learner and course rows
 (their foreign keys), which a transfer (learner ``FOR UPDATE``) and a course change (course
@@ -34,6 +39,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from app.models import Cohort, Course, Enrollment, Learner, LearnerGrant
+from app.models.base import utcnow
+from app.services.oneroster import tombstones
 
 G = LearnerGrant.__table__.c  # type: ignore[attr-defined]
 C = Course.__table__.c  # type: ignore[attr-defined]
@@ -56,9 +63,10 @@ def _insert(session: Session, pairs: set[Pair]) -> None:
     table: Any = LearnerGrant.__table__  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect.name
     statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    now = utcnow()
     session.execute(
         statement.on_conflict_do_nothing(),
-        [{"agency_id": a, "learner_id": lrn} for a, lrn in sorted(pairs)],
+        [{"agency_id": a, "learner_id": lrn, "granted_at": now} for a, lrn in sorted(pairs)],
     )
 
 
@@ -88,7 +96,7 @@ def refresh(
         gone = delete(LearnerGrant.__table__).where(G.learner_id.in_(part))  # type: ignore[attr-defined]
         if agencies is not None:
             gone = gone.where(G.agency_id.in_(sorted(agencies)))
-        session.execute(gone)
+        before = {(a, lrn) for a, lrn in session.execute(gone.returning(G.agency_id, G.learner_id))}
         rows = session.execute(
             select(EN.learner_id, EN.agency_id, C.partner_agency_ids, L.agency_id)
             .select_from(
@@ -106,6 +114,7 @@ def refresh(
             if a != home and (agencies is None or a in agencies)
         }
         _insert(session, pairs)
+        tombstones.guests_gone(session, before - pairs)  # OneRoster's delta sync sees them go
 
 
 def refresh_course(session: Session, course_id: str, *, agencies: set[str]) -> None:

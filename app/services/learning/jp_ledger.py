@@ -6,9 +6,12 @@ Credits of enrolments and events: callers hold the transaction: these functions 
 the session and never commit, so a credit and the outcome that earned it are written
 together or not at all. A credit taken back is withdrawn, not deleted (``withdrawn_at``,
 ``withdrawn_reason``: app/models/jp.py), so a client syncing the ledger with
-``updated_since`` sees it go. The year is the
-year of the cohort's end date, which is already a date in the cohort's own time zone (a
-cohort ending 31 December in Asia/Jayapura credits that year, whatever the UTC instant).
+``updated_since`` sees it go; so is a deleted external record (reason ``deleted``). Every
+write reaches the change feed as a ``jp_record`` entry (the session hook of
+app/services/sync/changes.py; ``withdraw_credit`` writes with Core and names its rows). The
+year is the year of the cohort's end date, which is already a date in the cohort's own time
+zone (a cohort ending 31 December in Asia/Jayapura credits that year, whatever the UTC
+instant).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from app.core.security import Principal
 from app.models.agency import Agency
 from app.models.base import utcnow
 from app.models.catalogue import halves_to_jp, jp_to_halves
+from app.models.change import ChangeType
 from app.models.cohort import Cohort
 from app.models.course import Course
 from app.models.enrollment import Enrollment
@@ -43,6 +47,7 @@ from app.models.jp import (
 from app.models.learner import Learner
 from app.services.learning.keys import parse_key
 from app.services.learning.learners import by_key, not_found, owned, today
+from app.services.sync.changes import record_changes
 from app.services.validation import invalid, reject_nulls
 from app.services.visibility import learner_personal_visible
 
@@ -88,6 +93,8 @@ def credit_enrollment(
         record = JPRecord(enrollment_id=enrollment.id, **values)
     else:
         values.update(withdrawn_at=None, withdrawn_reason=None)
+        if all(getattr(record, name) == value for name, value in values.items()):
+            return record  # re-evaluated to the same credit: no new version, no feed entry
         for name, value in values.items():
             setattr(record, name, value)
         record.version += 1
@@ -111,7 +118,7 @@ def withdraw_credit(
             else_=JPWithdrawal.outcome_changed.value,
         )
     )
-    session.execute(
+    taken = session.execute(
         update(JPRecord)
         .where(col(JPRecord.enrollment_id) == enrollment_id, col(JPRecord.withdrawn_at).is_(None))
         .values(
@@ -120,7 +127,10 @@ def withdraw_credit(
             version=col(JPRecord.version) + 1,
             updated_at=now,
         )
+        .returning(col(JPRecord.id))
     )
+    # written with Core, so the change log's session hook does not see it: say so
+    record_changes(session, ChangeType.jp_record, list(taken.scalars()))
 
 
 # --- external records: /v1/learners/{key}/jp-records -----------------------------------
@@ -195,8 +205,15 @@ def _duplicate_of(session: Session, record: JPRecord) -> JPRecord | None:
                 col(JPRecord.organiser) == record.organiser,
                 col(JPRecord.certificate_number) == record.certificate_number,
                 col(JPRecord.id) != record.id,
+                _not_deleted(),
             )
         ).first()
+
+
+def _not_deleted() -> Any:
+    """Records that still hold their certificate (``uq_jp_record_external_kept``)."""
+    reason = col(JPRecord.withdrawn_reason)
+    return reason.is_(None) | (reason != JPWithdrawal.deleted)
 
 
 def _save(session: Session, learner: Learner, record: JPRecord) -> None:
@@ -231,8 +248,12 @@ def add_external(
     return saved(record), record_url(learner.learner_key, record.id)
 
 
-def _record_of(session: Session, learner: Learner, record_id: str) -> JPRecord:
-    record = session.get(JPRecord, record_id)
+def _record_of(
+    session: Session, learner: Learner, record_id: str, *, for_update: bool = False
+) -> JPRecord:
+    """The learner's record; writers lock its row (PostgreSQL; SQLite's writer holds the
+    database), so parallel DELETEs delete once and a PATCH never revives a deleted record."""
+    record = session.get(JPRecord, record_id, with_for_update=for_update)
     if record is None or record.learner_id != learner.id:
         raise ProblemError(
             404,
@@ -242,7 +263,29 @@ def _record_of(session: Session, learner: Learner, record_id: str) -> JPRecord:
             detail_id=f"Peserta {learner.learner_key} tidak memiliki catatan JP dengan id "
             f"{record_id}; lihat daftarnya di /v1/learners/{learner.learner_key}/jp-records.",
         )
+    if record.withdrawn_reason == JPWithdrawal.deleted:
+        raise _deleted(learner.learner_key, record)
     return record
+
+
+def _deleted(learner_key: str, record: JPRecord) -> ProblemError:
+    """A deleted external record stays deleted: its URL answers 410 to every method (a
+    wrong id is 404). The row is kept only so that syncs learn it went: it is listed,
+    withdrawn, with ``updated_since`` or ``include_withdrawn=true``."""
+    when = record.withdrawn_at.isoformat() if record.withdrawn_at else ""
+    url = f"/v1/learners/{learner_key}/jp-records"
+    return ProblemError(
+        410,
+        "jp_record_deleted",
+        f"JP record {record.id} was deleted at {when}; it counts in no total and cannot be "
+        f"read, changed or deleted again. To credit this certificate again, record it anew "
+        f"with POST {url}.",
+        detail_id=f"Catatan JP {record.id} sudah dihapus pada {when}; catatan ini tidak "
+        f"dihitung dalam total mana pun dan tidak dapat dibaca, diubah, atau dihapus lagi. "
+        f"Untuk mengkreditkan sertifikat ini lagi, catat sebagai catatan baru dengan "
+        f"POST {url}.",
+        extra={"deleted_at": when},
+    )
 
 
 def _external_only(record: JPRecord) -> None:
@@ -270,7 +313,7 @@ def update_external(
     if_match: str | None,
 ) -> Saved:
     learner = owned(session, principal, raw_key)
-    record = _record_of(session, learner, record_id)
+    record = _record_of(session, learner, record_id, for_update=True)
     check_if_match(if_match, resource_etag(record.id, record.version))
     _external_only(record)
     values = data.model_dump(exclude_unset=True)
@@ -293,10 +336,15 @@ def delete_external(
     *, session: Session, principal: Principal, raw_key: str, record_id: str, if_match: str | None
 ) -> None:
     learner = owned(session, principal, raw_key)
-    record = _record_of(session, learner, record_id)
+    record = _record_of(session, learner, record_id, for_update=True)
     check_if_match(if_match, resource_etag(record.id, record.version))
     _external_only(record)
-    session.delete(record)
+    # kept, withdrawn: a sync (updated_since, the change feed) must see it go
+    now = utcnow()
+    record.withdrawn_at, record.withdrawn_reason = now, JPWithdrawal.deleted
+    record.version += 1
+    record.updated_at = now
+    session.add(record)
     session.commit()
 
 

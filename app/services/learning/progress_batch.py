@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -27,7 +27,7 @@ from app.models import Cohort, Enrollment, Learner
 from app.models.cohort import CohortStatus
 from app.models.curriculum import CurriculumModule
 from app.models.enrollment import EnrollmentStatus
-from app.models.progress import ProgressBatchItem, ProgressStatus
+from app.models.progress import ProgressStatus
 from app.services.learning import learners as core
 from app.services.learning.keys import parse_key
 from app.services.learning.progress_store import stamp_for
@@ -51,6 +51,36 @@ WRITABLE = frozenset(
     }
 )
 FINAL_COHORT = frozenset({CohortStatus.completed, CohortStatus.cancelled})
+
+
+class Record(Protocol):
+    """What the rules read of a record: a ``ProgressBatchItem``, or the record an
+    xAPI statement makes (app/services/xapi/progress.py, built without validation)."""
+
+    @property
+    def enrollment_id(self) -> str | None: ...
+    @property
+    def cohort_id(self) -> str | None: ...
+    @property
+    def learner_key(self) -> str | None: ...
+    @property
+    def module_id(self) -> str: ...
+    @property
+    def status(self) -> ProgressStatus: ...
+    @property
+    def percent(self) -> int | None: ...
+    @property
+    def score(self) -> Decimal | None: ...
+    @property
+    def jp_earned(self) -> Decimal | None: ...
+    @property
+    def time_spent_minutes(self) -> int: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def external_id(self) -> str: ...
 
 
 def may_write(principal: Principal, organiser_id: str) -> bool:
@@ -94,7 +124,7 @@ def _key(raw: str) -> str | RowError:
         )
 
 
-def resolve(session: Session, items: Sequence[ProgressBatchItem], principal: Principal) -> Resolved:
+def resolve(session: Session, items: Sequence[Record], principal: Principal) -> Resolved:
     ids = sorted({i.enrollment_id for i in items if i.enrollment_id})
     keys = {raw: _key(raw) for raw in {i.learner_key for i in items if i.learner_key}}
     by_id: dict[str, Target] = {}
@@ -141,7 +171,7 @@ def _err(field: str, kind: str, en: str, id_: str) -> RowError:
     return RowError(field, en, id_, kind)
 
 
-def _target(item: ProgressBatchItem, found: Resolved) -> Target | RowError:
+def _target(item: Record, found: Resolved) -> Target | RowError:
     if item.enrollment_id is not None:
         if item.cohort_id is not None or item.learner_key is not None:
             return _err(
@@ -226,9 +256,7 @@ def _state_errors(target: Target, cohort_status: str, issued: bool) -> RowError 
     return None
 
 
-def _field_errors(
-    item: ProgressBatchItem, module: tuple[str, int, bool]
-) -> tuple[list[RowError], int, int]:
+def _field_errors(item: Record, module: tuple[str, int, bool]) -> tuple[list[RowError], int, int]:
     """Problems of the values, the percent and the JP halves to store."""
     errors: list[RowError] = []
     _curriculum, jp_halves, assessed = module
@@ -273,7 +301,7 @@ def _field_errors(
 
 
 def check(
-    item: ProgressBatchItem, found: Resolved
+    item: Record, found: Resolved
 ) -> tuple[Target | None, list[RowError], dict[str, Any] | None]:
     """The record's enrolment, its problems, and the row to write when it has none (ids
     and times are filled in by :func:`write`)."""

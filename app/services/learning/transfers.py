@@ -21,6 +21,7 @@ from app.services.auth import forget_account
 from app.services.learning import grants
 from app.services.learning import learners as core
 from app.services.learning.keys import parse_key
+from app.services.oneroster import tombstones
 from app.services.validation import invalid
 
 
@@ -103,6 +104,7 @@ def transfer_learner(
             "lalu ulangi transfer.",
         )
     core.active_agency(session, to, "to_agency_id")
+    tombstones.learner_moved(session, learner_id=learner.id, old_home=learner.agency_id)
     learner.agency_id = to
     learner.released_to_agency_id = None
     learner.released_at = None

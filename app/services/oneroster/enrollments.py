@@ -24,7 +24,7 @@ from app.models.cohort import Cohort, CohortStatus
 from app.models.enrollment import Enrollment, EnrollmentStatus
 from app.models.teaching import CohortTeacher
 from app.models.user import User
-from app.services.oneroster.query import DATE, Field
+from app.services.oneroster.query import DATE, DATETIME, Field
 from app.services.oneroster.rostering import base_kinds, fields_of, latest, soft_status
 from app.services.oneroster.views import Ctx, View, day, exclusive_end, head
 
@@ -44,7 +44,10 @@ def _students(agency_id: str) -> Any:
     return select(
         col(Enrollment.id).label("sourcedId"),
         soft_status(col(Enrollment.status).in_(_GONE_ENROLMENT)).label("status"),
-        col(Enrollment.updated_at).label("dateLastModified"),
+        # beginDate and endDate are the cohort's: moving its dates changes the enrollment
+        latest(col(Enrollment.updated_at), _of_cohort(col(Cohort.updated_at))).label(
+            "dateLastModified"
+        ),
         literal("student").label("role"),
         col(Enrollment.learner_id).label("user_id"),
         col(Enrollment.cohort_id).label("class_id"),
@@ -97,6 +100,10 @@ def enrollments(agency_id: str, *, role: str | None = None) -> View:
     merged: Any = parts[0] if len(parts) == 1 else union_all(*parts)
     sq = merged.subquery("enrollments")
     fields = fields_of(sq, **base_kinds(), role="str", beginDate=DATE)
+    fields["dateLastModified"] = Field(
+        sq.c.dateLastModified, DATETIME, since=lambda value: sq.c.sourcedId.in_(
+            _changed_since(agency_id, value))
+    )  # fmt: skip
     fields["user.sourcedId"] = Field(sq.c.user_id)
     fields["class.sourcedId"] = Field(sq.c.class_id)
     fields["school.sourcedId"] = Field(sq.c.school_id)
@@ -104,6 +111,26 @@ def enrollments(agency_id: str, *, role: str | None = None) -> View:
              "role", "beginDate", "endDate")  # fmt: skip
     # enrolment ids start "enr_", teaching ones "teach-": every student key sorts first
     return View(sq, fields, _enrollment, names, disjoint=True)
+
+
+def _changed_since(agency_id: str, value: Any) -> Any:
+    """The keys whose dateLastModified may be ``>= value``: enrolments changed since
+    (ix_enrollment_updated_at_id), those of cohorts changed since (ix_enrollment_cohort_id)
+    and every teaching pair of the agency (a few). A delta sync computed the latest of an
+    enrolment's and its cohort's for every enrolment of the agency instead. A poll with
+    nothing to return, 60,000 enrolments, in process, load 5-6: PostgreSQL 192 -> 10 ms
+    (8.7 ms when the cohort's dates were not followed); SQLite 17 -> 6.5 ms."""
+    E, C, T = Enrollment, Cohort, CohortTeacher
+    changed_cohorts = select(col(C.id)).where(
+        col(C.agency_id) == agency_id, col(C.updated_at) >= value
+    )
+    return union_all(
+        select(col(E.id)).where(col(E.updated_at) >= value),
+        select(col(E.id)).where(col(E.cohort_id).in_(changed_cohorts)),
+        select(literal(TEACHING_PREFIX) + col(T.cohort_id) + literal(SEP) + col(T.user_id)).where(
+            col(T.agency_id) == agency_id
+        ),
+    )
 
 
 def _enrollment(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:

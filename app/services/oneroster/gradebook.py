@@ -6,6 +6,12 @@ mode); a learner's progress record in that module -> result (sourcedId
 ``<enrolment id>.<module id>``, ``score`` 0-100, ``scoreStatus`` from the progress
 status); the four learning modes -> categories (``mode-self_paced`` ...).
 
+Soft deletes a delta sync sees: the lineItems of a cancelled cohort, and, from
+``oneroster_tombstone`` (app/services/oneroster/tombstones.py), those of the curriculum a
+draft cohort no longer follows (re-pinned or unpinned) and the results whose progress
+record xAPI voiding removed: ``tobedeleted`` with the removal as ``dateLastModified``,
+until the module is the cohort's again or a record is written again.
+
 ``PUT /results/{sourcedId}`` writes through the progress service
 (app/services/learning/progress.py): the same checks, idempotency (the same record
 again changes nothing) and ordering (a result whose ``dateLastModified`` is older than
@@ -19,7 +25,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import literal, select, union_all
+from sqlalchemy import Integer, func, literal, select, union_all
 from sqlmodel import Session, col
 
 from app.core.errors import ProblemError
@@ -28,6 +34,7 @@ from app.models.catalogue import from_centi
 from app.models.cohort import Cohort, CohortStatus
 from app.models.curriculum import CurriculumModule, LearningMode
 from app.models.enrollment import Enrollment
+from app.models.oneroster import OneRosterTombstone, TombstoneKind
 from app.models.progress import ProgressIn, ProgressOutcome, ProgressRecord, ProgressStatus
 from app.services.learning import progress as progress_service
 from app.services.oneroster.errors import unknown
@@ -36,6 +43,7 @@ from app.services.oneroster.rostering import TERM_PREFIX, soft_status
 from app.services.oneroster.views import GRADEBOOK, Ctx, View, day, head, iso, jp_text
 
 SEP = "."
+T = OneRosterTombstone.__table__.c  # type: ignore[attr-defined]
 MODE_PREFIX = "mode-"
 SOURCE = "oneroster"
 # The categories are fixed (the learning modes); this is when they last changed.
@@ -101,30 +109,49 @@ def _category(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
     }
 
 
+def _line_item_columns(status: Any, modified: Any) -> list[Any]:
+    M = CurriculumModule
+    return [
+        (col(Cohort.id) + literal(SEP) + col(M.id)).label("sourcedId"),
+        status.label("status"),
+        modified.label("dateLastModified"),
+        col(M.title).label("title"),
+        col(M.description).label("description"),
+        col(Cohort.id).label("class_id"),
+        col(Cohort.agency_id).label("school_id"),
+        (literal(MODE_PREFIX) + col(M.mode)).label("category_id"),
+        col(M.mode).label("mode"),
+        col(M.jp_halves).label("jp_halves"),
+        col(M.weight_centi).label("weight_centi"),
+        col(M.id).label("module_id"),
+        col(Cohort.starts_on).label("starts_on"),
+        col(Cohort.ends_on).label("ends_on"),
+    ]
+
+
 def line_items(agency_id: str) -> View:
     M = CurriculumModule
-    sq = (
-        select(
-            (col(Cohort.id) + literal(SEP) + col(M.id)).label("sourcedId"),
-            # the class's soft delete, as a column: status filters see what is rendered
-            soft_status(col(Cohort.status) == CohortStatus.cancelled).label("status"),
-            col(Cohort.updated_at).label("dateLastModified"),
-            col(M.title).label("title"),
-            col(M.description).label("description"),
-            col(Cohort.id).label("class_id"),
-            col(Cohort.agency_id).label("school_id"),
-            (literal(MODE_PREFIX) + col(M.mode)).label("category_id"),
-            col(M.mode).label("mode"),
-            col(M.jp_halves).label("jp_halves"),
-            col(M.weight_centi).label("weight_centi"),
-            col(M.id).label("module_id"),
-            col(Cohort.starts_on).label("starts_on"),
-            col(Cohort.ends_on).label("ends_on"),
-        )
+    # the class's soft delete, as a column: status filters see what is rendered
+    cancelled = soft_status(col(Cohort.status) == CohortStatus.cancelled)
+    live = (
+        select(*_line_item_columns(cancelled, col(Cohort.updated_at)))
         .join(M, col(M.curriculum_id) == col(Cohort.curriculum_id))
         .where(col(Cohort.agency_id) == agency_id, col(M.assessed).is_(True))
-        .subquery("lineItems")
     )
+    # the assessed modules of a curriculum the cohort no longer follows
+    gone = (
+        select(*_line_item_columns(literal("tobedeleted"), T.removed_at))
+        .select_from(OneRosterTombstone)
+        .join(Cohort, col(Cohort.id) == T.object_id)
+        .join(M, col(M.id) == T.module_id)
+        .where(
+            T.agency_id == agency_id,
+            T.kind == TombstoneKind.line_item.value,
+            col(M.curriculum_id) != func.coalesce(col(Cohort.curriculum_id), ""),
+            col(M.assessed).is_(True),
+        )
+    )
+    sq = union_all(live, gone).subquery("lineItems")
     fields = _base_fields(sq) | {
         "title": Field(sq.c.title),
         "class.sourcedId": Field(sq.c.class_id),
@@ -161,26 +188,52 @@ def _line_item(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
     return out
 
 
+def _result_columns(
+    status: Any, modified: Any, progress: Any, score: Any, occurred: Any, percent: Any
+) -> list[Any]:
+    M, E = CurriculumModule, Enrollment
+    return [
+        (col(E.id) + literal(SEP) + col(M.id)).label("sourcedId"),
+        status.label("status"),
+        modified.label("dateLastModified"),
+        (col(E.cohort_id) + literal(SEP) + col(M.id)).label("line_item_id"),
+        col(E.learner_id).label("student_id"),
+        col(E.cohort_id).label("class_id"),
+        progress.label("progress_status"),
+        score.label("score_centi"),
+        occurred.label("occurred_at"),
+        percent.label("percent"),
+    ]
+
+
 def results(agency_id: str) -> View:
     M, P, E = CurriculumModule, ProgressRecord, Enrollment
-    sq = (
-        select(
-            (col(E.id) + literal(SEP) + col(M.id)).label("sourcedId"),
-            literal("active").label("status"),
-            col(P.updated_at).label("dateLastModified"),
-            (col(E.cohort_id) + literal(SEP) + col(M.id)).label("line_item_id"),
-            col(E.learner_id).label("student_id"),
-            col(E.cohort_id).label("class_id"),
-            col(P.status).label("progress_status"),
-            col(P.score_centi).label("score_centi"),
-            col(P.occurred_at).label("occurred_at"),
-            col(P.percent).label("percent"),
-        )
+    stored = (col(P.status), col(P.score_centi), col(P.occurred_at), col(P.percent))
+    live = (
+        select(*_result_columns(literal("active"), col(P.updated_at), *stored))
         .join(E, col(E.id) == col(P.enrollment_id))
         .join(M, col(M.id) == col(P.module_id))
         .where(col(E.agency_id) == agency_id, col(M.assessed).is_(True))
-        .subquery("results")
     )
+    # a record removed (xAPI voiding) and not written again
+    written_again = select(col(P.id)).where(
+        col(P.enrollment_id) == T.object_id, col(P.module_id) == T.module_id
+    )
+    removed = (literal(ProgressStatus.not_started.value), literal(None, Integer), T.removed_at,
+               literal(0))  # fmt: skip
+    gone = (
+        select(*_result_columns(literal("tobedeleted"), T.removed_at, *removed))
+        .select_from(OneRosterTombstone)
+        .join(E, col(E.id) == T.object_id)
+        .join(M, col(M.id) == T.module_id)
+        .where(
+            T.agency_id == agency_id,
+            T.kind == TombstoneKind.result.value,
+            col(M.assessed).is_(True),
+            ~written_again.exists(),
+        )
+    )
+    sq = union_all(live, gone).subquery("results")
     fields = _base_fields(sq) | {
         "lineItem.sourcedId": Field(sq.c.line_item_id),
         "student.sourcedId": Field(sq.c.student_id),
@@ -195,7 +248,7 @@ def render_result(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
     status = ProgressStatus(row["progress_status"])
     out = {
         "sourcedId": row["sourcedId"],
-        "status": "active",
+        "status": row["status"],
         "dateLastModified": iso(row["dateLastModified"]),
         "metadata": {"bangkom.percent": row["percent"], "bangkom.status": status.value},
         "lineItem": ctx.ref("lineItem", row["line_item_id"], service=GRADEBOOK),

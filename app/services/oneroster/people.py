@@ -3,11 +3,16 @@
 A learner -> user with role student (NIP / NI PPPK / external reference as ``userIds``);
 an agency user with the instructor role, or teaching a session of one of the agency's
 cohorts (``cohort_teacher``: always a user of the cohort's agency) -> user with role
-teacher; one taken off every session and without the role is kept, ``tobedeleted``, with
-the removal's ``dateLastModified``. The agency sees its home learners and, read-only and
+teacher; one taken off every session and without the role, or who lost the role without
+teaching (``oneroster_tombstone``), is kept, ``tobedeleted``, with the removal's
+``dateLastModified``. The agency sees its home learners and, read-only and
 without their email, the learners of other agencies it sees through ``learner_grant``
 (enrolled in a cohort it organises or partners: the rule of /v1/learners,
-app/services/visibility.py).
+app/services/visibility.py); a guest's ``dateLastModified`` is the later of the learner's
+and the grant's, so a delta sync sees a guest appear. A learner the agency stops seeing
+(the grant ended, or a home learner moved away) stays, ``tobedeleted`` and without their
+personal data, from ``oneroster_tombstone`` (app/services/oneroster/tombstones.py) until
+the agency sees them again.
 """
 
 from __future__ import annotations
@@ -20,13 +25,15 @@ from sqlmodel import col
 
 from app.models.grant import LearnerGrant
 from app.models.learner import Learner
+from app.models.oneroster import OneRosterTombstone, TombstoneKind
 from app.models.teaching import CohortTeacher
 from app.models.user import User
-from app.services.oneroster.query import Field
+from app.services.oneroster.query import DATETIME, Field
 from app.services.oneroster.rostering import base_kinds, fields_of, latest, soft_status
 from app.services.oneroster.views import Ctx, View, head
 
 G = LearnerGrant.__table__.c  # type: ignore[attr-defined]
+T = OneRosterTombstone.__table__.c  # type: ignore[attr-defined]
 
 
 def _instructor_role() -> Any:
@@ -44,17 +51,28 @@ def _pairs(agency_id: str, *, active: bool = False) -> Any:
 
 def teacher_filter(agency_id: str) -> Any:
     """An agency user with the instructor role, or one who teaches or taught a session of
-    the agency's cohorts (kept, ``tobedeleted``, once they teach nothing)."""
-    return (col(User.agency_id) == agency_id) & (_instructor_role() | _pairs(agency_id).exists())
+    the agency's cohorts, or lost the role (kept, ``tobedeleted``, once they teach nothing
+    and lack the role; the role's removal moved their ``updated_at``)."""
+    lost_role = select(T.object_id).where(
+        T.agency_id == agency_id,
+        T.kind == TombstoneKind.teacher.value,
+        T.object_id == col(User.id),
+    )
+    return (col(User.agency_id) == agency_id) & (
+        _instructor_role() | _pairs(agency_id).exists() | lost_role.exists()
+    )
 
 
 def _students(agency_id: str, *, home: bool) -> Any:
     # a guest's key is learner_grant's: its primary key (agency_id, learner_id) walks them
     # in id order, as ix_learner_agency_id walks the home learners
+    changed: Any = col(Learner.updated_at)
+    if not home:  # granted later than the learner's last change: the guest appeared then
+        changed = latest(changed, func.coalesce(G.granted_at, changed))
     statement = select(
         (col(Learner.id) if home else G.learner_id).label("sourcedId"),
         literal("active").label("status"),
-        col(Learner.updated_at).label("dateLastModified"),
+        changed.label("dateLastModified"),
         col(Learner.name).label("givenName"),
         literal("").label("familyName"),
         literal("student").label("role"),
@@ -70,6 +88,35 @@ def _students(agency_id: str, *, home: bool) -> Any:
         return statement.where(col(Learner.agency_id) == agency_id)
     return statement.join(LearnerGrant, G.learner_id == col(Learner.id)).where(
         G.agency_id == agency_id, col(Learner.agency_id) != agency_id
+    )
+
+
+def _left(agency_id: str) -> Any:
+    """Learners the agency no longer sees (neither home nor granted): tombstones only."""
+    home_again = select(col(Learner.id)).where(
+        col(Learner.id) == T.object_id, col(Learner.agency_id) == agency_id
+    )
+    granted_again = select(G.learner_id).where(
+        G.agency_id == agency_id, G.learner_id == T.object_id
+    )
+    return select(
+        T.object_id.label("sourcedId"),
+        literal("tobedeleted").label("status"),
+        T.removed_at.label("dateLastModified"),
+        literal("").label("givenName"),
+        literal("").label("familyName"),
+        literal("student").label("role"),
+        literal(None, String).label("email"),
+        literal(None, String).label("identifier"),  # None: a tombstone (see _user)
+        T.agency_id.label("org_id"),
+        literal(None, String).label("nip"),
+        literal(None, String).label("ni_pppk"),
+        literal(None, String).label("external_ref"),
+    ).where(
+        T.agency_id == agency_id,
+        T.kind == TombstoneKind.student.value,
+        ~home_again.exists(),
+        ~granted_again.exists(),
     )
 
 
@@ -114,7 +161,11 @@ def users(agency_id: str, *, role: str | None = None) -> View:
     a first page at 100,000 learners on SQLite)."""
     parts: list[Any] = []
     if role in (None, "student"):
-        parts += [_students(agency_id, home=True), _students(agency_id, home=False)]
+        parts += [
+            _students(agency_id, home=True),
+            _students(agency_id, home=False),
+            _left(agency_id),
+        ]
     if role in (None, "teacher"):
         parts.append(_teachers(agency_id))
     # the guests' keys and count from learner_grant's primary key alone (index-only): it
@@ -127,6 +178,10 @@ def users(agency_id: str, *, role: str | None = None) -> View:
     sq = merged.subquery("users")
     fields = fields_of(sq, **base_kinds(), givenName="str", familyName="str", email="str",
                        identifier="str")  # fmt: skip
+    fields["dateLastModified"] = Field(
+        sq.c.dateLastModified, DATETIME, since=lambda value: sq.c.sourcedId.in_(
+            _changed_since(agency_id, value))
+    )  # fmt: skip
     fields["username"] = Field(sq.c.identifier)
     fields["role"] = Field(sq.c.role)
     fields["roles.role"] = Field(sq.c.role)
@@ -137,7 +192,38 @@ def users(agency_id: str, *, role: str | None = None) -> View:
     return View(sq, fields, _user, names, lean=lean if role in (None, "student") else {})
 
 
+def _changed_since(agency_id: str, value: Any) -> Any:
+    """The keys whose dateLastModified may be ``>= value``: learners changed since
+    (ix_learner_updated_at_id), the agency's grants made since
+    (ix_learner_grant_agency_granted) and tombstones, and the agency's staff users (a few:
+    a teacher's date is the latest of the account's and its teaching pairs'). A delta sync
+    computed the latest of a guest's and the grant's for every guest instead. A poll with
+    nothing to return, 60,000 learners (20,000 guests), in process, load 5-6: PostgreSQL
+    users 128 -> 17 ms (10.6 ms before guests had a grant date), students 134 -> 14 ms
+    (7.2); SQLite users 123 -> 14.5 ms, students 124 -> 10 ms (both scanned before)."""
+    return union_all(
+        select(col(Learner.id)).where(col(Learner.updated_at) >= value),
+        select(G.learner_id).where(G.agency_id == agency_id, G.granted_at >= value),
+        select(T.object_id).where(
+            T.agency_id == agency_id,
+            T.kind == TombstoneKind.student.value,
+            T.removed_at >= value,
+        ),
+        select(col(User.id)).where(col(User.agency_id) == agency_id),
+    )
+
+
 def _user(row: Mapping[Any, Any], ctx: Ctx) -> dict[str, Any]:
+    if row["identifier"] is None:  # a learner the agency no longer sees: no personal data
+        org = ctx.ref("org", row["org_id"])
+        return {
+            **head(row),
+            "metadata": {"bangkom.kind": "learner", "bangkom.removed": True},
+            "enabledUser": "false",
+            "givenName": "",
+            "familyName": "",
+            "roles": [{"roleType": "primary", "role": "student", "org": org}],
+        }
     ids = []
     if row["nip"]:
         ids.append({"type": "NIP", "identifier": row["nip"]})

@@ -40,6 +40,12 @@ MAX_FILTER_LENGTH = 2000
 class Field:
     column: ColumnElement[Any]
     kind: str = STR
+    # for a column that is the latest of several rows' (a dateLastModified over joined
+    # rows): given v, a condition over the view's columns that every row with
+    # ``column >= v`` meets and an index serves (its sourcedId among the keys changed
+    # since v), added to ``>`` and ``>=``: a delta sync then reads the changed keys
+    # instead of computing the latest of them for every row of the agency
+    since: Callable[[Any], ColumnElement[bool]] | None = None
 
 
 @dataclass(frozen=True)
@@ -128,15 +134,20 @@ def _condition(pred: Predicate, fields: Mapping[str, Field]) -> ColumnElement[bo
         needle = f"%{_like_escape(pred.value.lower())}%"
         return func.lower(col).like(needle, escape="\\")
     value = _value(pred.field, spec, pred.value)
-    ops: dict[str, Callable[[Any, Any], Any]] = {
-        "=": lambda c, v: c == v,
-        "!=": lambda c, v: c != v,
-        ">": lambda c, v: c > v,
-        ">=": lambda c, v: c >= v,
-        "<": lambda c, v: c < v,
-        "<=": lambda c, v: c <= v,
-    }
-    return ops[pred.op](col, value)
+    condition = _OPS[pred.op](col, value)
+    if spec.since is not None and pred.op in (">", ">="):
+        return and_(condition, spec.since(value))
+    return condition
+
+
+_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "=": lambda c, v: c == v,
+    "!=": lambda c, v: c != v,
+    ">": lambda c, v: c > v,
+    ">=": lambda c, v: c >= v,
+    "<": lambda c, v: c < v,
+    "<=": lambda c, v: c <= v,
+}
 
 
 def filter_clause(text: str | None, fields: Mapping[str, Field]) -> ColumnElement[bool] | None:

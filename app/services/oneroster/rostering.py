@@ -11,7 +11,10 @@ user with role teacher; enrolment -> enrollment (role student); an instructor te
 session of a cohort -> enrollment (role teacher) in its class. Soft deletes: cancelled
 cohorts, archived courses, withdrawn or waitlisted enrolments, deactivated accounts and
 instructors taken off a cohort's sessions are ``tobedeleted``; so are deleted courses,
-from the change log, for as long as it keeps them (``change_retention_days``).
+from the change log, for as long as it keeps them (``change_retention_days``), and, from
+``oneroster_tombstone`` (tombstones.py), learners the agency stops seeing, users who lose
+the instructor role, results removed by xAPI voiding and the lineItems of a curriculum a
+draft cohort no longer follows.
 
 Every view holds only the caller's agency: its own org, courses and cohorts, the
 enrolments and teachers of its cohorts, its home learners and the learners it sees
@@ -190,12 +193,18 @@ def _cohort_columns() -> list[Any]:
     ]
 
 
+def _cohort_modified() -> Any:
+    """A class and its term show the course's title, JP and competency type: a change of
+    the course is a change of them (the later of the cohort's and the course's)."""
+    return latest(col(Cohort.updated_at), col(Course.updated_at))
+
+
 def classes(agency_id: str) -> View:
     sq = (
         select(
             col(Cohort.id).label("sourcedId"),
             soft_status(col(Cohort.status) == CohortStatus.cancelled).label("status"),
-            col(Cohort.updated_at).label("dateLastModified"),
+            _cohort_modified().label("dateLastModified"),
             col(Course.title).label("title"),
             literal("scheduled").label("classType"),
             *_cohort_columns(),
@@ -240,7 +249,7 @@ def terms(agency_id: str) -> View:
         select(
             (literal(TERM_PREFIX) + col(Cohort.id)).label("sourcedId"),
             soft_status(col(Cohort.status) == CohortStatus.cancelled).label("status"),
-            col(Cohort.updated_at).label("dateLastModified"),
+            _cohort_modified().label("dateLastModified"),
             (col(Course.title) + literal(" ") + cast(col(Cohort.year), String)).label("title"),
             literal("term").label("type"),
             cast(col(Cohort.year), String).label("schoolYear"),

@@ -44,11 +44,13 @@ from app.models import (
     CohortSession,
     Course,
     Enrollment,
+    JPRecord,
     Learner,
     ProgressRecord,
 )
 from app.models.base import utcnow
 from app.models.change import Change, ChangeCounter, ChangeOp, ChangeType
+from app.models.jp import JPWithdrawal
 from app.services.visibility import HIDDEN_COHORT_STATUSES as HIDDEN
 from app.services.visibility import PUBLISHED
 
@@ -67,6 +69,7 @@ TRACKED: dict[type, ChangeType] = {
     ProgressRecord: ChangeType.progress,
     Attendance: ChangeType.attendance,
     Certificate: ChangeType.certificate,
+    JPRecord: ChangeType.jp_record,
 }
 # types whose visibility follows an enrolment: resolved by SQL at commit
 _VIA_ENROLMENT = {
@@ -96,6 +99,7 @@ _DEFAULT_EVENT: dict[ChangeType, str | None] = {
     ChangeType.session: None,
     ChangeType.learner: None,
     ChangeType.certificate: None,
+    ChangeType.jp_record: None,  # the ledger is personal data: the feed only, no webhook
 }
 _EVENT_RANK = {
     None: 0,
@@ -153,6 +157,14 @@ def _event(obj: Any, kind: ChangeType, *, new: bool) -> str | None:
     return _DEFAULT_EVENT[kind]
 
 
+def _op(obj: Any, kind: ChangeType) -> str:
+    """A row kept as a trace of its deletion (a deleted external JP record) is logged as a
+    delete: the feed shows a tombstone, as its URL answers 410."""
+    if kind is ChangeType.jp_record and obj.withdrawn_reason == JPWithdrawal.deleted:
+        return ChangeOp.delete.value
+    return ChangeOp.upsert.value
+
+
 def _stronger(earlier: str | None, event: str | None) -> str | None:
     return event if _EVENT_RANK.get(event, 1) >= _EVENT_RANK.get(earlier, 1) else earlier
 
@@ -170,7 +182,7 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
                 if before.get(shown):
                     facts[shown] = True
             event = _stronger(before.get("event"), _event(obj, kind, new=obj in session.new))
-            pending[(kind, obj.id)] = {"op": ChangeOp.upsert.value, "event": event, **facts}
+            pending[(kind, obj.id)] = {"op": _op(obj, kind), "event": event, **facts}
     for obj in session.deleted:
         kind = TRACKED.get(type(obj))
         if kind is not None:
@@ -267,6 +279,27 @@ def _resolve(session: Session, pending: Pending) -> None:
                 )
 
 
+def _resolve_ledger(session: Session, pending: Pending) -> None:
+    """JP records are the learner's personal data: the feed shows them to the learner's home
+    agency (``agency_id`` and ``learner_agency_id`` both the home, no ``course_id``, so
+    neither the organiser nor a partner is told) and to the learner's own login."""
+    ids = sorted(
+        i for k, i in pending if k is ChangeType.jp_record and "resolved" not in pending[(k, i)]
+    )
+    J = JPRecord.__table__.c  # type: ignore[attr-defined]
+    joined = JPRecord.__table__.join(Learner.__table__, L.id == J.learner_id)  # type: ignore[attr-defined]
+    same: dict[str, str] = {}
+    for part in _chunks(ids):
+        rows = session.execute(
+            select(J.id, J.learner_id, L.agency_id).select_from(joined).where(J.id.in_(part))
+        )
+        for ident, learner_id, home in rows:
+            home = same.setdefault(home, home)
+            pending[(ChangeType.jp_record, ident)].update(
+                agency_id=home, learner_agency_id=home, learner_id=learner_id
+            )
+
+
 def _resolve_public(session: Session, pending: Pending) -> None:
     """``public`` of catalogue changes: whether agencies other than the owner could see the
     resource before or after the change (else the change is the owner's business only, and
@@ -319,6 +352,7 @@ def _before_commit(session: Session) -> None:
     if not pending:
         return
     _resolve(session, pending)
+    _resolve_ledger(session, pending)
     _resolve_public(session, pending)
     first = _allocate(session, len(pending))
     now = utcnow()

@@ -6,7 +6,9 @@ seq): catalogue entries (course, cohort, session) reach every caller (their visi
 depends on the current status, checked next); the others reach the platform, the learner's
 home agency (also the home it had before a transfer), the cohort's organiser and the
 course's partner agencies (for a learner: the agencies of cohorts they are enrolled in), and
-a learner login for its own rows. Then each entry's resource is loaded (batched per type,
+a learner login for its own rows; a JP record (the learner's ledger, personal data) is logged
+with the home agency as both agency copies and no course, so it reaches the home agency,
+the platform and the learner only. Then each entry's resource is loaded (batched per type,
 app/services/sync/representations.py) with the rules of app/services/visibility.py: an
 entry whose resource is gone or no longer visible to the caller (archived course, learner
 moved away) is a tombstone ``{"id": ..., "deleted": true}``, so applying the feed keeps a

@@ -20,15 +20,17 @@ from app.models import (
     CohortSession,
     Course,
     Enrollment,
+    JPRecord,
     Learner,
     ProgressRecord,
 )
 from app.models.attendance import AttendancePublic
 from app.models.change import ChangeType
 from app.models.enrollment import EnrollmentStatus
+from app.models.jp import JPWithdrawal
 from app.services import cohort_sessions, cohorts, courses
 from app.services import visibility as vis
-from app.services.learning import certificate_reads, enrollments, progress
+from app.services.learning import certificate_reads, enrollments, jp_ledger, progress
 from app.services.learning import learners as learner_core
 
 Reps = dict[str, dict[str, Any] | None]
@@ -201,6 +203,23 @@ def _certificates(session: Session, principal: Principal, ids: list[str]) -> Rep
     }
 
 
+def _jp_records(session: Session, principal: Principal, ids: list[str]) -> Reps:
+    """As GET /v1/learners/{key}/jp-records/{id} shows them: the learner's home agency,
+    platform admins and the learner's own login (``learner_personal_visible``); a deleted
+    external record is gone (its URL answers 410), so a tombstone."""
+    rows = session.exec(
+        select(JPRecord, L_AGENCY)  # type: ignore[call-overload]
+        .join(Learner, col(Learner.id) == col(JPRecord.learner_id))
+        .where(col(JPRecord.id).in_(ids))
+    ).all()
+    return {
+        r.id: jp_ledger.public(r).model_dump(**_JSON)
+        for r, home in rows
+        if r.withdrawn_reason != JPWithdrawal.deleted
+        and vis.learner_personal_visible(principal, home, r.learner_id)
+    }
+
+
 LOADERS: dict[ChangeType, Callable[[Session, Principal, list[str]], Reps]] = {
     ChangeType.course: _courses,
     ChangeType.cohort: _cohorts,
@@ -210,6 +229,7 @@ LOADERS: dict[ChangeType, Callable[[Session, Principal, list[str]], Reps]] = {
     ChangeType.progress: _progress,
     ChangeType.attendance: _attendance,
     ChangeType.certificate: _certificates,
+    ChangeType.jp_record: _jp_records,
 }
 
 

@@ -35,7 +35,6 @@ from app.models.webhook import (
     WebhookUpdate,
     WebhookWithSecret,
 )
-from app.services import outbound
 from app.services.tenancy import scoped
 from app.services.webhooks import fanout
 
@@ -59,6 +58,10 @@ def not_found(ident: str) -> ProblemError:
 
 def check_destination(url: str) -> None:
     """422 ``destination_refused`` when the SSRF guard would not call ``url``."""
+    # Imported here: the guard brings httpx (2 MB of a worker's memory), which an API
+    # worker needs only to check a subscription's URL (peak memory is a target: issue 11).
+    from app.services import outbound
+
     try:
         outbound.check_url(url)
     except outbound.DestinationRefused as refused:

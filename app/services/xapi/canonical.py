@@ -17,13 +17,14 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from app.core.errors import ProblemError
 from app.models.xapi import XapiStatement, XapiStatementRef
 from app.services.xapi import activities as modules
 from app.services.xapi.progress import module_prefix
+from app.services.xapi.query import is_authority
 from app.services.xapi.refs import agent_keys, index_key
 
 RECENT = 100
@@ -34,16 +35,21 @@ R = XapiStatementRef.__table__.c  # type: ignore[attr-defined]
 
 
 def _bodies(session: Session, agency_id: str, kind: str, value: str) -> list[dict[str, Any]]:
-    """The newest ``RECENT`` statements naming the agent or activity, oldest first."""
+    """The newest ``RECENT`` statements naming the agent or activity (an agent also as
+    their authority), oldest first."""
+    key = index_key(value)
     pks = (
         select(R.statement_pk)
-        .where(R.agency_id == agency_id, R.kind == kind, R.value == index_key(value))
+        .where(R.agency_id == agency_id, R.kind == kind, R.value == key)
         .distinct()
         .scalar_subquery()
     )
+    naming = S.id.in_(pks)
+    if kind == "agent" and is_authority(session, agency_id, key):
+        naming = or_(naming, S.authority == key)
     rows = session.execute(
         select(S.body)
-        .where(S.agency_id == agency_id, S.id.in_(pks))
+        .where(S.agency_id == agency_id, naming)
         .order_by(S.stored.desc(), S.id.desc())
         .limit(RECENT)
     ).all()

@@ -21,9 +21,11 @@ whole minutes, half up. ``occurred_at`` is the statement's timestamp; ``source``
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -32,7 +34,7 @@ from sqlmodel import Session
 from app.core.config import get_settings
 from app.core.errors import ProblemError
 from app.core.security import Principal
-from app.models.progress import MAX_MINUTES, ProgressBatchItem, ProgressStatus
+from app.models.progress import MAX_MINUTES, ProgressStatus
 from app.services.learning import learners as core
 from app.services.learning import progress_batch as rules
 from app.services.learning import progress_store as store
@@ -72,6 +74,26 @@ class Match:
     learner_ref: str | None = None
 
 
+@dataclass(slots=True)
+class StatementRecord:
+    """The progress record a statement makes, as the progress rules read it
+    (``progress_batch.Record``): its values come from a validated statement, so it is built
+    directly (~1 us), not as a ``ProgressBatchItem`` (``model_construct``: ~10 us)."""
+
+    status: ProgressStatus
+    percent: int | None
+    score: Decimal | None
+    time_spent_minutes: int
+    occurred_at: datetime
+    external_id: str
+    enrollment_id: str | None
+    module_id: str
+    source: str = "xapi"
+    jp_earned: Decimal | None = None
+    cohort_id: str | None = None
+    learner_key: str | None = None
+
+
 def _learner_ref(actor: dict[str, Any]) -> str | None:
     """``key:<learner key>`` or ``mbox:<email>`` for an actor Bangkom can name."""
     if actor.get("objectType", "Agent") != "Agent":
@@ -109,6 +131,18 @@ def _addressed(statement: dict[str, Any], prefix: str | None = None) -> tuple[st
 
 def score_of(result: dict[str, Any]) -> Decimal | None:
     score = result.get("score") or {}
+    return _score(score.get("scaled"), score.get("raw"), score.get("min"), score.get("max"))
+
+
+# LMSs send few distinct scores and durations: each worked out once in Decimal (~5 us a
+# statement saved); the arguments are numbers and short texts (validated), hashable
+@functools.lru_cache(maxsize=4096)
+def _score(scaled: Any, raw: Any, low_: Any, high_: Any) -> Decimal | None:
+    score = {
+        k: v
+        for k, v in (("scaled", scaled), ("raw", raw), ("min", low_), ("max", high_))
+        if v is not None
+    }
     if "scaled" in score:
         value = Decimal(str(score["scaled"])) * 100
     elif "raw" in score and "max" in score:
@@ -123,9 +157,16 @@ def score_of(result: dict[str, Any]) -> Decimal | None:
     return min(max(value, Decimal(0)), Decimal(100)).quantize(CENT, ROUND_HALF_UP)
 
 
+@functools.lru_cache(maxsize=4096)
+def _minutes(text: str) -> int:
+    """A duration in whole minutes, half up (at most MAX_MINUTES)."""
+    seconds = Decimal(duration(text, "duration").total_seconds())
+    return min(int((seconds / 60).quantize(Decimal(1), ROUND_HALF_UP)), MAX_MINUTES)
+
+
 def item_of(
     statement: dict[str, Any], kind: str, module_id: str, enrollment_id: str
-) -> ProgressBatchItem:
+) -> StatementRecord:
     result = statement.get("result") or {}
     percent: int | None = None
     if kind == "completed" or (kind == "attended" and result.get("completion") is True):
@@ -137,21 +178,17 @@ def item_of(
             percent = progress
     minutes = 0
     if "duration" in result:
-        seconds = Decimal(duration(result["duration"], "duration").total_seconds())
-        minutes = min(int((seconds / 60).quantize(Decimal(1), ROUND_HALF_UP)), MAX_MINUTES)
-    return ProgressBatchItem.model_construct(
-        status=status,
-        percent=percent,
-        score=score_of(result),
-        jp_earned=None,
-        time_spent_minutes=minutes,
-        occurred_at=timestamp(statement["timestamp"], "timestamp"),
-        source="xapi",
-        external_id=statement["id"],
-        enrollment_id=enrollment_id,
-        cohort_id=None,
-        learner_key=None,
-        module_id=module_id,
+        text = result["duration"]
+        minutes = (_minutes if len(text) <= 64 else _minutes.__wrapped__)(text)
+    return StatementRecord(
+        status,
+        percent,
+        score_of(result),
+        minutes,
+        timestamp(statement["timestamp"], "timestamp"),
+        statement["id"],
+        enrollment_id,
+        module_id,
     )
 
 
@@ -206,7 +243,7 @@ def apply(
             )
             matches[n].module_id = module_id if module_id in known else None
             matches[n].unmatched, matches[n].note = True, note
-    items: list[tuple[int, ProgressBatchItem]] = [
+    items: list[tuple[int, StatementRecord]] = [
         (n, item_of(statements[n], kind, module_id, enrolments[(ref, module_id)]))
         for n, kind, module_id, ref in wanted
         if (ref, module_id) in enrolments

@@ -16,25 +16,29 @@ the cohort too: 30,000 buffers a batch instead of ~300.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import select
 from sqlmodel import Session
 
 from app.core.security import Principal
-from app.models import Cohort, Enrollment, Learner
 from app.models.curriculum import CurriculumModule
 from app.services.learning import progress_batch as rules
 from app.services.learning.progress_store import stamp_for
+from app.services.xapi.rows import any_of
 
-EN = Enrollment.__table__.c  # type: ignore[attr-defined]
-H = Cohort.__table__.c  # type: ignore[attr-defined]
-L = Learner.__table__.c  # type: ignore[attr-defined]
 M = CurriculumModule.__table__.c  # type: ignore[attr-defined]
-JOINED = Enrollment.__table__.join(Cohort.__table__, H.id == EN.cohort_id).join(  # type: ignore[attr-defined]
-    CurriculumModule.__table__,  # type: ignore[attr-defined]
-    M.curriculum_id == H.curriculum_id,
-)
+
+
+@functools.lru_cache(maxsize=4)
+def cached_stamp(dialect: str) -> Callable[[datetime], str]:
+    """``stamp_for(dialect)`` remembering recent instants: a statement's timestamp is
+    stamped for its row and for its progress record, the same parsed instant (validate's
+    cache) each time (~2.2 us a stamp, ~0.07 us found)."""
+    return functools.lru_cache(maxsize=4096)(stamp_for(dialect))
 
 
 @dataclass(slots=True)
@@ -47,59 +51,57 @@ class Found:
     resolved: rules.Resolved
 
 
-def _who(refs: set[str]) -> list[ColumnElement[bool]]:
+def _who(dialect: str, refs: set[str]) -> tuple[list[str], tuple[str, ...]]:
     keys = sorted(r[4:] for r in refs if r.startswith("key:"))
     mails = sorted(r[5:] for r in refs if r.startswith("mbox:"))
-    who: list[ColumnElement[bool]] = []
-    if keys:
-        who.append(L.learner_key.in_(keys))
-    if mails:
-        who.append(func.lower(L.email).in_(mails))
-    return who
+    terms: list[str] = []
+    values: tuple[str, ...] = ()
+    for column, wanted in (("learner_key", keys), ("lower(email)", mails)):
+        if wanted:
+            term, more = any_of(dialect, column, wanted)
+            terms.append(term)
+            values += more
+    return terms, values
 
 
 def learners(session: Session, refs: set[str]) -> dict[str, set[str]]:
     """Learner id -> the refs (``key:...``, ``mbox:...``) of ``refs`` that name them."""
-    who = _who(refs)
-    if not who:
+    connection = session.connection()
+    terms, values = _who(connection.dialect.name, refs)
+    if not terms:
         return {}
-    rows = session.execute(select(L.id, L.learner_key, func.lower(L.email)).where(or_(*who)))
+    rows = connection.exec_driver_sql(
+        "SELECT id, learner_key, lower(email) FROM learner WHERE " + " OR ".join(terms), values
+    )
     return {ident: {f"key:{key}", f"mbox:{mail}"} & refs for ident, key, mail in rows}
+
+
+ENROLMENTS = (
+    "SELECT e.id, e.status, e.learner_id, e.cohort_id, m.id, m.curriculum_id, m.jp_halves, "
+    "m.assessed, h.agency_id, h.status, h.curriculum_id, h.certificates_issued_at "
+    "FROM enrollment AS e JOIN cohort AS h ON h.id = e.cohort_id "
+    "JOIN curriculum_module AS m ON m.curriculum_id = h.curriculum_id "
+    "WHERE {learners} AND h.agency_id = {agency} AND {modules} ORDER BY e.id"
+)
 
 
 def enrolments(session: Session, principal: Principal, refs: set[str], modules: set[str]) -> Found:
     """The enrolment of each (learner ref, module) in a cohort of the caller's agency whose
     curriculum holds the module: a seated or evaluated enrolment before others, then the
     newest (the highest id)."""
-    stamp = stamp_for(session.get_bind().dialect.name)
-    resolved = rules.Resolved({}, {}, {}, {}, {}, set(), set(), stamp)
+    connection = session.connection()
+    dialect = connection.dialect.name
+    resolved = rules.Resolved({}, {}, {}, {}, {}, set(), set(), cached_stamp(dialect))
     named = learners(session, refs)
     found = Found({}, set().union(*named.values()), resolved)
     if not named or not modules:
         return found
-    rows = session.execute(
-        select(
-            EN.id,
-            EN.status,
-            EN.learner_id,
-            EN.cohort_id,
-            M.id,
-            M.curriculum_id,
-            M.jp_halves,
-            M.assessed,
-            H.agency_id,
-            H.status,
-            H.curriculum_id,
-            H.certificates_issued_at,
-        )
-        .select_from(JOINED)
-        .where(
-            EN.learner_id.in_(sorted(named)),
-            H.agency_id == principal.agency_id,
-            M.id.in_(sorted(modules)),
-        )
-        .order_by(EN.id)
-    ).all()
+    who, learner_ids = any_of(dialect, "e.learner_id", sorted(named))
+    which, module_ids = any_of(dialect, "m.id", sorted(modules))
+    sql = ENROLMENTS.format(
+        learners=who, agency="%s" if dialect == "postgresql" else "?", modules=which
+    )
+    rows = connection.exec_driver_sql(sql, (*learner_ids, principal.agency_id, *module_ids))
     ranked: dict[tuple[str, str], tuple[bool, str]] = {}
     for row in rows:
         enrollment_id, status, learner_id, cohort_id, module_id = row[:5]

@@ -14,10 +14,11 @@ from sqlmodel import select as sqlmodel_select
 
 from app.core.security import Principal
 from app.models.base import utcnow
-from app.models.progress import ProgressBatchItem, ProgressRecord
+from app.models.progress import ProgressRecord
 from app.models.xapi import XapiStatement
 from app.services.learning import progress_batch as rules
-from app.services.xapi.progress import _addressed, item_of
+from app.services.oneroster import tombstones
+from app.services.xapi.progress import StatementRecord, _addressed, item_of
 
 
 def undo(session: Session, principal: Principal, voided: Sequence[XapiStatement]) -> None:
@@ -57,6 +58,7 @@ def undo(session: Session, principal: Principal, voided: Sequence[XapiStatement]
             else _checked(session, principal, json.loads(rest.body), row.enrollment_id)
         )
         if checked is None:
+            tombstones.result_removed(session, record=record)  # OneRoster's delta sync
             session.delete(record)
             continue
         item, values = checked
@@ -72,7 +74,7 @@ def undo(session: Session, principal: Principal, voided: Sequence[XapiStatement]
 
 def _checked(
     session: Session, principal: Principal, statement: dict[str, Any], enrollment_id: str
-) -> tuple[ProgressBatchItem, dict[str, Any]] | None:
+) -> tuple[StatementRecord, dict[str, Any]] | None:
     addressed = _addressed(statement)
     if addressed is None:
         return None

@@ -23,7 +23,7 @@ from sqlmodel import select as sm_select
 from app.core import i18n
 from app.core.errors import ProblemError
 from app.core.pagination import id_page
-from app.models.xapi import UnmatchedStatement, XapiStatement, XapiStatementRef
+from app.models.xapi import UnmatchedStatement, XapiAuthority, XapiStatement, XapiStatementRef
 from app.services.xapi.query_format import shaped
 from app.services.xapi.refs import agent_query_key, index_key
 from app.services.xapi.validate import agent, timestamp, uuid
@@ -63,6 +63,7 @@ __all__ = ["bad", "more_link", "one", "page", "parse", "shaped", "unmatched"]
 SINGLE_OK = {"statementId", "voidedStatementId", "format", "attachments"}
 S = XapiStatement.__table__.c  # type: ignore[attr-defined]
 R = XapiStatementRef.__table__.c  # type: ignore[attr-defined]
+A = XapiAuthority.__table__.c  # type: ignore[attr-defined]
 
 
 def bad(en: str, id_: str) -> ProblemError:
@@ -210,15 +211,27 @@ def _ref(table: Any, kind: str, value: str, agency_id: str, related: bool) -> An
     return table.c.id.in_(wanted)
 
 
-def _filters(table: Any, agency_id: str, q: Query) -> list[Any]:
-    """What the statement itself must match (agent, verb, activity, registration)."""
+def is_authority(session: Session, agency_id: str, key: str) -> bool:
+    """Whether the agent of index key ``key`` is the authority of some statement of the
+    agency (then the statements' ``authority`` column can match it; else it need not be
+    looked at: a term on that unindexed column would read every statement)."""
+    found = session.execute(select(A.key).where(A.agency_id == agency_id, A.key == key))
+    return found.first() is not None
+
+
+def _filters(table: Any, agency_id: str, q: Query, authority: bool) -> list[Any]:
+    """What the statement itself must match (agent, verb, activity, registration);
+    ``authority``: the agent is an authority, matched with ``related_agents``."""
     where: list[Any] = []
     if q.verb is not None:
         where.append(table.c.verb_id == index_key(q.verb))
     if q.registration is not None:
         where.append(table.c.registration == q.registration)
     if q.agent is not None:
-        where.append(_ref(table, "agent", q.agent, agency_id, q.related_agents))
+        term = _ref(table, "agent", q.agent, agency_id, q.related_agents)
+        if authority:
+            term = or_(term, table.c.authority == q.agent)
+        where.append(term)
     if q.activity is not None:
         where.append(
             _ref(table, "activity", index_key(q.activity), agency_id, q.related_activities)
@@ -232,11 +245,14 @@ def page(session: Session, agency_id: str, q: Query) -> tuple[list[XapiStatement
     filter matches, voided or not (Communication 2.1.3, Filter Conditions for
     StatementRefs; one level of reference)."""
     where: list[Any] = [S.agency_id == agency_id, S.voided.is_(False)]
-    own = _filters(XapiStatement.__table__, agency_id, q)  # type: ignore[attr-defined]
+    authority = (
+        q.related_agents and q.agent is not None and is_authority(session, agency_id, q.agent)
+    )
+    own = _filters(XapiStatement.__table__, agency_id, q, authority)  # type: ignore[attr-defined]
     if own:
         T = XapiStatement.__table__.alias("referred")  # type: ignore[attr-defined]
         referred = select(T.c.statement_id).where(
-            T.c.agency_id == agency_id, *_filters(T, agency_id, q)
+            T.c.agency_id == agency_id, *_filters(T, agency_id, q, authority)
         )
         where.append(or_(and_(*own), S.target.in_(referred)))
     if q.since is not None:

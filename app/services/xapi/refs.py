@@ -1,6 +1,8 @@
 """The agent and activity index of a statement (xapi_statement_ref): the keys an Agent,
 Group or activity is found by, as the index holds them, for the query parameters
-``agent`` and ``activity`` (``related_agents``/``related_activities``)."""
+``agent`` and ``activity`` (``related_agents``/``related_activities``). The statement's
+``authority`` is not in it: the statement's ``authority`` column holds its key (the same
+for every statement of a client), and ``xapi_authority`` lists the keys that are one."""
 
 from __future__ import annotations
 
@@ -41,12 +43,11 @@ Found = dict[tuple[str, str], bool]
 
 def statement_refs(body: dict[str, Any]) -> Found:
     """Each agent and activity the statement names, once, as the index holds it
-    ((kind, key) -> direct: whether the actor or object names it). Module-level functions
-    filling one dict, not nested generators or closures (a recursive closure is a
-    reference cycle per statement, left to the garbage collector)."""
+    ((kind, key) -> direct: whether the actor or object names it), its ``authority``
+    aside. Module-level functions filling one dict, not nested generators or closures (a
+    recursive closure is a reference cycle per statement, left to the garbage collector)."""
     found: Found = {}
     _statement_refs(found, body, True)
-    _agent_refs(found, body.get("authority"), False)
     return found
 
 

@@ -11,8 +11,6 @@ or an unknown id: stored, no effect) and takes back the target's progress.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid as uuidlib
 from collections.abc import Sequence
 from datetime import UTC
@@ -20,7 +18,6 @@ from typing import Any
 
 from pydantic_core import to_json
 from sqlalchemy import Table, update
-from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -29,11 +26,12 @@ from app.core.config import get_settings
 from app.core.errors import ProblemError
 from app.core.security import Principal
 from app.models.base import utcnow
-from app.models.xapi import XapiStatement, XapiStatementRef
+from app.models.xapi import XapiAuthority, XapiStatement, XapiStatementRef
 from app.services.learning import progress_store
-from app.services.xapi import attachments, progress, progress_undo
+from app.services.xapi import attachments, progress, progress_match, progress_undo
 from app.services.xapi import rows as table_rows
 from app.services.xapi.refs import agent_keys, agent_query_key, index_key, statement_refs
+from app.services.xapi.signature import same, signature
 from app.services.xapi.validate import VOIDED, invalid, statement, timestamp
 
 # the index keys stay importable from here, where they were first defined
@@ -56,7 +54,7 @@ i18n.MESSAGES.update(
 )
 STATEMENT: Table = XapiStatement.__table__  # type: ignore[attr-defined]
 REF: Table = XapiStatementRef.__table__  # type: ignore[attr-defined]
-S = STATEMENT.c
+AUTHORITY: Table = XapiAuthority.__table__  # type: ignore[attr-defined]
 STATEMENT_COLUMNS = (
     "id",
     "agency_id",
@@ -76,11 +74,11 @@ STATEMENT_COLUMNS = (
     "unmatched",
     "note",
     "learner_ref",
+    "authority",
 )
 REF_COLUMNS = ("statement_pk", "agency_id", "kind", "value", "direct")
+AUTHORITY_COLUMNS = ("agency_id", "key")
 NO_MATCH = progress.Match()
-LRS_SET = ("stored", "authority", "version")
-SIGNATURE_DROPS = (*LRS_SET, "id")
 
 
 def authority(principal: Principal) -> dict[str, Any]:
@@ -90,12 +88,6 @@ def authority(principal: Principal) -> dict[str, Any]:
         "name": principal.subject,
         "account": {"homePage": get_settings().public_url.rstrip("/"), "name": principal.subject},
     }
-
-
-def signature(sent: dict[str, Any]) -> str:
-    kept = {k: v for k, v in sent.items() if k not in SIGNATURE_DROPS}
-    text = json.dumps(kept, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _conflict(ident: str) -> ProblemError:
@@ -178,30 +170,27 @@ def _store_once(
     stored = now.replace(microsecond=now.microsecond // 1000 * 1000)
     stamp_text = stored.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     vouching = authority(principal)
+    vouching_key = agent_query_key(vouching)
     bodies = [_complete(s, vouching, stamp_text, version) for s in sent]
     for body in bodies:
         body["id"] = body["id"].lower()
-    found = session.execute(
-        sa_select(S.statement_id, S.signature).where(
-            S.agency_id == agency_id, S.statement_id.in_([b["id"] for b in bodies])
-        )
+    existing = table_rows.stored_signatures(
+        session.connection(), agency_id, [b["id"] for b in bodies]
     )
-    existing: dict[str, str] = dict(found.all())
     new: list[tuple[dict[str, Any], str]] = []
     for one, body in zip(sent, bodies, strict=True):
-        sig = signature({**one, "id": body["id"]})
         if body["id"] in existing:
-            if existing[body["id"]] != sig:
+            if not same(existing[body["id"]], one):
                 raise _conflict(body["id"])
             continue
-        new.append((body, sig))
+        new.append((body, signature(one)))
     if not new:
         return [b["id"] for b in bodies]
     plain = [b for b, _ in new if b["verb"]["id"] != VOIDED]
     matches = dict(
         zip((id(b) for b in plain), progress.apply(session, principal, plain), strict=True)
     )
-    stamp = progress_store.stamp_for(session.get_bind().dialect.name)
+    stamp = progress_match.cached_stamp(session.get_bind().dialect.name)
     stored_at = stamp(stored)
     rows: list[tuple[Any, ...]] = []
     refs: list[tuple[Any, ...]] = []
@@ -233,15 +222,22 @@ def _store_once(
                 match.unmatched,
                 match.note,
                 match.learner_ref,
+                vouching_key,
             )
         )
         refs += [
             (pk, agency_id, kind, key, direct)
             for (kind, key), direct in statement_refs(body).items()
         ]
-    connection = session.connection()
-    table_rows.insert(connection, STATEMENT, STATEMENT_COLUMNS, rows)
-    table_rows.insert(connection, REF, REF_COLUMNS, refs)
+    table_rows.insert_all(
+        session.connection(),
+        [
+            table_rows.Write(STATEMENT, STATEMENT_COLUMNS, rows),
+            # the authority is listed once per agency (a conflict: listed already)
+            table_rows.Write(AUTHORITY, AUTHORITY_COLUMNS, [(agency_id, vouching_key)], True),
+            table_rows.Write(REF, REF_COLUMNS, refs),
+        ],
+    )
     attachments.keep(session, agency_id, parts)
     _void(session, principal, agency_id, voids)
     session.commit()
