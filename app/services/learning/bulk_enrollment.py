@@ -56,7 +56,6 @@ CHUNK = 500  # keys per IN (...) list: well under every engine's bound-parameter
 WRITE_CHUNK = 1_000  # rows decided and written at a time (memory; see bulk_enrol)
 # Shared by every row's result, never changed: a set and an empty list per row were 7 of
 # the 10 MB that 10,000 results held.
-_ROW_FIELDS = set(BulkRowResult.model_fields)
 _NO_ERRORS: list[Any] = []
 
 i18n.MESSAGES.update(
@@ -217,13 +216,12 @@ class _Plan:
         if outcome in (Out.created, Out.waitlisted):
             assert found is not None
             enrollment_id = self._seat(found[0], queue_no, new, again)
-        return BulkRowResult.model_construct(  # 10,000 validations cost ~0.1 s; built here
-            _ROW_FIELDS,
-            row=row.number,
-            learner_key=key,
-            outcome=outcome,
-            enrollment_id=enrollment_id,
-            errors=[e.as_error(row.number) for e in row.errors] if row.errors else _NO_ERRORS,
+        return BulkRowResult(  # a plain dataclass: no validation (10,000 cost ~0.1 s)
+            row.number,
+            key,
+            outcome,
+            enrollment_id,
+            [e.as_error(row.number) for e in row.errors] if row.errors else _NO_ERRORS,
         )
 
     def _seat(

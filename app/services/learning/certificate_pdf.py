@@ -19,13 +19,15 @@ from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-
-import segno
+from typing import TYPE_CHECKING
 
 from app.core import i18n
 from app.core.config import get_settings
 from app.core.errors import ProblemError
 from app.models.certificate import Certificate
+
+if TYPE_CHECKING:
+    import segno
 
 i18n.MESSAGES.update(
     {
@@ -127,6 +129,9 @@ def spaced_nip(number: str | None) -> str | None:
 
 
 def qr(cert: Certificate) -> segno.QRCode:
+    import segno  # here, not at the top: an API worker that never draws a QR code saves its
+    # 1.4 MB (segno and the xml package it loads), which counts in the 150 MB budget
+
     return segno.make(cert.verification_url, error="m", micro=False)
 
 

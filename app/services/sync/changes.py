@@ -31,6 +31,7 @@ Transactions that change no tracked row never take the lock.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
@@ -86,7 +87,30 @@ _FACTS = (E.agency_id, E.course_id, E.learner_id, L.agency_id)
 CH = Change.__table__  # type: ignore[attr-defined]
 COUNTER = ChangeCounter.__table__  # type: ignore[attr-defined]
 
-Pending = dict[tuple[ChangeType, str], dict[str, Any]]
+
+@dataclass(slots=True)
+class Facts:
+    """What one pending change will write besides its type and id: the operation, the
+    webhook event, and who may see it (what the database must tell is looked up at commit,
+    a chunk at a time: :func:`_resolve`). Slots, not dicts, and the upserts of one
+    :func:`record_changes` call share one object: a 10,000-row bulk import keeps an entry a
+    row to the commit (dicts were ~4.6 MB of one worker's peak). So facts are not changed
+    in place, except a catalogue change's ``public`` (:func:`_resolve_public`), whose facts
+    are always the session hook's own."""
+
+    op: str = ChangeOp.upsert.value
+    event: str | None = None
+    resolved: bool = False  # agency, course and learner known (no lookup at commit)
+    agency_id: str | None = None
+    learner_agency_id: str | None = None
+    course_id: str | None = None
+    learner_id: str | None = None
+    cohort_id: str | None = None  # a session's cohort (for ``public``)
+    public: bool | None = None
+    cohort_shown: bool | None = None  # a cohort shown to others before or after the change
+
+
+Pending = dict[tuple[ChangeType, str], Facts]
 
 # The webhook event of a change (app/models/webhook.py). Within one transaction the
 # strongest wins: created before completed before updated.
@@ -117,21 +141,22 @@ def _pending(session: Session) -> Pending:
     return found
 
 
-def _facts(obj: Any, kind: ChangeType) -> dict[str, Any]:
+def _facts(obj: Any, kind: ChangeType, op: str, event: str | None) -> Facts:
     """What the instance itself says about who may see it (the rest is resolved at commit)."""
     if kind is ChangeType.learner:
         history = inspect(obj).attrs.agency_id.history
         before = history.deleted[0] if history.deleted else obj.agency_id
-        return {"agency_id": obj.agency_id, "learner_agency_id": before, "learner_id": obj.id}
-    facts = {"agency_id": getattr(obj, "agency_id", None)}
+        return Facts(op, event, agency_id=obj.agency_id, learner_agency_id=before,
+                     learner_id=obj.id)  # fmt: skip
+    facts = Facts(op, event, agency_id=getattr(obj, "agency_id", None))
     if kind is ChangeType.course:
-        facts["course_id"] = obj.id
-        facts["public"] = PUBLISHED in _before_after(obj, "status")
+        facts.course_id = obj.id
+        facts.public = PUBLISHED in _before_after(obj, "status")
     elif kind is ChangeType.cohort:
-        facts["course_id"] = obj.course_id
-        facts["cohort_shown"] = not set(_before_after(obj, "status")) <= set(HIDDEN)
+        facts.course_id = obj.course_id
+        facts.cohort_shown = not set(_before_after(obj, "status")) <= set(HIDDEN)
     elif kind is ChangeType.session:
-        facts["cohort_id"] = obj.cohort_id
+        facts.cohort_id = obj.cohort_id
     return facts
 
 
@@ -174,23 +199,22 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
     for obj in list(session.new) + list(session.dirty):
         kind = TRACKED.get(type(obj))
         if kind is not None and (obj in session.new or session.is_modified(obj)):
-            facts = _facts(obj, kind)
-            before = pending.get((kind, obj.id), {})
-            if kind is ChangeType.learner and before.get("learner_agency_id"):
-                facts["learner_agency_id"] = before["learner_agency_id"]  # home before the tx
-            for shown in ("public", "cohort_shown"):  # shown before the transaction counts
-                if before.get(shown):
-                    facts[shown] = True
-            event = _stronger(before.get("event"), _event(obj, kind, new=obj in session.new))
-            pending[(kind, obj.id)] = {"op": _op(obj, kind), "event": event, **facts}
+            before = pending.get((kind, obj.id))
+            event = _event(obj, kind, new=obj in session.new)
+            facts = _facts(obj, kind, _op(obj, kind), event)
+            if before is not None:
+                facts.event = _stronger(before.event, event)
+                if kind is ChangeType.learner and before.learner_agency_id:
+                    facts.learner_agency_id = before.learner_agency_id  # home before the tx
+                if before.public:  # shown before the transaction counts
+                    facts.public = True
+                if before.cohort_shown:
+                    facts.cohort_shown = True
+            pending[(kind, obj.id)] = facts
     for obj in session.deleted:
         kind = TRACKED.get(type(obj))
         if kind is not None:
-            pending[(kind, obj.id)] = {
-                "op": ChangeOp.delete.value,
-                "event": _DEFAULT_EVENT[kind],
-                **_facts(obj, kind),
-            }
+            pending[(kind, obj.id)] = _facts(obj, kind, ChangeOp.delete.value, _DEFAULT_EVENT[kind])
 
 
 def record_changes(
@@ -206,9 +230,13 @@ def record_changes(
     ``progress_pairs``: progress records named by (enrolment id, module id)."""
     pending = _pending(session)
     event = event or _DEFAULT_EVENT[kind]
+    shared = Facts(event=event)  # one object for all: facts are never changed in place
     for ident in ids:
-        earlier = pending.get((kind, ident), {}).get("event")
-        pending[(kind, ident)] = {"op": ChangeOp.upsert.value, "event": _stronger(earlier, event)}
+        earlier = pending.get((kind, ident))
+        if earlier is None or _stronger(earlier.event, event) == event:
+            pending[(kind, ident)] = shared
+        else:
+            pending[(kind, ident)] = Facts(event=earlier.event)
     pairs = set(progress_pairs)
     if pairs:  # the enrolments' visibility facts, then their records: one query each a chunk
         facts = Enrollment.__table__.join(Learner.__table__, L.id == E.learner_id)  # type: ignore[attr-defined]
@@ -228,15 +256,14 @@ def record_changes(
             for ident, e, m in records:
                 if (e, m) in pairs and e in of:
                     organiser, course_id, learner_id, home = of[e]
-                    pending[(ChangeType.progress, ident)] = {
-                        "op": ChangeOp.upsert.value,
-                        "event": event,
-                        "resolved": True,
-                        "agency_id": organiser,
-                        "course_id": course_id,
-                        "learner_id": learner_id,
-                        "learner_agency_id": home,
-                    }
+                    pending[(ChangeType.progress, ident)] = Facts(
+                        event=event,
+                        resolved=True,
+                        agency_id=organiser,
+                        course_id=course_id,
+                        learner_id=learner_id,
+                        learner_agency_id=home,
+                    )
 
 
 def _chunks(values: list[Any]) -> Iterator[list[Any]]:
@@ -244,18 +271,42 @@ def _chunks(values: list[Any]) -> Iterator[list[Any]]:
         yield values[start : start + CHUNK]
 
 
-def _resolve(session: Session, pending: Pending) -> None:
-    """Fill organiser, course, learner and the learner's home agency from the database for
-    the types seen through an enrolment (one query per type and chunk)."""
-    for kind, model in _VIA_ENROLMENT.items():
-        ids = sorted(
-            i
-            for k, i in pending
-            if k is kind and pending[(k, i)]["op"] == "upsert" and "resolved" not in pending[(k, i)]
-        )
-        if not ids:
+Who = tuple[str | None, str | None, str | None, str | None]  # agency, course, learner, home
+
+
+def _resolve(
+    session: Session, part: list[tuple[tuple[ChangeType, str], Facts]], same: dict[str, str]
+) -> dict[tuple[ChangeType, str], Who]:
+    """Who may see each change of ``part`` (a chunk of the pending changes) that the
+    database must tell: organiser, course, learner and the learner's home agency for the
+    types seen through an enrolment (upserts: a deleted row is gone), and for JP records.
+    One query per type. The answers are used for this chunk's rows and dropped, not kept
+    in the facts: a 10,000-row import kept them all to the end (~2 MB of its peak).
+    ``same`` keeps one string object per agency and course across the chunks."""
+    wanted: dict[ChangeType, list[str]] = {}
+    for (kind, ident), facts in part:
+        if facts.resolved:
             continue
-        table = model.__table__  # type: ignore[attr-defined]
+        if kind is ChangeType.jp_record or (
+            kind in _VIA_ENROLMENT and facts.op == ChangeOp.upsert.value
+        ):
+            wanted.setdefault(kind, []).append(ident)
+    found: dict[tuple[ChangeType, str], Who] = {}
+    for kind, ids in wanted.items():
+        if kind is ChangeType.jp_record:
+            # JP records are the learner's personal data: the feed shows them to the
+            # learner's home agency (``agency_id`` and ``learner_agency_id`` both the home,
+            # no ``course_id``, so neither the organiser nor a partner is told) and to the
+            # learner's own login
+            J = JPRecord.__table__.c  # type: ignore[attr-defined]
+            joined = JPRecord.__table__.join(Learner.__table__, L.id == J.learner_id)  # type: ignore[attr-defined]
+            for ident, learner_id, home in session.execute(
+                select(J.id, J.learner_id, L.agency_id).select_from(joined).where(J.id.in_(ids))
+            ):
+                home = same.setdefault(home, home)
+                found[(kind, ident)] = (home, None, learner_id, home)
+            continue
+        table = _VIA_ENROLMENT[kind].__table__  # type: ignore[attr-defined]
         if kind is ChangeType.enrollment:
             joined = table.join(Learner.__table__, L.id == E.learner_id)  # type: ignore[attr-defined]
         else:
@@ -263,41 +314,16 @@ def _resolve(session: Session, pending: Pending) -> None:
                 Learner.__table__,  # type: ignore[attr-defined]
                 L.id == E.learner_id,
             )
-        # one string object per agency and course, not one per row: a 10,000-row bulk
-        # import kept 10,000 copies of each until the commit (2 MB of its peak)
-        same: dict[str, str] = {}
-        for part in _chunks(ids):
-            rows = session.execute(
-                select(table.c.id, *_FACTS).select_from(joined).where(table.c.id.in_(part))
-            ).all()
-            for ident, organiser, course_id, learner_id, home in rows:
-                pending[(kind, ident)].update(
-                    agency_id=same.setdefault(organiser, organiser),
-                    course_id=same.setdefault(course_id, course_id),
-                    learner_id=learner_id,
-                    learner_agency_id=same.setdefault(home, home),
-                )
-
-
-def _resolve_ledger(session: Session, pending: Pending) -> None:
-    """JP records are the learner's personal data: the feed shows them to the learner's home
-    agency (``agency_id`` and ``learner_agency_id`` both the home, no ``course_id``, so
-    neither the organiser nor a partner is told) and to the learner's own login."""
-    ids = sorted(
-        i for k, i in pending if k is ChangeType.jp_record and "resolved" not in pending[(k, i)]
-    )
-    J = JPRecord.__table__.c  # type: ignore[attr-defined]
-    joined = JPRecord.__table__.join(Learner.__table__, L.id == J.learner_id)  # type: ignore[attr-defined]
-    same: dict[str, str] = {}
-    for part in _chunks(ids):
-        rows = session.execute(
-            select(J.id, J.learner_id, L.agency_id).select_from(joined).where(J.id.in_(part))
-        )
-        for ident, learner_id, home in rows:
-            home = same.setdefault(home, home)
-            pending[(ChangeType.jp_record, ident)].update(
-                agency_id=home, learner_agency_id=home, learner_id=learner_id
+        for ident, organiser, course_id, learner_id, home in session.execute(
+            select(table.c.id, *_FACTS).select_from(joined).where(table.c.id.in_(ids))
+        ):
+            found[(kind, ident)] = (
+                same.setdefault(organiser, organiser),
+                same.setdefault(course_id, course_id),
+                learner_id,
+                same.setdefault(home, home),
             )
+    return found
 
 
 def _resolve_public(session: Session, pending: Pending) -> None:
@@ -312,24 +338,25 @@ def _resolve_public(session: Session, pending: Pending) -> None:
         return
     C = Course.__table__.c  # type: ignore[attr-defined]
     H = Cohort.__table__.c  # type: ignore[attr-defined]
-    wanted = {f["cohort_id"] for f in sessions.values() if f.get("cohort_id")} | set(cohorts)
+    wanted = {f.cohort_id for f in sessions.values() if f.cohort_id} | set(cohorts)
     shown_now: dict[str, tuple[bool, bool]] = {}  # cohort -> (course published, cohort shown)
     for part in _chunks(sorted(wanted)):
         joined = Cohort.__table__.join(Course.__table__, C.id == H.course_id)  # type: ignore[attr-defined]
         for ident, course_id, course_status, status in session.execute(
             select(H.id, H.course_id, C.status, H.status).select_from(joined).where(H.id.in_(part))
         ):
-            earlier = courses.get(course_id, {}).get("public", False)
+            course = courses.get(course_id)
+            earlier = bool(course is not None and course.public)
             shown_now[ident] = (course_status == PUBLISHED or earlier, status not in HIDDEN)
     for ident, facts in cohorts.items():
         course_public, _ = shown_now.get(ident, (True, True))
-        facts["public"] = bool(facts.get("cohort_shown", True) and course_public)
+        facts.public = facts.cohort_shown is not False and course_public
     for facts in sessions.values():
-        cohort = str(facts.get("cohort_id"))
+        cohort = str(facts.cohort_id)
         if cohort in cohorts:
-            facts["public"] = cohorts[cohort]["public"]
+            facts.public = cohorts[cohort].public
         else:
-            facts["public"] = all(shown_now.get(cohort, (True, True)))
+            facts.public = all(shown_now.get(cohort, (True, True)))
 
 
 def _allocate(session: Session, count: int) -> int:
@@ -351,29 +378,37 @@ def _before_commit(session: Session) -> None:
     pending = session.info.pop(_KEY, None)
     if not pending:
         return
-    _resolve(session, pending)
-    _resolve_ledger(session, pending)
     _resolve_public(session, pending)
     first = _allocate(session, len(pending))
     now = utcnow()
-    rows = (
-        {
-            "seq": first + n,
-            "type": kind.value,
-            "resource_id": ident,
-            "op": facts["op"],
-            "agency_id": facts.get("agency_id"),
-            "learner_agency_id": facts.get("learner_agency_id"),
-            "course_id": facts.get("course_id"),
-            "learner_id": facts.get("learner_id"),
-            "event": facts.get("event"),
-            "public": facts.get("public"),
-            "committed_at": now,
-        }
-        for n, ((kind, ident), facts) in enumerate(pending.items())
-    )  # built a chunk at a time: 10,000 entries at once were 6 MB of dicts (bulk import)
-    while part := list(islice(rows, CHUNK)):
-        session.execute(insert(CH), part)
+    same: dict[str, str] = {}
+    items = iter(pending.items())
+    seq = first
+    # a chunk at a time: 10,000 entries at once were 6 MB of dicts (bulk import)
+    while part := list(islice(items, CHUNK)):
+        found = _resolve(session, part, same)
+        rows = []
+        for key, facts in part:
+            agency, course, learner, home = found.get(key) or (
+                facts.agency_id, facts.course_id, facts.learner_id, facts.learner_agency_id
+            )  # fmt: skip
+            rows.append(
+                {
+                    "seq": seq,
+                    "type": key[0].value,
+                    "resource_id": key[1],
+                    "op": facts.op,
+                    "agency_id": agency,
+                    "learner_agency_id": home,
+                    "course_id": course,
+                    "learner_id": learner,
+                    "event": facts.event,
+                    "public": facts.public,
+                    "committed_at": now,
+                }
+            )
+            seq += 1
+        session.execute(insert(CH), rows)
 
 
 def _forget(session: Session, transaction: SessionTransaction) -> None:
