@@ -239,3 +239,34 @@ def test_drafts_reach_their_owner_only_and_published_rows_leave_a_tombstone(
     assert archived.status_code == 200, archived.text
     last = [e for e in _follow(client, other, start).json()["items"] if e["id"] == course["id"]][-1]
     assert last["data"] == {"id": course["id"], "deleted": True}
+
+
+def test_a_progress_record_deleted_by_voiding_is_a_tombstone_for_its_organiser(
+    client: TestClient, session: Session
+) -> None:
+    """Voiding the only statement behind a progress record deletes the record; the
+    organiser's feed must say so (its tombstone once had no agency: only platform admins
+    saw it, and an integrator kept the record), and another agency must not see it."""
+    from tests.xapi_helpers import make_lrs, post, statement
+
+    lrs = make_lrs(client, session, learners=1)
+    (other,) = _admins(session, 1)
+    key, module = lrs.setup.keys[0], lrs.setup.unassessed
+    done = statement(key, "completed", module)
+    assert post(client, lrs, done).status_code == 200
+    made = [
+        e for e in _follow(client, lrs.setup.headers).json()["items"] if e["type"] == "progress"
+    ]
+    assert len(made) == 1 and made[0]["operation"] == "upsert"
+    cursor = _follow(client, lrs.setup.headers).json()["next_cursor"]
+    other_cursor = _follow(client, other).json()["next_cursor"]
+
+    void = statement(key, "voided", module)
+    void["object"] = {"objectType": "StatementRef", "id": done["id"]}
+    assert post(client, lrs, void).status_code == 200
+    items = _follow(client, lrs.setup.headers, cursor).json()["items"]
+    tomb = [e for e in items if e["type"] == "progress"]
+    assert [(e["operation"], e["data"]) for e in tomb] == [
+        ("delete", {"id": made[0]["data"]["id"], "deleted": True})
+    ]
+    assert _follow(client, other, other_cursor).json()["items"] == []

@@ -106,6 +106,7 @@ class Facts:
     course_id: str | None = None
     learner_id: str | None = None
     cohort_id: str | None = None  # a session's cohort (for ``public``)
+    enrollment_id: str | None = None  # a deleted record's enrolment: who may see it
     public: bool | None = None
     cohort_shown: bool | None = None  # a cohort shown to others before or after the change
 
@@ -157,6 +158,8 @@ def _facts(obj: Any, kind: ChangeType, op: str, event: str | None) -> Facts:
         facts.cohort_shown = not set(_before_after(obj, "status")) <= set(HIDDEN)
     elif kind is ChangeType.session:
         facts.cohort_id = obj.cohort_id
+    elif kind in _VIA_ENROLMENT and kind is not ChangeType.enrollment:
+        facts.enrollment_id = obj.enrollment_id
     return facts
 
 
@@ -279,11 +282,13 @@ def _resolve(
 ) -> dict[tuple[ChangeType, str], Who]:
     """Who may see each change of ``part`` (a chunk of the pending changes) that the
     database must tell: organiser, course, learner and the learner's home agency for the
-    types seen through an enrolment (upserts: a deleted row is gone), and for JP records.
-    One query per type. The answers are used for this chunk's rows and dropped, not kept
+    types seen through an enrolment (an upsert by its own row; a deleted progress,
+    attendance or certificate row by its enrolment, which stays: without it the tombstone
+    had no agency and only platform admins saw it), and for JP records. One query per type. The answers are used for this chunk's rows and dropped, not kept
     in the facts: a 10,000-row import kept them all to the end (~2 MB of its peak).
     ``same`` keeps one string object per agency and course across the chunks."""
     wanted: dict[ChangeType, list[str]] = {}
+    gone: dict[str, list[tuple[ChangeType, str]]] = {}  # enrolment -> its deleted records
     for (kind, ident), facts in part:
         if facts.resolved:
             continue
@@ -291,7 +296,16 @@ def _resolve(
             kind in _VIA_ENROLMENT and facts.op == ChangeOp.upsert.value
         ):
             wanted.setdefault(kind, []).append(ident)
+        elif facts.enrollment_id is not None:
+            gone.setdefault(facts.enrollment_id, []).append((kind, ident))
     found: dict[tuple[ChangeType, str], Who] = {}
+    if gone:
+        joined = Enrollment.__table__.join(Learner.__table__, L.id == E.learner_id)  # type: ignore[attr-defined]
+        for enrollment_id, organiser, course_id, learner_id, home in session.execute(
+            select(E.id, *_FACTS).select_from(joined).where(E.id.in_(list(gone)))
+        ):
+            who = (organiser, course_id, learner_id, home)
+            found.update(dict.fromkeys(gone[enrollment_id], who))
     for kind, ids in wanted.items():
         if kind is ChangeType.jp_record:
             # JP records are the learner's personal data: the feed shows them to the
