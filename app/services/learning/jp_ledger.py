@@ -248,12 +248,12 @@ def add_external(
     return saved(record), record_url(learner.learner_key, record.id)
 
 
-def _record_of(
-    session: Session, learner: Learner, record_id: str, *, for_update: bool = False
-) -> JPRecord:
-    """The learner's record; writers lock its row (PostgreSQL; SQLite's writer holds the
-    database), so parallel DELETEs delete once and a PATCH never revives a deleted record."""
-    record = session.get(JPRecord, record_id, with_for_update=for_update)
+def _record_of(session: Session, learner: Learner, record_id: str) -> JPRecord:
+    """The learner's record. Writers hold the learner's row lock (``owned``, PostgreSQL;
+    SQLite's writer holds the database), which serialises every write to one ledger: so
+    parallel DELETEs delete once and a PATCH never revives a deleted record
+    (tests/test_jp_records_deleted.py races them; it fails without that lock)."""
+    record = session.get(JPRecord, record_id)
     if record is None or record.learner_id != learner.id:
         raise ProblemError(
             404,
@@ -313,7 +313,7 @@ def update_external(
     if_match: str | None,
 ) -> Saved:
     learner = owned(session, principal, raw_key)
-    record = _record_of(session, learner, record_id, for_update=True)
+    record = _record_of(session, learner, record_id)
     check_if_match(if_match, resource_etag(record.id, record.version))
     _external_only(record)
     values = data.model_dump(exclude_unset=True)
@@ -336,7 +336,7 @@ def delete_external(
     *, session: Session, principal: Principal, raw_key: str, record_id: str, if_match: str | None
 ) -> None:
     learner = owned(session, principal, raw_key)
-    record = _record_of(session, learner, record_id, for_update=True)
+    record = _record_of(session, learner, record_id)
     check_if_match(if_match, resource_etag(record.id, record.version))
     _external_only(record)
     # kept, withdrawn: a sync (updated_since, the change feed) must see it go
