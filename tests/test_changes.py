@@ -270,3 +270,45 @@ def test_a_progress_record_deleted_by_voiding_is_a_tombstone_for_its_organiser(
         ("delete", {"id": made[0]["data"]["id"], "deleted": True})
     ]
     assert _follow(client, other, other_cursor).json()["items"] == []
+
+
+def test_a_partner_removed_reads_tombstones_and_one_added_reads_what_it_now_sees(
+    client: TestClient, session: Session
+) -> None:
+    """A course's partner sees its enrolments and the learners enrolled (of other
+    agencies). When the organiser swaps partners, the removed one must read tombstones for
+    them (its copy would keep them) and the added one must read them (it never had them)."""
+    agencies = [make_agency(session) for _ in range(4)]
+    heads = [auth_headers(make_user(session, a, "agency_admin")) for a in agencies]
+    first, second = agencies[2].id, agencies[3].id
+    h_home, h_org, h_first, h_second = heads
+    session.rollback()
+    course = make_published_course(client, h_org, partner_agency_ids=[first])
+    cohort = make_open_cohort(client, h_org, course["id"])["id"]
+    people = [make_learner(client, h_home) for _ in range(2)]
+    enrolments = {enrol(client, h_home, cohort, p["learner_key"])["id"] for p in people}
+    learners = {p["id"] for p in people}
+
+    def seen(headers: dict[str, str], after: str | None = None) -> dict[tuple[str, str], str]:
+        items = _follow(client, headers, after).json()["items"]
+        last: dict[tuple[str, str], str] = {}
+        for e in items:
+            if e["type"] in ("learner", "enrollment"):
+                # the latest entry wins; a tombstone: {"id": ..., "deleted": true}
+                last[(e["type"], e["id"])] = "gone" if e["data"].get("deleted") else "shown"
+        return last
+
+    everything = {("learner", i) for i in learners} | {("enrollment", i) for i in enrolments}
+    assert seen(h_first) == dict.fromkeys(everything, "shown")
+    assert seen(h_second) == {}
+    cursors = {
+        name: _follow(client, h).json()["next_cursor"]
+        for name, h in (("first", h_first), ("second", h_second), ("home", h_home))
+    }
+    changed = client.patch(
+        f"/v1/courses/{course['id']}", json={"partner_agency_ids": [second]}, headers=h_org
+    )
+    assert changed.status_code == 200, changed.text
+    assert seen(h_first, cursors["first"]) == dict.fromkeys(everything, "gone")
+    assert seen(h_second, cursors["second"]) == dict.fromkeys(everything, "shown")
+    assert seen(h_home, cursors["home"]) == {}  # its view did not change: no entries

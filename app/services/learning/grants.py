@@ -41,6 +41,7 @@ from sqlmodel import Session
 from app.models import Cohort, Course, Enrollment, Learner, LearnerGrant
 from app.models.base import utcnow
 from app.services.oneroster import tombstones
+from app.services.sync.changes import ChangeType, record_audience_change
 
 G = LearnerGrant.__table__.c  # type: ignore[attr-defined]
 C = Course.__table__.c  # type: ignore[attr-defined]
@@ -115,15 +116,27 @@ def refresh(
         }
         _insert(session, pairs)
         tombstones.guests_gone(session, before - pairs)  # OneRoster's delta sync sees them go
+        # the change feed: the agency that lost or gained the learner reads an entry (a
+        # tombstone, or the learner it may now see)
+        record_audience_change(
+            session, ChangeType.learner, sorted((lrn, a) for a, lrn in before ^ pairs)
+        )
 
 
 def refresh_course(session: Session, course_id: str, *, agencies: set[str]) -> None:
     """The partners of ``course_id`` changed (``agencies``: those added or removed):
-    recompute those agencies' pairs for every learner enrolled in the course."""
+    recompute those agencies' pairs for every learner enrolled in the course, and tell each
+    of them, in the change feed, of every enrolment of the course (a removed partner reads
+    tombstones, an added one the enrolments it may now see)."""
     if not agencies:
         return
     cohorts = select(Cohort.__table__.c.id).where(Cohort.__table__.c.course_id == course_id)  # type: ignore[attr-defined]
-    enrolled = session.execute(  # through the cohorts: ix_enrollment_cohort_id serves it
-        select(EN.learner_id).where(EN.cohort_id.in_(cohorts)).distinct()
-    ).scalars()
-    refresh(session, list(enrolled), agencies=agencies)
+    enrolments = session.execute(  # through the cohorts: ix_enrollment_cohort_id serves it
+        select(EN.id, EN.learner_id).where(EN.cohort_id.in_(cohorts)).order_by(EN.id)
+    ).all()
+    record_audience_change(
+        session,
+        ChangeType.enrollment,
+        ((e, a) for e, _ in enrolments for a in sorted(agencies)),
+    )
+    refresh(session, sorted({lrn for _, lrn in enrolments}), agencies=agencies)

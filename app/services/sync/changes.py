@@ -55,7 +55,7 @@ from app.models.jp import JPWithdrawal
 from app.services.visibility import HIDDEN_COHORT_STATUSES as HIDDEN
 from app.services.visibility import PUBLISHED
 
-__all__ = ["ChangeType", "install", "record_changes"]
+__all__ = ["ChangeType", "install", "record_audience_change", "record_changes"]
 
 LOCK_KEY = 0x62616E676B6F6D  # "bangkom": the advisory lock of sequence allocation
 _KEY = "bangkom_changes"
@@ -111,7 +111,10 @@ class Facts:
     cohort_shown: bool | None = None  # a cohort shown to others before or after the change
 
 
-Pending = dict[tuple[ChangeType, str], Facts]
+# (type, id), or (type, id, agency) for an entry addressed to one agency only
+# (:func:`record_audience_change`), beside the resource's own entry
+Key = tuple[ChangeType, str] | tuple[ChangeType, str, str]
+Pending = dict[Key, Facts]
 
 # The webhook event of a change (app/models/webhook.py). Within one transaction the
 # strongest wins: created before completed before updated.
@@ -269,6 +272,22 @@ def record_changes(
                     )
 
 
+def record_audience_change(
+    session: Session, kind: ChangeType, entries: Iterable[tuple[str, str]]
+) -> None:
+    """Log ``(id, agency)`` pairs: the agency's sight of the resource changed, not the
+    resource (a course's partner added or removed: the course's enrolments and the learners
+    it granted). Each is an entry that only that agency (and platform admins) read; the
+    feed then shows it the resource as it may see it now: the current representation, or a
+    tombstone when it no longer may. Without these, a removed partner's copy kept those
+    enrolments and learners, and an added one never received them."""
+    pending = _pending(session)
+    for ident, agency in entries:
+        pending[(kind, ident, agency)] = Facts(
+            event=None, resolved=True, agency_id=agency
+        )  # no webhook: the resource did not change
+
+
 def _chunks(values: list[Any]) -> Iterator[list[Any]]:
     for start in range(0, len(values), CHUNK):
         yield values[start : start + CHUNK]
@@ -278,8 +297,8 @@ Who = tuple[str | None, str | None, str | None, str | None]  # agency, course, l
 
 
 def _resolve(
-    session: Session, part: list[tuple[tuple[ChangeType, str], Facts]], same: dict[str, str]
-) -> dict[tuple[ChangeType, str], Who]:
+    session: Session, part: list[tuple[Key, Facts]], same: dict[str, str]
+) -> dict[Key, Who]:
     """Who may see each change of ``part`` (a chunk of the pending changes) that the
     database must tell: organiser, course, learner and the learner's home agency for the
     types seen through an enrolment (an upsert by its own row; a deleted progress,
@@ -288,17 +307,18 @@ def _resolve(
     in the facts: a 10,000-row import kept them all to the end (~2 MB of its peak).
     ``same`` keeps one string object per agency and course across the chunks."""
     wanted: dict[ChangeType, list[str]] = {}
-    gone: dict[str, list[tuple[ChangeType, str]]] = {}  # enrolment -> its deleted records
-    for (kind, ident), facts in part:
+    gone: dict[str, list[Key]] = {}  # enrolment -> its deleted records
+    for key, facts in part:
         if facts.resolved:
             continue
+        kind, ident = key[0], key[1]
         if kind is ChangeType.jp_record or (
             kind in _VIA_ENROLMENT and facts.op == ChangeOp.upsert.value
         ):
             wanted.setdefault(kind, []).append(ident)
         elif facts.enrollment_id is not None:
             gone.setdefault(facts.enrollment_id, []).append((kind, ident))
-    found: dict[tuple[ChangeType, str], Who] = {}
+    found: dict[Key, Who] = {}
     if gone:
         joined = Enrollment.__table__.join(Learner.__table__, L.id == E.learner_id)  # type: ignore[attr-defined]
         for enrollment_id, organiser, course_id, learner_id, home in session.execute(
@@ -345,9 +365,9 @@ def _resolve_public(session: Session, pending: Pending) -> None:
     resource before or after the change (else the change is the owner's business only, and
     the feed does not show others even a tombstone). Errs towards True: a needless
     tombstone shows an id, a missing one leaves a stale copy."""
-    courses = {i: f for (k, i), f in pending.items() if k is ChangeType.course}
-    cohorts = {i: f for (k, i), f in pending.items() if k is ChangeType.cohort}
-    sessions = {i: f for (k, i), f in pending.items() if k is ChangeType.session}
+    courses = {k[1]: f for k, f in pending.items() if k[0] is ChangeType.course}
+    cohorts = {k[1]: f for k, f in pending.items() if k[0] is ChangeType.cohort}
+    sessions = {k[1]: f for k, f in pending.items() if k[0] is ChangeType.session}
     if not cohorts and not sessions:
         return
     C = Course.__table__.c  # type: ignore[attr-defined]
