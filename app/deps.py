@@ -96,15 +96,17 @@ def _load_account_state(user_id: str, ttl: float) -> Any:
 _loading: dict[str, asyncio.Task[Any]] = {}
 
 
-async def _account_state(user_id: str, ttl: float) -> Any:
+def _load_task(user_id: str, ttl: float) -> asyncio.Task[Any]:
     """The account's state read from the database, once per account at a time.
 
     The cached state of a busy token expires for all its in-flight requests at the same
     moment; each used to start its own look-up: under ``make bench`` (64 connections, one
     token) 64 reads queued on 8 worker threads every ``auth_recheck_seconds``, the token
     rows' p99 of 160-260 ms at a p50 near 20 ms. Now the first miss reads and the others
-    wait for its answer. The read runs in a task of its own, so a client that goes away does
-    not cancel it for the others.
+    wait for its answer; and a busy token's state is read again before it expires
+    (``auth.REFRESH_AHEAD``), so its requests do not wait even for that one read (the
+    wait was the token's p99.9 in ``make bench``: 20-135 ms). The read runs in a task of
+    its own, so a client that goes away does not cancel it for the others.
     """
     loop = asyncio.get_running_loop()
     task = _loading.get(user_id)
@@ -119,7 +121,7 @@ async def _account_state(user_id: str, ttl: float) -> Any:
                 finished.exception()  # retrieved here even if every waiter went away
 
         task.add_done_callback(done)
-    return await asyncio.shield(task)
+    return task
 
 
 async def optional_principal(
@@ -159,9 +161,11 @@ async def optional_principal(
     checked = None
     if auth.is_user_principal(principal) or principal.is_client:
         ttl = get_settings().auth_recheck_seconds
-        hit, state = auth.cached_account_state(principal.subject, ttl)
+        hit, state, due = auth.cached_account_state(principal.subject, ttl)
         if not hit:
-            state = await _account_state(principal.subject, ttl)
+            state = await asyncio.shield(_load_task(principal.subject, ttl))
+        elif due:
+            _load_task(principal.subject, ttl)  # not awaited: this request uses the state
         address = request.client.host if request.client else None
         checked = auth.check_principal(principal, state, address=address)
     if checked is None and principal.is_client:
