@@ -30,7 +30,7 @@ Transactions that change no tracked row never take the lock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -245,17 +245,11 @@ def record_changes(
             pending[(kind, ident)] = Facts(event=earlier.event)
     pairs = set(progress_pairs)
     if pairs:  # the enrolments' visibility facts, then their records: one query each a chunk
-        facts = Enrollment.__table__.join(Learner.__table__, L.id == E.learner_id)  # type: ignore[attr-defined]
         for part in _chunks(sorted({e for e, _ in pairs})):
             # Two primary-key/index reads, not one join: on 50 million progress records the
             # planner guessed ~375 records an enrolment (there are 2-11) and hashed the whole
             # learner table for 1,000 enrolments (1.9 s a chunk instead of milliseconds).
-            of = {
-                e: (organiser, course_id, learner_id, home)
-                for e, organiser, course_id, learner_id, home in session.execute(
-                    select(E.id, *_FACTS).select_from(facts).where(E.id.in_(part))
-                )
-            }
+            of = _enrolment_audience(session, part)
             records = session.execute(
                 select(P.id, P.enrollment_id, P.module_id).where(P.enrollment_id.in_(part))
             )
@@ -296,36 +290,46 @@ def _chunks(values: list[Any]) -> Iterator[list[Any]]:
 Who = tuple[str | None, str | None, str | None, str | None]  # agency, course, learner, home
 
 
+def _enrolment_audience(session: Session, ids: Sequence[str]) -> dict[str, Who]:
+    """(organiser, course, learner, home agency) of each enrolment of ``ids``: who may see
+    the enrolment and what hangs off it (primary-key reads)."""
+    joined = Enrollment.__table__.join(Learner.__table__, L.id == E.learner_id)  # type: ignore[attr-defined]
+    rows = session.execute(select(E.id, *_FACTS).select_from(joined).where(E.id.in_(ids)))
+    return {e: (organiser, course, learner, home) for e, organiser, course, learner, home in rows}
+
+
 def _resolve(
-    session: Session, part: list[tuple[Key, Facts]], same: dict[str, str]
+    session: Session, part: list[tuple[Key, Facts]], same: dict[Any, Any]
 ) -> dict[Key, Who]:
     """Who may see each change of ``part`` (a chunk of the pending changes) that the
     database must tell: organiser, course, learner and the learner's home agency for the
-    types seen through an enrolment (an upsert by its own row; a deleted progress,
+    types seen through an enrolment (an enrolment by its row; a deleted progress,
     attendance or certificate row by its enrolment, which stays: without it the tombstone
-    had no agency and only platform admins saw it), and for JP records. One query per type. The answers are used for this chunk's rows and dropped, not kept
-    in the facts: a 10,000-row import kept them all to the end (~2 MB of its peak).
-    ``same`` keeps one string object per agency and course across the chunks."""
+    had no agency and only platform admins saw it; an upserted one by its own row), and for
+    JP records. One query per type. The answers are used for this chunk's rows and
+    dropped, not kept in the facts: a 10,000-row import kept them all to the end (~2 MB of
+    its peak). ``same`` keeps one string object per agency and course across the chunks."""
     wanted: dict[ChangeType, list[str]] = {}
-    gone: dict[str, list[Key]] = {}  # enrolment -> its deleted records
+    by_enrolment: dict[str, list[Key]] = {}  # enrolment -> the changes it tells of
     for key, facts in part:
         if facts.resolved:
             continue
         kind, ident = key[0], key[1]
-        if kind is ChangeType.jp_record or (
-            kind in _VIA_ENROLMENT and facts.op == ChangeOp.upsert.value
-        ):
+        upsert = facts.op == ChangeOp.upsert.value
+        if kind is ChangeType.enrollment and upsert:
+            by_enrolment.setdefault(ident, []).append(key)
+        elif kind is ChangeType.jp_record or (kind in _VIA_ENROLMENT and upsert):
             wanted.setdefault(kind, []).append(ident)
         elif facts.enrollment_id is not None:
-            gone.setdefault(facts.enrollment_id, []).append((kind, ident))
+            by_enrolment.setdefault(facts.enrollment_id, []).append(key)
     found: dict[Key, Who] = {}
-    if gone:
-        joined = Enrollment.__table__.join(Learner.__table__, L.id == E.learner_id)  # type: ignore[attr-defined]
-        for enrollment_id, organiser, course_id, learner_id, home in session.execute(
-            select(E.id, *_FACTS).select_from(joined).where(E.id.in_(list(gone)))
-        ):
-            who = (organiser, course_id, learner_id, home)
-            found.update(dict.fromkeys(gone[enrollment_id], who))
+    if by_enrolment:
+        for enrolment, (organiser, course, learner, home) in _enrolment_audience(
+            session, list(by_enrolment)
+        ).items():
+            who = (same.setdefault(organiser, organiser), same.setdefault(course, course),
+                   learner, same.setdefault(home, home))  # fmt: skip
+            found.update(dict.fromkeys(by_enrolment[enrolment], who))
     for kind, ids in wanted.items():
         if kind is ChangeType.jp_record:
             # JP records are the learner's personal data: the feed shows them to the
@@ -341,13 +345,10 @@ def _resolve(
                 found[(kind, ident)] = (home, None, learner_id, home)
             continue
         table = _VIA_ENROLMENT[kind].__table__  # type: ignore[attr-defined]
-        if kind is ChangeType.enrollment:
-            joined = table.join(Learner.__table__, L.id == E.learner_id)  # type: ignore[attr-defined]
-        else:
-            joined = table.join(Enrollment.__table__, E.id == table.c.enrollment_id).join(  # type: ignore[attr-defined]
-                Learner.__table__,  # type: ignore[attr-defined]
-                L.id == E.learner_id,
-            )
+        joined = table.join(Enrollment.__table__, E.id == table.c.enrollment_id).join(  # type: ignore[attr-defined]
+            Learner.__table__,  # type: ignore[attr-defined]
+            L.id == E.learner_id,
+        )
         for ident, organiser, course_id, learner_id, home in session.execute(
             select(table.c.id, *_FACTS).select_from(joined).where(table.c.id.in_(ids))
         ):
@@ -415,7 +416,7 @@ def _before_commit(session: Session) -> None:
     _resolve_public(session, pending)
     first = _allocate(session, len(pending))
     now = utcnow()
-    same: dict[str, str] = {}
+    same: dict[Any, Any] = {}
     items = iter(pending.items())
     seq = first
     # a chunk at a time: 10,000 entries at once were 6 MB of dicts (bulk import)
