@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,6 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from app import __version__
 from app.core import idempotency
 from app.core.config import Settings, get_settings
+from app.core.db import get_engine
 from app.core.errors import install_error_handlers, reject_unknown_query
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
@@ -45,6 +48,7 @@ from app.routers import (
     well_known,
     xapi,
 )
+from app.services import course_cache
 
 DESCRIPTION = """\
 Bangkom holds the catalogue of competency-development training for Indonesian
@@ -102,7 +106,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # cyclic GC's full collections, whose pauses otherwise show up in p99.
         gc.collect()
         gc.freeze()
-        yield
+        engine = get_engine()
+        if engine.dialect.name != "postgresql" or settings.course_cache_size == 0:
+            yield
+            return
+        course_cache.configure(settings.course_cache_size)
+        listening = asyncio.create_task(course_cache.listen(engine), name="course-cache")
+        try:
+            yield
+        finally:
+            listening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listening
 
     app = FastAPI(
         title="Bangkom API",

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     # How long a worker trusts its last look at a token's account (active, roles, password
     # change). Changes made by this worker apply at once; 0 looks the account up every request.
     auth_recheck_seconds: float = Field(default=5, ge=0, le=60)
+    # Courses a worker keeps for GET /v1/courses/{id} on PostgreSQL, kept exact by the
+    # database's notifications (app/services/course_cache.py); 0 reads every time.
+    course_cache_size: int = Field(default=4096, ge=0, le=1_000_000)
 
     # Certificates (app/services/learning/certificate_keys.py): the ES256 key (PEM) that signs
     # them and its key id (default: derived from the public key). Unset outside production: a

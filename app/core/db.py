@@ -134,12 +134,15 @@ def flush_or_409(session: Session, conflict: ProblemError) -> None:
         raise conflict from exc
 
 
-def _install_change_log() -> None:
-    """The change log (app/services/sync/changes.py) is written by session hooks: one
+def _install_session_hooks() -> None:
+    """The change log (app/services/sync/changes.py) is written by session hooks, and a
+    worker's course copies are dropped by one (app/services/course_cache.py): one
     registration for every session of the process."""
+    from app.services import course_cache
     from app.services.sync import changes
 
     changes.install()
+    course_cache.install()
 
 
-_install_change_log()
+_install_session_hooks()

@@ -31,7 +31,7 @@ from app.models.catalogue import (
 )
 from app.models.course import CourseCreate, CoursePublic, CourseUpdate
 from app.services import catalogue_query as cq
-from app.services import course_list
+from app.services import course_cache, course_list
 from app.services.learning import grants
 from app.services.tenancy import get_owned
 from app.services.validation import invalid, reject_nulls
@@ -248,8 +248,23 @@ _ONE_SQL = "SELECT agency_id, status, version, doc FROM course WHERE id = {}"
 
 
 def read_course(*, engine: Engine, principal: Principal | None, course_id: str) -> Doc:
-    """The hot path: one primary-key lookup on a raw pooled connection, no ORM, no Core
-    statement execution, no serialization; the ETag and the JSON come from the same row.
+    """The hot path: the row from this worker's copy (PostgreSQL, app/services/
+    course_cache.py) or one primary-key lookup; no ORM, no serialization: the ETag and
+    the JSON come from the same row."""
+    cache = course_cache.cache
+    row = cache.get(course_id)
+    if row is None:
+        generation = cache.generation()
+        row = _lookup(engine, course_id)
+        if row is not None:
+            cache.store(course_id, row, generation)
+    if row is None or not course_visible(principal, row[0], row[1]):
+        raise not_found("course", course_id)
+    return Doc(course_id, resource_etag(course_id, row[2]), row[3])
+
+
+def _lookup(engine: Engine, course_id: str) -> course_cache.Row | None:
+    """One primary-key lookup on a raw pooled connection, no Core statement execution.
 
     On PostgreSQL the lookup runs in autocommit: one statement needs no transaction, and
     without one psycopg sends no BEGIN before it and the pool's rollback on return is a
@@ -284,9 +299,7 @@ def read_course(*, engine: Engine, principal: Principal | None, course_id: str) 
         raise
     finally:
         raw.close()  # back to the pool (nothing was written)
-    if row is None or not course_visible(principal, row[0], row[1]):
-        raise not_found("course", course_id)
-    return Doc(course_id, resource_etag(course_id, row[2]), row[3])
+    return None if row is None else (row[0], row[1], row[2], row[3])
 
 
 @dataclass(frozen=True)
