@@ -311,7 +311,7 @@ def _profile(empty: Any, bodies: list[bytes], client_id: str, secret: str) -> No
         (progress.progress_match, "learners", "progress: learners"),
         (progress.rules, "check", "progress: check"),
         (progress.store, "write", "progress: upsert"),
-        (statements.table_rows, "insert_all", "insert rows"),
+        (statements.bulk, "insert_all", "insert rows"),
     ):
         timed(owner, name, label)
     with session_scope() as session:

@@ -137,7 +137,7 @@ def test_a_worker_killed_mid_delivery_is_taken_over_and_nothing_is_lost(
     _announce(client, session, receiver)
     receiver.hold = threading.Event()  # requests arrive and are processed; answers wait
     # A long timeout: the first worker's attempts do not time out and free their slots
-    # before the kill, so at most --concurrency (8 of LEARNERS) are in flight even on a
+    # before the kill, so about --concurrency (8 of LEARNERS) are in flight even on a
     # loaded machine (with the 3 s test timeout a loaded CI run cycled through all 30). The
     # lease must outlast the timeout; the second worker takes over when it expires.
     first = _worker(
@@ -152,7 +152,10 @@ def test_a_worker_killed_mid_delivery_is_taken_over_and_nothing_is_lost(
         first.kill()  # SIGKILL: no graceful stop, its leases stay
         first.wait(timeout=10)
     in_flight = set(receiver.ids("/w"))
-    assert 0 < len(in_flight) <= 8 < LEARNERS
+    # some, not all: what is left is the second worker's to take over (usually at most the
+    # first worker's 8 slots; a CI run under load once saw 10, an attempt that failed early
+    # freeing its slot)
+    assert 0 < len(in_flight) < LEARNERS
     receiver.hold.set()
     second = _worker(tmp_path / "second.log")
     try:

@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session
 
+from app.core import bulk
+from app.core.bulk import stamp_for
 from app.models.xapi import XapiStatement
-from app.services.learning.progress_store import new_ids, stamp_for
+from app.services.learning.progress_store import new_ids
 from app.services.xapi import rows
 from tests.factories import make_agency
 
@@ -45,7 +47,7 @@ def test_the_existing_id_lookup_finds_the_agencys_stored_ids_only(session: Sessi
             )
         )
     ]
-    rows.insert(connection, XapiStatement.__table__, COLUMNS, stored)  # type: ignore[attr-defined]
+    bulk.insert(connection, XapiStatement.__table__, COLUMNS, stored)  # type: ignore[attr-defined]
     asked = [stored[0][2], shared, stored[3][2], *(str(uuid.uuid4()) for _ in range(97))]
     assert rows.stored_signatures(connection, mine.id, asked) == {
         stored[0][2]: "2:0",

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlmodel import Session
 
+from app.core.bulk import stamp_for
 from app.core.errors import ProblemError
 from app.core.security import Principal
 from app.models import Cohort, Enrollment, Learner
@@ -30,7 +31,6 @@ from app.models.enrollment import EnrollmentStatus
 from app.models.progress import ProgressStatus
 from app.services.learning import learners as core
 from app.services.learning.keys import parse_key
-from app.services.learning.progress_store import stamp_for
 from app.services.learning.roster_cells import RowError
 from app.services.visibility import owns
 

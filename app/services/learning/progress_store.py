@@ -18,12 +18,13 @@ import operator
 import os
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Integer, Table, column, select, table
 from sqlmodel import Session
 
+from app.core.bulk import stamp_for
 from app.models.base import UTCDateTime, utcnow
 from app.models.progress import ProgressOutcome, ProgressRecord
 from app.services.sync.changes import ChangeType, record_changes
@@ -36,15 +37,6 @@ CHUNK = 500  # pairs per IN (...) list: well under every engine's bound-paramete
 def _chunks(values: list[Any]) -> Any:
     for start in range(0, len(values), CHUNK):
         yield values[start : start + CHUNK]
-
-
-def stamp_for(dialect: str) -> Callable[[datetime], str]:
-    """Instants as fixed-width UTC text (SQLAlchemy's SQLite form; PostgreSQL gets "+00"
-    added): rows compare by it as they sort, and no type processing runs per value."""
-    suffix = "+00" if dialect == "postgresql" else ""
-    return lambda at: (
-        at.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds") + (suffix)
-    )
 
 
 _CROCKFORD = bytes.maketrans(
@@ -87,7 +79,7 @@ _CONFLICT = (
     + ", ".join(f"{name} = excluded.{name}" for name in _UPDATED)
     + ", version = progress_record.version + 1"
     " WHERE excluded.occurred_at > progress_record.occurred_at"
-    " RETURNING enrollment_id, module_id, version"
+    " RETURNING id, enrollment_id, module_id, version"
 )
 # The table without column types, to read stored values as the driver gives them.
 LITE = table("progress_record", *(column(c.name) for c in T.columns))
@@ -159,9 +151,9 @@ def write(session: Session, rows: list[dict[str, Any]]) -> dict[Pair, Out]:
             part = rows[start : start + ROWS_PER_STATEMENT]
             flat = tuple(itertools.chain.from_iterable(values(r) + tail for r in part))
             written += connection.exec_driver_sql(_sqlite_upsert(len(part)), flat).all()
-    record_changes(session, ChangeType.progress, progress_pairs=[(e, m) for e, m, _ in written])
+    record_changes(session, ChangeType.progress, progress=[(i, e) for i, e, _, _ in written])
     outcomes: dict[Pair, Out] = {
-        (e, m): Out.created if version == 1 else Out.updated for e, m, version in written
+        (e, m): Out.created if version == 1 else Out.updated for _, e, m, version in written
     }
     rest = [p for p in ((r["enrollment_id"], r["module_id"]) for r in rows) if p not in outcomes]
     if rest:

@@ -38,6 +38,7 @@ from typing import Any
 from sqlalchemy import event, insert, inspect, select, text, update
 from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 
+from app.core import bulk
 from app.models import (
     Attendance,
     Certificate,
@@ -85,6 +86,10 @@ L = Learner.__table__.c  # type: ignore[attr-defined]
 P = ProgressRecord.__table__.c  # type: ignore[attr-defined]
 _FACTS = (E.agency_id, E.course_id, E.learner_id, L.agency_id)
 CH = Change.__table__  # type: ignore[attr-defined]
+_COLUMNS = (
+    "seq", "type", "resource_id", "op", "agency_id", "learner_agency_id", "course_id",
+    "learner_id", "event", "public", "committed_at",
+)  # fmt: skip
 COUNTER = ChangeCounter.__table__  # type: ignore[attr-defined]
 
 
@@ -228,12 +233,12 @@ def record_changes(
     kind: ChangeType,
     ids: Iterable[str] = (),
     *,
-    progress_pairs: Iterable[tuple[str, str]] = (),
+    progress: Iterable[tuple[str, str]] = (),
     event: str | None = None,
 ) -> None:
     """For rows written with Core (no ORM instances): log them as upserts of ``kind``,
     announcing ``event`` (default: the type's, e.g. ``enrollment.updated``).
-    ``progress_pairs``: progress records named by (enrolment id, module id)."""
+    ``progress``: progress records written, as (record id, enrolment id)."""
     pending = _pending(session)
     event = event or _DEFAULT_EVENT[kind]
     shared = Facts(event=event)  # one object for all: facts are never changed in place
@@ -243,27 +248,24 @@ def record_changes(
             pending[(kind, ident)] = shared
         else:
             pending[(kind, ident)] = Facts(event=earlier.event)
-    pairs = set(progress_pairs)
-    if pairs:  # the enrolments' visibility facts, then their records: one query each a chunk
-        for part in _chunks(sorted({e for e, _ in pairs})):
-            # Two primary-key/index reads, not one join: on 50 million progress records the
-            # planner guessed ~375 records an enrolment (there are 2-11) and hashed the whole
-            # learner table for 1,000 enrolments (1.9 s a chunk instead of milliseconds).
-            of = _enrolment_audience(session, part)
-            records = session.execute(
-                select(P.id, P.enrollment_id, P.module_id).where(P.enrollment_id.in_(part))
-            )
-            for ident, e, m in records:
-                if (e, m) in pairs and e in of:
-                    organiser, course_id, learner_id, home = of[e]
-                    pending[(ChangeType.progress, ident)] = Facts(
-                        event=event,
-                        resolved=True,
-                        agency_id=organiser,
-                        course_id=course_id,
-                        learner_id=learner_id,
-                        learner_agency_id=home,
-                    )
+    records = list(progress)
+    if records:  # who sees each enrolment (one query a chunk); its records share its facts
+        facts: dict[str, Facts] = {}
+        for part in _chunks(sorted({e for _, e in records})):
+            for e, (organiser, course_id, learner_id, home) in _enrolment_audience(
+                session, part
+            ).items():
+                facts[e] = Facts(
+                    event=event,
+                    resolved=True,
+                    agency_id=organiser,
+                    course_id=course_id,
+                    learner_id=learner_id,
+                    learner_agency_id=home,
+                )
+        for ident, e in records:
+            if e in facts:
+                pending[(ChangeType.progress, ident)] = facts[e]
 
 
 def record_audience_change(
@@ -415,11 +417,13 @@ def _before_commit(session: Session) -> None:
         return
     _resolve_public(session, pending)
     first = _allocate(session, len(pending))
-    now = utcnow()
+    connection = session.connection()
+    now = bulk.stamp_for(connection.dialect.name)(utcnow())
     same: dict[Any, Any] = {}
     items = iter(pending.items())
     seq = first
-    # a chunk at a time: 10,000 entries at once were 6 MB of dicts (bulk import)
+    # a chunk at a time: 10,000 entries at once were 6 MB of dicts (bulk import); as
+    # tuples in one multi-row INSERT (app/core/bulk.py), not SQLAlchemy's executemany
     while part := list(islice(items, CHUNK)):
         found = _resolve(session, part, same)
         rows = []
@@ -428,22 +432,13 @@ def _before_commit(session: Session) -> None:
                 facts.agency_id, facts.course_id, facts.learner_id, facts.learner_agency_id
             )  # fmt: skip
             rows.append(
-                {
-                    "seq": seq,
-                    "type": key[0].value,
-                    "resource_id": key[1],
-                    "op": facts.op,
-                    "agency_id": agency,
-                    "learner_agency_id": home,
-                    "course_id": course,
-                    "learner_id": learner,
-                    "event": facts.event,
-                    "public": facts.public,
-                    "committed_at": now,
-                }
-            )
+                (
+                    seq, key[0].value, key[1], facts.op, agency, home, course, learner,
+                    facts.event, facts.public, now,
+                )
+            )  # fmt: skip
             seq += 1
-        session.execute(insert(CH), rows)
+        bulk.insert(connection, CH, _COLUMNS, rows)
 
 
 def _forget(session: Session, transaction: SessionTransaction) -> None:

@@ -24,11 +24,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
+from app.core.bulk import any_of, stamp_for
 from app.core.security import Principal
 from app.models.curriculum import CurriculumModule
 from app.services.learning import progress_batch as rules
-from app.services.learning.progress_store import stamp_for
-from app.services.xapi.rows import any_of
 
 M = CurriculumModule.__table__.c  # type: ignore[attr-defined]
 

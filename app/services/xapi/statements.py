@@ -21,7 +21,7 @@ from sqlalchemy import Table, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.core import i18n
+from app.core import bulk, i18n
 from app.core.config import get_settings
 from app.core.errors import ProblemError
 from app.core.security import Principal
@@ -229,13 +229,13 @@ def _store_once(
             (pk, agency_id, kind, key, direct)
             for (kind, key), direct in statement_refs(body).items()
         ]
-    table_rows.insert_all(
+    bulk.insert_all(
         session.connection(),
         [
-            table_rows.Write(STATEMENT, STATEMENT_COLUMNS, rows),
+            bulk.Write(STATEMENT, STATEMENT_COLUMNS, rows),
             # the authority is listed once per agency (a conflict: listed already)
-            table_rows.Write(AUTHORITY, AUTHORITY_COLUMNS, [(agency_id, vouching_key)], True),
-            table_rows.Write(REF, REF_COLUMNS, refs),
+            bulk.Write(AUTHORITY, AUTHORITY_COLUMNS, [(agency_id, vouching_key)], True),
+            bulk.Write(REF, REF_COLUMNS, refs),
         ],
     )
     attachments.keep(session, agency_id, parts)
