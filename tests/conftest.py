@@ -187,12 +187,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve(extra_env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+def serve(extra_env: dict[str, str], *, workers: int = 1) -> tuple[subprocess.Popen[bytes], str]:
     """Start the real service under uvicorn in a child process, on a free loopback port."""
     port = _free_port()
     env = {**os.environ, "BANGKOM_PORT": str(port), **extra_env}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", "1"],
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

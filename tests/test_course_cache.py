@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import Session
@@ -17,6 +18,7 @@ from starlette.testclient import TestClient
 from app.core.config import get_settings
 from app.services import course_cache
 from app.services.course_cache import CourseCache
+from tests.conftest import serve, stop
 from tests.factories import (
     auth_headers,
     course_payload,
@@ -159,6 +161,45 @@ def test_drafts_stay_with_their_agency_when_read_from_the_copy(
     assert course_cache.cache.get(draft.json()["id"]) is not None
     for headers in ({}, stranger):
         assert client.get(path, headers=headers).status_code == 404
+
+
+def _listeners(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"),
+                {"name": course_cache.APPLICATION_NAME},
+            ).scalar_one()
+        )
+
+
+@postgresql_only
+def test_every_worker_of_a_server_drops_its_copy_when_another_changes_the_course(
+    client: TestClient, session: Session, engine: Engine
+) -> None:
+    """``bangkom serve`` with two worker processes: each listens on its own connection, and
+    a change made through either reaches both. Each request comes on a new connection, which
+    the kernel hands to either worker."""
+    admin = auth_headers(make_user(session, make_agency(session), "agency_admin"))
+    path = f"/v1/courses/{make_published_course(client, admin)['id']}"
+    before = _listeners(engine)
+    proc, base = serve({}, workers=2)
+    try:
+        _until(lambda: _listeners(engine) - before == 2, "two workers listening", 30)
+        old = httpx.get(base + path).headers["ETag"]
+        for _ in range(20):  # both workers keep a copy
+            assert httpx.get(base + path, headers={"If-None-Match": old}).status_code == 304
+        changed = httpx.patch(base + path, json={"title": "Judul Baru"}, headers=admin)
+        assert changed.status_code == 200, changed.text
+        new = changed.headers["ETag"]
+
+        def everyone_sees_it() -> bool:
+            answers = [httpx.get(base + path, headers={"If-None-Match": old}) for _ in range(20)]
+            return all(a.status_code == 200 and a.headers["ETag"] == new for a in answers)
+
+        _until(everyone_sees_it, "read new by every worker", 5)
+    finally:
+        stop(proc)
 
 
 def test_a_row_read_before_a_change_is_not_kept_after_it() -> None:
