@@ -112,8 +112,8 @@ def _pg_arrays(write: Write) -> list[str]:
 def insert(
     connection: Connection, table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
 ) -> None:
-    """Insert ``rows`` (tuples in the order of ``columns``; instants as
-    ``progress_store.stamp_for`` gives them, booleans as bool)."""
+    """Insert ``rows`` (tuples in the order of ``columns``; instants as :func:`stamp_for`
+    gives them, booleans as bool)."""
     insert_all(connection, [Write(table, columns, rows)])
 
 
