@@ -111,12 +111,18 @@ def _purge_idempotency_keys(_args: argparse.Namespace) -> int:
 
 def _prune_changes(args: argparse.Namespace) -> int:
     from app.core.db import session_scope
+    from app.services.oneroster import tombstones
     from app.services.sync import feed
 
     with session_scope(write=True) as session:
         removed = feed.prune(session=session, days=args.days)
+        gone = tombstones.prune(session, days=args.days)
+        session.commit()
     days = args.days or get_settings().change_retention_days
-    print(f"deleted {removed} change-feed entries older than {days} days")
+    print(
+        f"deleted {removed} change-feed entries and {gone} OneRoster tombstones "
+        f"older than {days} days"
+    )
     return 0
 
 
@@ -228,7 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
     purge.set_defaults(func=_purge_idempotency_keys)
     prune = sub.add_parser(
         "prune-changes",
-        help="delete change-feed entries older than BANGKOM_CHANGE_RETENTION_DAYS (cron)",
+        help="delete change-feed entries and OneRoster tombstones older than "
+        "BANGKOM_CHANGE_RETENTION_DAYS (cron)",
     )
     prune.add_argument("--days", type=int, default=None, help="override the retention")
     prune.set_defaults(func=_prune_changes)

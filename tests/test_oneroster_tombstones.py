@@ -8,12 +8,18 @@ same sourcedId back active with a later date; another agency's client sees nothi
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from sqlmodel import Session
+import pytest
+from sqlalchemy import update
+from sqlmodel import Session, col
 from starlette.testclient import TestClient
 
+from app.cli import main
+from app.models.base import utcnow
 from app.models.client import Scope
+from app.models.oneroster import OneRosterTombstone
 from tests.factories import (
     auth_headers,
     enrol,
@@ -167,6 +173,32 @@ def test_a_learner_who_moves_away_is_tobedeleted_for_the_old_home_and_back_when_
     back = delta(client, token, since)
     assert brief(back) == [(mover["id"], "active")] and back[0]["dateLastModified"] > since
     assert back[0]["givenName"] == mover["name"]
+
+
+def test_prune_changes_deletes_the_tombstones_older_than_the_retention(
+    client: TestClient, session: Session, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``bangkom prune-changes`` (cron) keeps the tombstones as long as the change log's
+    entries: an older one leaves the collection, a recent one stays."""
+    (old, new, _), (h_old, h_new, _) = _people(session, 3)
+    stays = make_learner(client, h_old)
+    long_gone, just_gone = make_learner(client, h_old), make_learner(client, h_old)
+    for mover in (long_gone, just_gone):
+        _transfer(client, mover["learner_key"], h_old, h_new, new)
+    session.execute(
+        update(OneRosterTombstone)
+        .where(col(OneRosterTombstone.object_id) == long_gone["id"])
+        .values(removed_at=utcnow() - timedelta(days=91))
+    )
+    session.commit()
+    token = client_headers(client, h_old, ROSTER_SCOPES)
+    assert len(users(client, token)) == 3
+    assert main(["prune-changes"]) == 0
+    assert "1 OneRoster tombstones older than 90 days" in capsys.readouterr().out
+    full = {u["sourcedId"]: u["status"] for u in users(client, token)}
+    assert full == {stays["id"]: "active", just_gone["id"]: "tobedeleted"}
+    assert main(["prune-changes", "--days", "1"]) == 0  # the other is younger than a day
+    assert {u["sourcedId"] for u in users(client, token)} == {stays["id"], just_gone["id"]}
 
 
 def test_a_learner_who_moves_away_stays_a_guest_of_the_old_home_that_organises_their_cohort(

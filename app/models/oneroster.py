@@ -11,7 +11,9 @@ Why not the change log's delete rows (as deleted courses use): the log's types a
 operations are the public feed's (GET /v1/changes) and the webhooks' vocabulary, where a
 ``learner`` delete would tell every agency that still sees the learner that they are gone;
 its ``resource_id`` holds one id, while a result or lineItem is two; and it is pruned after
-``change_retention_days``, where these stay like ``cohort_teacher``'s removed pairs.
+``change_retention_days`` all at once, while these must outlive their change's entries for
+that long from their own ``removed_at`` (``bangkom prune-changes`` deletes both when they
+are older than the retention).
 """
 
 from __future__ import annotations

@@ -19,18 +19,24 @@ row (app/services/oneroster/people.py, gradebook.py), so the record never has to
 cleaned up when the object comes back, and writing it twice only moves ``removed_at``.
 Rows go in key order, so two transactions writing overlapping rows wait for each other
 instead of deadlocking.
+
+They are kept as long as the change log keeps its entries (``change_retention_days``):
+``bangkom prune-changes`` deletes both (:func:`prune`). A client that syncs less often than
+that syncs in full, as it must for the feed and for deleted courses.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
+from app.core.config import get_settings
 from app.models.base import utcnow
 from app.models.cohort import Cohort
 from app.models.curriculum import CurriculumModule
@@ -105,3 +111,12 @@ def repinned(session: Session, *, cohort: Cohort, to: str | None) -> None:
     ).scalars()
     kind = TombstoneKind.line_item.value
     _write(session, ((cohort.agency_id, kind, cohort.id, m) for m in modules))
+
+
+def prune(session: Session, *, days: int | None = None) -> int:
+    """Delete tombstones older than the retention (default ``change_retention_days``); how
+    many. The caller commits."""
+    keep = get_settings().change_retention_days if days is None else days
+    old = col(OneRosterTombstone.removed_at) < utcnow() - timedelta(days=keep)
+    result = session.execute(delete(OneRosterTombstone).where(old))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
