@@ -6,7 +6,7 @@ and while the worker is not listening every read goes to the database."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import httpx
@@ -55,6 +55,29 @@ def _trigger(engine: Engine, enabled: bool) -> None:
         )
 
 
+def _notifications_settled(engine: Engine) -> None:
+    """Wait until this worker has heard every notification committed so far (the publish
+    just made, the previous test's TRUNCATE): PostgreSQL delivers them in commit order, so
+    once a marker sent now has been heard, so have they. Without this, one arriving late
+    may drop the row a test has just read into the copy."""
+    marker, heard = f"crs_marker_{time.monotonic_ns()}", []
+    cache = course_cache.cache
+
+    def forget(ids: Iterable[str]) -> None:
+        ids = list(ids)
+        heard.extend(ids)
+        CourseCache.forget(cache, ids)
+
+    cache.forget = forget  # type: ignore[method-assign]  # what the listener calls
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("SELECT pg_notify(:channel, :id)"),
+                         {"channel": course_cache.CHANNEL, "id": marker})  # fmt: skip
+        _until(lambda: marker in heard, "the marker heard")
+    finally:
+        del cache.forget
+
+
 def _read_into_the_copy(
     client: TestClient, path: str, course_id: str, headers: dict[str, str] | None = None
 ) -> httpx.Response:
@@ -77,6 +100,7 @@ def course(client: TestClient, session: Session, engine: Engine) -> Iterator[dic
     admin = auth_headers(make_user(session, make_agency(session), "agency_admin"))
     published = make_published_course(client, admin)
     _until(lambda: course_cache.cache.active, "listening")
+    _notifications_settled(engine)
     path = f"/v1/courses/{published['id']}"
     first = _read_into_the_copy(client, path, published["id"])
     yield {"id": published["id"], "path": path, "etag": first.headers["ETag"], "admin": admin}
