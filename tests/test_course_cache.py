@@ -57,9 +57,9 @@ def _trigger(engine: Engine, enabled: bool) -> None:
 
 def _notifications_settled(engine: Engine) -> None:
     """Wait until this worker has heard every notification committed so far (the publish
-    just made, the previous test's TRUNCATE): PostgreSQL delivers them in commit order, so
-    once a marker sent now has been heard, so have they. Without this, one arriving late
-    may drop the row a test has just read into the copy."""
+    just made, the previous test's DELETEs emptying the tables): PostgreSQL delivers them in
+    commit order, so once a marker sent now has been heard, so have they. Without this, one
+    arriving late may drop the row a test has just read into the copy."""
     marker, heard = f"crs_marker_{time.monotonic_ns()}", []
     cache = course_cache.cache
 
