@@ -2,18 +2,17 @@
 that stopped being visible to the agency's clients without a row of its own to carry the
 change (a grant ended, a home learner moved away, the instructor role taken, a result
 removed by xAPI voiding, the lineItems of a re-pinned curriculum). The collection shows it
-``tobedeleted`` with ``removed_at`` as ``dateLastModified`` for as long as the object stays
-gone; when it comes back, its live row hides the tombstone (a later removal moves
+``tobedeleted`` with ``removed_at`` as ``dateLastModified`` while the object stays gone
+(until pruned, below); when it comes back, its live row hides the tombstone (a later removal moves
 ``removed_at`` again). Written by app/services/oneroster/tombstones.py in the transaction of
 the change; never shown through Bangkom's own API.
 
 Why not the change log's delete rows (as deleted courses use): the log's types and
 operations are the public feed's (GET /v1/changes) and the webhooks' vocabulary, where a
 ``learner`` delete would tell every agency that still sees the learner that they are gone;
-its ``resource_id`` holds one id, while a result or lineItem is two; and it is pruned after
-``change_retention_days`` all at once, while these must outlive their change's entries for
-that long from their own ``removed_at`` (``bangkom prune-changes`` deletes both when they
-are older than the retention).
+and its ``resource_id`` holds one id, while a result or lineItem is two. Both are kept for
+``change_retention_days``: ``bangkom prune-changes`` deletes log entries and tombstones
+older than that.
 """
 
 from __future__ import annotations
