@@ -116,7 +116,7 @@ def _prune_changes(args: argparse.Namespace) -> int:
 
     with session_scope(write=True) as session:
         removed = feed.prune(session=session, days=args.days)
-        gone = tombstones.prune(session, days=args.days)
+        gone = tombstones.prune(session, before=feed.retention_cutoff(args.days))
         session.commit()
     days = args.days or get_settings().change_retention_days
     print(

@@ -3,9 +3,9 @@ that stopped being visible to the agency's clients without a row of its own to c
 change (a grant ended, a home learner moved away, the instructor role taken, a result
 removed by xAPI voiding, the lineItems of a re-pinned curriculum). The collection shows it
 ``tobedeleted`` with ``removed_at`` as ``dateLastModified`` while the object stays gone
-(until pruned, below); when it comes back, its live row hides the tombstone (a later removal moves
-``removed_at`` again). Written by app/services/oneroster/tombstones.py in the transaction of
-the change; never shown through Bangkom's own API.
+(until pruned, below); when it comes back, its live row hides the tombstone (a later
+removal moves ``removed_at`` again). Written by app/services/oneroster/tombstones.py in the
+transaction of the change; never shown through Bangkom's own API.
 
 Why not the change log's delete rows (as deleted courses use): the log's types and
 operations are the public feed's (GET /v1/changes) and the webhooks' vocabulary, where a

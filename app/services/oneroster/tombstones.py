@@ -28,7 +28,7 @@ that syncs in full, as it must for the feed and for deleted courses.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -36,7 +36,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
-from app.core.config import get_settings
 from app.models.base import utcnow
 from app.models.cohort import Cohort
 from app.models.curriculum import CurriculumModule
@@ -113,10 +112,9 @@ def repinned(session: Session, *, cohort: Cohort, to: str | None) -> None:
     _write(session, ((cohort.agency_id, kind, cohort.id, m) for m in modules))
 
 
-def prune(session: Session, *, days: int | None = None) -> int:
-    """Delete tombstones older than the retention (default ``change_retention_days``); how
-    many. The caller commits."""
-    keep = get_settings().change_retention_days if days is None else days
-    old = col(OneRosterTombstone.removed_at) < utcnow() - timedelta(days=keep)
+def prune(session: Session, *, before: datetime) -> int:
+    """Delete tombstones removed before ``before`` (the change log's retention cutoff,
+    app/services/sync/feed.py ``retention_cutoff``); how many. The caller commits."""
+    old = col(OneRosterTombstone.removed_at) < before
     result = session.execute(delete(OneRosterTombstone).where(old))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

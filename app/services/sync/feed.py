@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import base64
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, exists, false, func, or_, select, true
@@ -182,15 +182,20 @@ def read(
     return entries, encode(max(reached, oldest - 1))
 
 
+def retention_cutoff(days: int | None = None) -> datetime:
+    """The instant before which changes (and OneRoster tombstones) are no longer kept:
+    ``days`` ago, by default ``change_retention_days``."""
+    keep = get_settings().change_retention_days if days is None else days
+    return utcnow() - timedelta(days=keep)
+
+
 def prune(*, session: Session, days: int | None = None) -> int:
     """Delete changes older than the retention (default ``change_retention_days``); how many.
     While a webhook subscription is active, changes the worker has not fanned out yet are
     kept whatever their age (app/services/webhooks/fanout.py ``announced_through``)."""
     from app.services.webhooks.fanout import announced_through
 
-    keep = get_settings().change_retention_days if days is None else days
-    cutoff = utcnow() - timedelta(days=keep)
-    old = CH.committed_at < cutoff
+    old = CH.committed_at < retention_cutoff(days)
     floor = announced_through(session)
     if floor is not None:
         old = old & (CH.seq <= floor)
